@@ -1,0 +1,87 @@
+# ringproxy: plain Makefile, Linux only.
+#   make                 release build (-O2 -g) into build/
+#   make test            deps, build, unit tests, integration tests
+#   SANITIZE=address,undefined make test    same under sanitizers, in build/san/
+#   make run             deps, build, start local memcached servers and the proxy
+#   make deps            install the Debian packages the build and tests need
+#   make bench           benchmark suite (bench/)
+#   WERROR=1             warnings are errors (CI sets it)
+
+CC       ?= cc
+CXX      ?= c++
+PYTHON   ?= python3
+
+ifdef SANITIZE
+BUILD    ?= build/san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+ifdef WERROR
+WARN     += -Werror
+endif
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) $(SANFLAGS) -I. -D_GNU_SOURCE -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   := -luring -lyaml -lpthread -lm
+
+# pure layers: no I/O, unit-tested on byte arrays
+PURE_SRCS := $(wildcard hash/*.c) $(wildcard conf/*.c) $(wildcard proto/*.c)
+# core and engines
+CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard uring/*.c)
+
+PURE_OBJS := $(PURE_SRCS:%.c=$(BUILD)/%.o)
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ  := $(BUILD)/src/main.o
+
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+BIN       := $(BUILD)/ringproxy
+
+.PHONY: all test unit integration run deps clean bench format
+
+all: $(BIN) $(TEST_BINS)
+
+$(BIN): $(MAIN_OBJ) $(CORE_OBJS) $(PURE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(CORE_OBJS) $(PURE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+deps:
+	@sh tests/deps.sh
+
+unit: $(TEST_BINS)
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
+
+integration: $(BIN)
+	RINGPROXY=$(BUILD)/ringproxy $(PYTHON) tests/integration/run.py
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@sh tests/run-local.sh $(BIN)
+
+bench: deps
+	@$(MAKE) --no-print-directory -C bench BUILD=$(abspath $(BUILD))/bench
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,107 @@
+/* nutcracker.yml, read with libyaml into an immutable configuration: every key twemproxy
+ * accepts, with its defaults, plus ringproxy's own settings. */
+#ifndef RP_CONF_H
+#define RP_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hash/hash.h"
+#include "hash/hash_dist.h"
+
+/* An address as written in the file: host:port, or a unix socket path. */
+struct conf_addr {
+    char *host;      /* NULL for a unix socket; a name or an IP literal, IPv6 without the
+                      * brackets ("::1" whether written "::1:port" or "[::1]:port") */
+    uint16_t port;
+    char *unix_path; /* NULL for TCP; shorter than sun_path (at most 107 bytes) */
+    mode_t perm;     /* unix listen sockets only ("/path 0666"); 0 when not given */
+    bool has_perm;   /* chmod the socket to perm: a permission was given and is not 0
+                      * (twemproxy leaves the mode alone for 0, as for text it reads as 0) */
+};
+
+struct conf_server {
+    struct conf_addr addr;
+    uint32_t weight;
+    char *name;      /* explicit name after the weight, or NULL */
+    char *ring_name; /* what ketama hashes: name, else "host:port", or "host" for port 11211
+                      * (host and port as written); for a unix socket: its path followed by
+                      * ':' ("/tmp/mc.sock:"), as twemproxy builds it. Unique in a pool, and
+                      * the key twemproxy's stats use for the server. */
+    char *pname;     /* the server as written up to the name: "host:port:weight" */
+    int line, col;   /* where it was written, for messages */
+};
+
+enum conf_io { CONF_IO_AUTO, CONF_IO_URING, CONF_IO_EPOLL };
+
+struct conf_pool {
+    char *name;
+    struct conf_addr listen;
+    enum hash_type hash;          /* default fnv1a_64 */
+    char hash_tag[2];             /* both zero when not set */
+    bool has_hash_tag;
+    enum dist_type distribution;  /* default ketama */
+    int timeout_ms;               /* default -1: wait forever (twemproxy); 0 is accepted too */
+    int backlog;                  /* default 512 */
+    bool preconnect;              /* default false */
+    bool redis;                   /* default false: memcached */
+    char *redis_auth;             /* NULL when not set; never empty; redis pools only */
+    int redis_db;                 /* default 0 */
+    int server_connections;       /* default 1, never 0 */
+    bool auto_eject_hosts;        /* default false */
+    int server_retry_timeout_ms;  /* default 30000 */
+    int server_failure_limit;     /* default 2 */
+    int client_connections;       /* default 0: unlimited (twemproxy 0.5.0 parses it but
+                                   * always uses 0) */
+    bool tcpkeepalive;            /* default false */
+    bool reuseport;               /* default false (twemproxy after 0.5.0) */
+    /* In twemproxy's order, not the file's: sorted by ring_name, shorter names first, then
+     * bytewise. twemproxy sorts them so when it checks for duplicate names, and its modula
+     * and random distributions index servers in that order. line/col say where each was
+     * written. */
+    struct conf_server *servers;
+    uint32_t nservers;
+    /* ringproxy's own per-pool limits */
+    uint32_t max_key_length;      /* default 250 (memcached's limit, also its maximum) for a
+                                   * memcached pool; 65536 for a redis pool */
+    uint32_t max_value_size;      /* default 1 MiB */
+    int line, col;                /* where the pool's name was written */
+    int listen_line, listen_col;  /* where its listen address was written */
+};
+
+/* Process-wide settings: the optional top-level `ringproxy:` section (see README). */
+struct conf_global {
+    int workers;                 /* default 0: one per CPU */
+    enum conf_io io;             /* default auto */
+    uint32_t buffer_size;        /* bytes per arena buffer, default 16384 */
+    uint32_t buffers;            /* buffers per worker arena, default 1024 */
+    uint32_t max_request_line;   /* longest command line accepted, default 65536 */
+};
+
+struct conf {
+    char *path;                  /* file it was read from ("<string>" otherwise) */
+    struct conf_global global;
+    struct conf_pool *pools;     /* in file order; the `ringproxy:` section is not a pool */
+    uint32_t npools;
+};
+
+/* Reads and validates a configuration file. On success returns 0 and *out owns a new conf
+ * (free with conf_free). On failure returns -1, *out is NULL, and err holds one line naming
+ * file:line:column and what is wrong. Never leaves a half-loaded conf behind. */
+int conf_load_file(const char *path, struct conf **out, char *err, size_t errlen);
+
+/* Same, from a buffer; name is used in messages in place of the file name. */
+int conf_load_string(const char *text, size_t len, const char *name, struct conf **out, char *err,
+                     size_t errlen);
+
+void conf_free(struct conf *conf);
+
+/* Finds a pool by name, or NULL. */
+const struct conf_pool *conf_pool_find(const struct conf *conf, const char *name);
+
+/* "auto", "uring" or "epoll". */
+const char *conf_io_name(enum conf_io io);
+
+#endif

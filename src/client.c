@@ -1,0 +1,750 @@
+/* Client connections: frame and route requests as their bytes arrive (forwarding the very
+ * slices they were received into), split multi-key retrievals, answer local commands, and
+ * send replies back in request order. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "src/log.h"
+#include "src/net.h"
+#include "src/worker.h"
+
+#ifndef RP_VERSION
+#define RP_VERSION "0.1.0"
+#endif
+
+#define LIT(s) (s), (uint32_t)(sizeof(s) - 1)
+
+static void client_close(struct worker *w, struct client *c);
+
+/* ---- replies the proxy writes itself ------------------------------------------------- */
+
+void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len)
+{
+    svec_release_from(&m->rsp, &w->mbufs, m->rsp_handed);
+    m->rsp_handed = 0;
+    svec_push(&m->rsp, &w->mbufs, (const uint8_t *)text, len, MBUF_NONE);
+    m->rsp_done = true;
+}
+
+/* "CLIENT_ERROR <reason>\r\n" from static pieces. */
+static void msg_client_error(struct worker *w, struct msg *m, const char *reason)
+{
+    svec_release(&m->req, &w->mbufs);
+    svec_release(&m->rsp, &w->mbufs);
+    svec_push(&m->rsp, &w->mbufs, (const uint8_t *)"CLIENT_ERROR ", 13, MBUF_NONE);
+    svec_push(&m->rsp, &w->mbufs, (const uint8_t *)reason, (uint32_t)strlen(reason), MBUF_NONE);
+    svec_push(&m->rsp, &w->mbufs, (const uint8_t *)"\r\n", 2, MBUF_NONE);
+    m->rsp_done = true;
+    m->req_done = true;
+}
+
+static const char *msg_err_line(enum msg_err e, uint32_t *len)
+{
+    static const char *const lines[] = {
+        [MSG_OK] = "SERVER_ERROR unknown\r\n",
+        [MSG_ERR_DOWN] = "SERVER_ERROR backend unavailable\r\n",
+        [MSG_ERR_TIMEOUT] = "SERVER_ERROR backend timed out\r\n",
+        [MSG_ERR_CLOSED] = "SERVER_ERROR backend closed the connection\r\n",
+        [MSG_ERR_PROTOCOL] = "SERVER_ERROR backend sent an invalid reply\r\n",
+        [MSG_ERR_NOMEM] = "SERVER_ERROR out of memory\r\n",
+        [MSG_ERR_EJECTED] = "SERVER_ERROR backend ejected\r\n",
+    };
+    const char *s = lines[e < sizeof(lines) / sizeof(lines[0]) ? e : 0];
+    *len = (uint32_t)strlen(s);
+    return s;
+}
+
+/* ---- split requests: fragments and their merge ------------------------------------- */
+
+static void parent_complete(struct worker *w, struct msg *p)
+{
+    struct msg *f;
+    struct msg *bad = NULL;
+    for (f = p->frags; f != NULL; f = f->fnext)
+        if (f->err != MSG_OK || f->rsp_type == MC_RSP_ERROR || f->rsp_type == MC_RSP_INVALID) {
+            bad = f;
+            break;
+        }
+
+    svec_release(&p->rsp, &w->mbufs);
+    if (p->client == NULL) {
+        /* nobody to answer */
+    } else if (bad != NULL && bad->err != MSG_OK) {
+        uint32_t len;
+        const char *line = msg_err_line(bad->err, &len);
+        msg_set_reply(w, p, line, len);
+        STAT_INC(p->client->pool->st->forward_error);
+    } else if (bad != NULL) {
+        /* a server's own error line (CLIENT_ERROR, SERVER_ERROR ...) answers the request */
+        for (uint32_t i = 0; i < bad->rsp.n; i++)
+            svec_push(&p->rsp, &w->mbufs, bad->rsp.v[i].ptr, bad->rsp.v[i].len, bad->rsp.v[i].buf);
+    } else if (p->mg != NULL) {
+        for (uint32_t k = 0; k < p->mg->nkeys; k++) {
+            struct mget_item *it = &p->mg->items[k];
+            for (uint32_t i = it->first; it->frag != NULL && i < it->last; i++) {
+                const struct slice *sl = &it->frag->rsp.v[i];
+                svec_push(&p->rsp, &w->mbufs, sl->ptr, sl->len, sl->buf);
+            }
+        }
+        svec_push(&p->rsp, &w->mbufs, (const uint8_t *)"END\r\n", 5, MBUF_NONE);
+    } else if (!p->noreply) {
+        /* a broadcast every server acknowledged */
+        svec_push(&p->rsp, &w->mbufs, (const uint8_t *)"OK\r\n", 4, MBUF_NONE);
+    }
+    while ((f = p->frags) != NULL) {
+        p->frags = f->fnext;
+        msg_put(&w->msgs, &w->mbufs, f);
+    }
+    p->rsp_done = true;
+    p->in_server = false;
+    if (!p->in_client)
+        msg_put(&w->msgs, &w->mbufs, p);
+    else
+        worker_mark_dirty(w, &p->client->o);
+}
+
+void msg_server_done(struct worker *w, struct msg *m)
+{
+    m->in_server = false;
+    m->sconn = NULL;
+    if (m->is_frag) {
+        struct msg *p = m->parent;
+        if (--p->frags_pending == 0)
+            parent_complete(w, p);
+        return;
+    }
+    if (m->err != MSG_OK) {
+        if (m->rsp_handed > 0 && m->client != NULL) {
+            /* part of this reply is already on its way: the client cannot be told cleanly */
+            m->client->close_now = true;
+        }
+        uint32_t len;
+        const char *line = msg_err_line(m->err, &len);
+        msg_set_reply(w, m, line, len);
+        if (m->client != NULL)
+            STAT_INC(m->client->pool->st->forward_error);
+    }
+    m->rsp_done = true;
+    if (!m->in_client)
+        msg_put(&w->msgs, &w->mbufs, m);
+    else if (m->client != NULL)
+        worker_mark_dirty(w, &m->client->o);
+}
+
+static struct msg *frag_new(struct worker *w, struct msg *p)
+{
+    struct msg *f = msg_get(&w->msgs);
+    if (f == NULL)
+        return NULL;
+    f->is_frag = true;
+    f->parent = p;
+    f->cmd = p->cmd;
+    f->noreply = p->noreply;
+    f->in_server = true;
+    f->req_done = true;
+    f->pool_idx = p->pool_idx;
+    f->fnext = p->frags;
+    p->frags = f;
+    p->frags_pending++;
+    return f;
+}
+
+/* Sends a broadcast command (the original line, shared by reference) to every server. */
+static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
+{
+    struct pool_rt *pool = c->pool;
+    struct msg *f;
+    m->in_server = true;
+    for (uint32_t s = 0; s < pool->nservers; s++) {
+        f = frag_new(w, m);
+        if (f == NULL)
+            break;
+        for (uint32_t i = 0; i < m->req.n; i++)
+            svec_push(&f->req, &w->mbufs, m->req.v[i].ptr, m->req.v[i].len, m->req.v[i].buf);
+    }
+    svec_release(&m->req, &w->mbufs);
+    uint32_t s = 0;
+    /* frags were pushed at the list head: walk them and give each its server */
+    for (f = m->frags; f != NULL; f = f->fnext)
+        f->server_idx = pool->nservers - 1 - s++;
+    for (f = m->frags; f != NULL;) {
+        struct msg *next = f->fnext;
+        server_enqueue(w, pool, f->server_idx, f);
+        f = next;
+    }
+    if (m->frags_pending == 0 && m->frags == NULL) {
+        m->in_server = false;
+        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+    }
+}
+
+/* Splits a retrieval whose keys live on several servers. line stays valid until return;
+ * keys are referenced in place (buf) or copied once into m->owned when the line was gathered
+ * from several buffers (buf == MBUF_COPY). */
+static void client_split(struct worker *w, struct client *c, struct msg *m, const uint8_t *line,
+                         uint32_t len, uint32_t buf, const struct mc_req *req, const uint32_t *dest)
+{
+    struct pool_rt *pool = c->pool;
+    static const struct {
+        const char *s;
+        uint32_t n;
+    } heads[MC_CMD_COUNT] = {
+        [MC_GET] = {"get ", 4},
+        [MC_GETS] = {"gets ", 5},
+        [MC_GAT] = {"gat ", 4},
+        [MC_GATS] = {"gats ", 5},
+    };
+    if (buf == MBUF_COPY) {
+        m->owned = malloc(len);
+        if (m->owned == NULL)
+            goto out_nomem;
+        memcpy(m->owned, line, len);
+        line = m->owned;
+        STAT_ADD(w->st.bytes_copied, len);
+    }
+    struct mget *mg = calloc(1, sizeof(*mg));
+    if (mg == NULL)
+        goto out_nomem;
+    m->mg = mg;
+    mg->keys = malloc(req->nkeys * sizeof(*mg->keys));
+    mg->items = calloc(req->nkeys, sizeof(*mg->items));
+    if (mg->keys == NULL || mg->items == NULL)
+        goto out_nomem;
+    for (uint32_t k = 0; k < req->nkeys; k++) {
+        mg->keys[k] = (struct slice){line + req->keys[k].off, req->keys[k].len, buf};
+        mbuf_get(&w->mbufs, buf);
+        mg->nkeys++;
+    }
+    svec_release(&m->req, &w->mbufs);
+
+    /* one fragment per server, its keys in the client's order */
+    struct msg **byserver = calloc(pool->nservers, sizeof(*byserver));
+    uint32_t *count = calloc(pool->nservers, sizeof(*count));
+    if (byserver == NULL || count == NULL) {
+        free(byserver);
+        free(count);
+        goto out_nomem;
+    }
+    for (uint32_t k = 0; k < req->nkeys; k++)
+        count[dest[k]]++;
+    m->in_server = true;
+    bool failed = false;
+    for (uint32_t k = 0; k < req->nkeys && !failed; k++) {
+        uint32_t s = dest[k];
+        struct msg *f = byserver[s];
+        if (f == NULL) {
+            f = frag_new(w, m);
+            if (f == NULL || (f->frag_keys = malloc(count[s] * sizeof(uint32_t))) == NULL) {
+                failed = true;
+                break;
+            }
+            f->server_idx = s;
+            byserver[s] = f;
+            svec_push(&f->req, &w->mbufs, (const uint8_t *)heads[m->cmd].s, heads[m->cmd].n,
+                      MBUF_NONE);
+            if (m->cmd == MC_GAT || m->cmd == MC_GATS) {
+                svec_push(&f->req, &w->mbufs, line + req->exptime.off, req->exptime.len, buf);
+                svec_push(&f->req, &w->mbufs, (const uint8_t *)" ", 1, MBUF_NONE);
+            }
+        } else {
+            svec_push(&f->req, &w->mbufs, (const uint8_t *)" ", 1, MBUF_NONE);
+        }
+        svec_push(&f->req, &w->mbufs, mg->keys[k].ptr, mg->keys[k].len, buf);
+        f->frag_keys[f->frag_nkeys++] = k;
+    }
+    STAT_ADD(pool->st->fragments, m->frags_pending);
+    for (struct msg *f = m->frags; f != NULL; f = f->fnext)
+        svec_push(&f->req, &w->mbufs, (const uint8_t *)"\r\n", 2, MBUF_NONE);
+    free(count);
+    if (failed) {
+        /* nothing was queued yet: drop the fragments and answer with an error */
+        free(byserver);
+        struct msg *f;
+        while ((f = m->frags) != NULL) {
+            m->frags = f->fnext;
+            msg_put(&w->msgs, &w->mbufs, f);
+        }
+        m->frags_pending = 0;
+        m->in_server = false;
+        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+        return;
+    }
+    /* queue in server order; a fragment may complete (fail) at once, so walk our own array */
+    for (uint32_t s = 0; s < pool->nservers; s++)
+        if (byserver[s] != NULL)
+            server_enqueue(w, pool, s, byserver[s]);
+    free(byserver);
+    return;
+
+out_nomem:
+    svec_release(&m->req, &w->mbufs);
+    msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+}
+
+/* ---- request lines --------------------------------------------------------------------- */
+
+static void client_local(struct worker *w, struct client *c, struct msg *m)
+{
+    svec_release(&m->req, &w->mbufs);
+    m->req_done = true;
+    switch (m->cmd) {
+    case MC_VERSION:
+        msg_set_reply(w, m, LIT("VERSION " RP_VERSION "\r\n"));
+        break;
+    case MC_STATS: {
+        size_t len = 0;
+        char *text = stats_memcached(w->reg, c->pool->idx, &len);
+        if (text == NULL) {
+            msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+            break;
+        }
+        m->owned = (uint8_t *)text;
+        svec_push(&m->rsp, &w->mbufs, m->owned, (uint32_t)len, MBUF_NONE);
+        m->rsp_done = true;
+        break;
+    }
+    case MC_QUIT:
+    default:
+        m->rsp_done = true;
+        c->eof = true;
+        break;
+    }
+}
+
+/* Handles one complete command line of request m. buf is the arena buffer holding the whole
+ * line, or MBUF_COPY when it was gathered into c->line. */
+static void client_line(struct worker *w, struct client *c, struct msg *m, const uint8_t *line,
+                        uint32_t len, uint32_t buf)
+{
+    struct pool_rt *pool = c->pool;
+    struct mc_req req = {.keys = w->keyscratch, .key_cap = w->keycap};
+    enum mc_parse_result r = mc_req_parse_line(line, len, &pool->limits, &req);
+    m->cmd = req.cmd;
+    m->noreply = req.noreply;
+    STAT_INC(w->st.requests);
+
+    switch (r) {
+    case MC_PARSE_OK:
+        break;
+    case MC_PARSE_TOO_LARGE:
+        /* swallow the block so the connection stays in step, as memcached does */
+        mc_framer_expect_data(&c->fr, req.data_len, true);
+        m->swallow = true;
+        svec_release(&m->req, &w->mbufs);
+        msg_set_reply(w, m, LIT("SERVER_ERROR object too large for cache\r\n"));
+        return;
+    case MC_PARSE_EMPTY:
+        svec_release(&m->req, &w->mbufs);
+        m->req_done = true;
+        msg_set_reply(w, m, LIT("ERROR\r\n"));
+        return;
+    case MC_PARSE_BAD_FORMAT:
+        if (mc_cmd_info(req.cmd)->kind == MC_KIND_STORAGE) {
+            /* the data block's length is unknown: the stream cannot be followed any more */
+            c->close_now = true;
+        }
+        /* fall through */
+    default:
+        msg_client_error(w, m, mc_parse_reason(r));
+        STAT_INC(pool->st->client_err);
+        return;
+    }
+
+    const struct mc_cmd_info *ci = mc_cmd_info(req.cmd);
+    switch (ci->kind) {
+    case MC_KIND_LOCAL:
+        client_local(w, c, m);
+        return;
+    case MC_KIND_BROADCAST:
+        m->req_done = true;
+        if (m->noreply)
+            m->rsp_done = true;
+        client_broadcast(w, c, m);
+        return;
+    case MC_KIND_STORAGE:
+        mc_framer_expect_data(&c->fr, req.data_len, false);
+        break;
+    case MC_KIND_RETRIEVAL:
+    case MC_KIND_KEYED:
+        m->req_done = true;
+        break;
+    }
+    if (m->noreply)
+        m->rsp_done = true;
+
+    uint32_t dest = pool_route(w, pool, line + req.keys[0].off, req.keys[0].len);
+    if (ci->kind == MC_KIND_RETRIEVAL && req.nkeys > 1) {
+        /* where does every key go? one server: forward the line untouched */
+        uint32_t *dests = malloc(req.nkeys * sizeof(*dests));
+        bool split = false;
+        if (dests == NULL) {
+            svec_release(&m->req, &w->mbufs);
+            msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+            return;
+        }
+        dests[0] = dest;
+        for (uint32_t k = 1; k < req.nkeys; k++) {
+            dests[k] = pool_route(w, pool, line + req.keys[k].off, req.keys[k].len);
+            split |= dests[k] != dest;
+        }
+        if (split && dest != UINT32_MAX) {
+            bool alldown = true;
+            for (uint32_t k = 0; k < req.nkeys; k++)
+                alldown &= dests[k] == UINT32_MAX;
+            if (!alldown) {
+                for (uint32_t k = 0; k < req.nkeys; k++)
+                    if (dests[k] == UINT32_MAX)
+                        dests[k] = dest;
+                client_split(w, c, m, line, len, buf, &req, dests);
+                free(dests);
+                return;
+            }
+        }
+        free(dests);
+    }
+    m->in_server = true;
+    server_enqueue(w, pool, dest, m);
+}
+
+/* ---- receive path ------------------------------------------------------------------- */
+
+static struct msg *client_new_msg(struct worker *w, struct client *c)
+{
+    struct msg *m = msg_get(&w->msgs);
+    if (m == NULL)
+        return NULL;
+    m->client = c;
+    m->in_client = true;
+    m->pool_idx = c->pool->idx;
+    if (c->qtail != NULL)
+        c->qtail->cnext = m;
+    else
+        c->qhead = m;
+    c->qtail = m;
+    return m;
+}
+
+static int linebuf_append(struct linebuf *lb, const uint8_t *p, uint32_t n, uint32_t max)
+{
+    if (lb->len + n > lb->cap) {
+        uint32_t cap = lb->cap ? lb->cap : 256;
+        while (cap < lb->len + n)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        if (cap < lb->len + n)
+            return -1;
+        uint8_t *q = realloc(lb->p, cap);
+        if (q == NULL)
+            return -1;
+        lb->p = q;
+        lb->cap = cap;
+    }
+    memcpy(lb->p + lb->len, p, n);
+    lb->len += n;
+    return 0;
+}
+
+static void linebuf_reset(struct linebuf *lb)
+{
+    lb->len = 0;
+    if (lb->cap > 4096) {
+        free(lb->p);
+        lb->p = NULL;
+        lb->cap = 0;
+    }
+}
+
+/* Frames and handles the bytes of one receive buffer. */
+static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint32_t n)
+{
+    const uint8_t *base = mbuf_data(&w->mbufs, buf);
+    const struct mc_limits *lim = &c->pool->limits;
+    size_t pos = 0;
+
+    while (pos < n && !c->close_now && !c->eof) {
+        struct msg *m = c->cur;
+        if (m == NULL) {
+            m = c->cur = client_new_msg(w, c);
+            if (m == NULL) {
+                c->close_now = true;
+                break;
+            }
+        }
+        bool in_line = c->fr.state == MC_FS_LINE;
+        size_t used = 0;
+        enum mc_status st = mc_framer_feed(&c->fr, lim, base + pos, n - pos, &used);
+        const uint8_t *chunk = base + pos;
+        pos += used;
+
+        if (in_line) {
+            svec_push(&m->req, &w->mbufs, chunk, (uint32_t)used, buf);
+            if (st == MC_AGAIN && used > 0) {
+                /* the line goes on in the next buffer: gather it for the tokenizer */
+                if (linebuf_append(&c->line, chunk, (uint32_t)used, lim->max_line) < 0) {
+                    msg_client_error(w, m, "line too long");
+                    c->close_now = true;
+                }
+                STAT_ADD(w->st.line_assembly, used);
+            }
+        } else if (used > 0 && !m->swallow && m->in_server) {
+            /* a data block streams on to the server as it arrives */
+            svec_push(&m->req, &w->mbufs, chunk, (uint32_t)used, buf);
+            server_msg_grew(w, m);
+        }
+
+        switch (st) {
+        case MC_AGAIN:
+            break;
+        case MC_LINE:
+            if (c->line.len > 0) {
+                if (linebuf_append(&c->line, chunk, (uint32_t)used, lim->max_line) < 0) {
+                    msg_client_error(w, m, "line too long");
+                    c->close_now = true;
+                    break;
+                }
+                STAT_ADD(w->st.line_assembly, used);
+                client_line(w, c, m, c->line.p, c->line.len, MBUF_COPY);
+                linebuf_reset(&c->line);
+            } else {
+                client_line(w, c, m, chunk, (uint32_t)used, buf);
+            }
+            if (c->fr.state == MC_FS_LINE_DONE) {
+                /* no data block follows: the request ends with its line */
+                size_t none;
+                mc_framer_feed(&c->fr, lim, base + pos, 0, &none);
+                c->cur = NULL;
+            }
+            break;
+        case MC_DONE:
+            if (!m->req_done) {
+                m->req_done = true;
+                if (m->in_server && !m->swallow)
+                    server_msg_grew(w, m);
+            }
+            c->cur = NULL;
+            break;
+        case MC_ERROR:
+            msg_client_error(w, m, c->fr.error ? c->fr.error : "bad request");
+            STAT_INC(c->pool->st->client_err);
+            c->close_now = true;
+            break;
+        }
+    }
+    if (c->close_now || c->eof)
+        worker_mark_dirty(w, &c->o);
+}
+
+/* ---- send path ----------------------------------------------------------------------- */
+
+void client_flush(struct worker *w, struct client *c)
+{
+    if (c->o.closing || (c->send != NULL && c->send->busy))
+        return;
+    struct sendrec *s = c->send;
+    if (s == NULL) {
+        s = sendrec_take(&w->sendrecs);
+        if (s == NULL) {
+            client_close(w, c);
+            return;
+        }
+        c->send = s;
+    }
+    struct msg *m;
+    while ((m = c->qhead) != NULL) {
+        while (m->rsp_handed < m->rsp.n && !sendrec_full(s)) {
+            const struct slice *sl = &m->rsp.v[m->rsp_handed++];
+            sendrec_add(s, sl);
+            if (sl->buf < MBUF_COPY)
+                STAT_ADD(w->st.bytes_forwarded, sl->len);
+            else if (sl->buf == MBUF_COPY)
+                STAT_ADD(w->st.bytes_copied, sl->len);
+            else
+                STAT_ADD(w->st.bytes_invented, sl->len);
+        }
+        if (m->rsp_handed < m->rsp.n || !m->rsp_done || m == c->cur)
+            break;
+        /* every slice of this reply now belongs to the send: forget them without a put */
+        c->qhead = m->cnext;
+        if (c->qhead == NULL)
+            c->qtail = NULL;
+        svec_release_from(&m->rsp, &w->mbufs, m->rsp.n);
+        m->rsp_handed = 0;
+        m->in_client = false;
+        m->client = NULL;
+        if (!m->in_server)
+            msg_put(&w->msgs, &w->mbufs, m);
+    }
+    if (s->niov > 0) {
+        int ret = w->io->ops->send(w->io, c->o.fd, sendrec_msghdr(s), c);
+        if (ret < 0) {
+            client_close(w, c);
+            return;
+        }
+        s->busy = true;
+        c->o.pending++;
+        return;
+    }
+    sendrec_give(&w->sendrecs, s);
+    c->send = NULL;
+    if (c->qhead == NULL && (c->eof || c->close_now))
+        client_close(w, c);
+}
+
+static void client_sent(struct worker *w, struct client *c, int res)
+{
+    struct sendrec *s = c->send;
+    if (res <= 0) {
+        if (res != -ECANCELED)
+            STAT_INC(c->pool->st->client_err);
+        client_close(w, c);
+        return;
+    }
+    if (!sendrec_complete(s, &w->mbufs, (uint32_t)res)) {
+        /* short send: the rest goes at once, before anything newer */
+        if (w->io->ops->send(w->io, c->o.fd, sendrec_msghdr(s), c) == 0) {
+            s->busy = true;
+            c->o.pending++;
+        } else {
+            client_close(w, c);
+        }
+        return;
+    }
+    client_flush(w, c);
+}
+
+/* ---- life cycle --------------------------------------------------------------------- */
+
+void client_rearm(struct worker *w, struct client *c)
+{
+    if (c->starved) {
+        c->starved = false;
+        w->nstarved--;
+    }
+    if (c->recv_armed || c->o.closing || c->eof || c->close_now)
+        return;
+    if (w->io->ops->recv(w->io, c->o.fd, c) == 0) {
+        c->recv_armed = true;
+        c->o.pending++;
+    } else {
+        client_close(w, c);
+    }
+}
+
+void client_accept(struct worker *w, struct pool_rt *pool, int fd)
+{
+    const struct conf_pool *cp = pool->cp;
+    if (cp->client_connections > 0) {
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < w->reg->nworkers; i++)
+            total += STAT_GET(stats_pool(w->reg, i, pool->idx)->client_connections);
+        if (total >= (uint64_t)cp->client_connections) {
+            log_info("pool '%s': client_connections limit %d reached, closing a new client",
+                     cp->name, cp->client_connections);
+            close(fd);
+            return;
+        }
+    }
+    struct client *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        return;
+    }
+    c->o.type = OWNER_CLIENT;
+    c->o.fd = fd;
+    c->pool = pool;
+    mc_framer_init(&c->fr, false);
+    c->next = w->clients;
+    if (w->clients != NULL)
+        w->clients->prev = c;
+    w->clients = c;
+    net_client_setup(fd, cp->listen.unix_path == NULL, cp->tcpkeepalive);
+    STAT_INC(w->st.curr_connections);
+    STAT_INC(w->st.total_connections);
+    STAT_INC(pool->st->client_connections);
+    client_rearm(w, c);
+}
+
+void client_event(struct worker *w, struct client *c, const struct io_event *ev)
+{
+    switch (ev->kind) {
+    case IO_RECV:
+        if (!(ev->flags & IO_F_MORE))
+            c->recv_armed = false;
+        if (ev->res > 0 && (ev->flags & IO_F_BUF)) {
+            if (!c->eof && !c->close_now)
+                client_parse(w, c, ev->buf, (uint32_t)ev->res);
+            mbuf_put(&w->mbufs, ev->buf);
+            if (!(ev->flags & IO_F_MORE))
+                client_rearm(w, c);
+        } else if (ev->res == 0) {
+            /* the client is done sending: answer what it asked, then close */
+            c->eof = true;
+            STAT_INC(c->pool->st->client_eof);
+            worker_mark_dirty(w, &c->o);
+        } else if (ev->res == -ENOBUFS) {
+            if (!c->starved) {
+                c->starved = true;
+                w->nstarved++;
+            }
+        } else if (ev->res < 0 && ev->res != -ECANCELED) {
+            STAT_INC(c->pool->st->client_err);
+            client_close(w, c);
+        }
+        break;
+    case IO_SEND:
+        client_sent(w, c, ev->res);
+        break;
+    default:
+        break;
+    }
+}
+
+static void client_close(struct worker *w, struct client *c)
+{
+    if (c->o.closing)
+        return;
+    if (c->starved) {
+        c->starved = false;
+        w->nstarved--;
+    }
+    /* detach every request: replies still coming are dropped by the server side */
+    struct msg *m = c->qhead;
+    while (m != NULL) {
+        struct msg *next = m->cnext;
+        svec_release_from(&m->rsp, &w->mbufs, m->rsp_handed);
+        m->rsp_handed = 0;
+        m->in_client = false;
+        m->client = NULL;
+        if (m->in_server && !m->is_frag && !m->req_done && m->sconn != NULL)
+            server_abort_msg(w, m); /* takes m over */
+        else if (!m->in_server)
+            msg_put(&w->msgs, &w->mbufs, m);
+        m = next;
+    }
+    c->qhead = c->qtail = c->cur = NULL;
+    STAT_DEC(w->st.curr_connections);
+    STAT_DEC(c->pool->st->client_connections);
+    worker_close_owner(w, &c->o);
+}
+
+void client_free(struct worker *w, struct client *c)
+{
+    if (!c->o.closing)
+        client_close(w, c);
+    if (c->send != NULL) {
+        sendrec_reset(c->send, &w->mbufs);
+        sendrec_give(&w->sendrecs, c->send);
+    }
+    free(c->line.p);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->clients = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    free(c);
+}

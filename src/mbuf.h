@@ -1,0 +1,58 @@
+/* The worker's buffer arena: fixed-size receive buffers (the mbufs) and slices into them.
+ *
+ * Ownership of one buffer, step by step:
+ *   1. The engine lends it to the kernel (provided-buffer ring, or the epoll engine's free list).
+ *   2. A receive completes into it: the engine hands it to the core with one reference, held by
+ *      the connection while the bytes are parsed.
+ *   3. Every request or response slice that points into it takes a reference (mbuf_get).
+ *   4. A slice's reference is dropped when the send that carries it has completed, or when its
+ *      message is discarded; the connection drops its own once the buffer is parsed.
+ *   5. At zero references the buffer goes back to the engine (step 1).
+ * A debug build checks that references never go below zero and that returned ids are valid. */
+#ifndef RP_MBUF_H
+#define RP_MBUF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MBUF_NONE UINT32_MAX       /* slice of bytes the proxy invented (static strings) */
+#define MBUF_COPY (UINT32_MAX - 1) /* slice of bytes a message owns, copied from the stream */
+/* ids >= MBUF_COPY are not arena buffers: no reference counting */
+
+struct io_engine;
+
+struct mbuf_pool {
+    uint8_t *arena;    /* count * size bytes, page aligned */
+    uint32_t size;     /* bytes per buffer */
+    uint32_t count;    /* buffers in the arena */
+    uint32_t *refs;    /* references per buffer; 0 = lent to the engine/kernel */
+    uint32_t held;     /* buffers with refs > 0 */
+    struct io_engine *engine; /* where buffers go back to */
+};
+
+/* A borrowed range of bytes: in an arena buffer (buf = its id) or elsewhere (buf = MBUF_NONE). */
+struct slice {
+    const uint8_t *ptr;
+    uint32_t len;
+    uint32_t buf;
+};
+
+/* Allocates the arena (not yet lent to anybody). Returns 0 or -errno. */
+int mbuf_pool_init(struct mbuf_pool *p, uint32_t size, uint32_t count);
+void mbuf_pool_free(struct mbuf_pool *p);
+
+static inline uint8_t *mbuf_data(const struct mbuf_pool *p, uint32_t id)
+{
+    return p->arena + (uint64_t)id * p->size;
+}
+
+/* Takes one reference on buffer id (no-op for ids >= MBUF_COPY). */
+void mbuf_get(struct mbuf_pool *p, uint32_t id);
+
+/* Drops one reference; at zero the buffer goes back to the engine. No-op for ids >= MBUF_COPY. */
+void mbuf_put(struct mbuf_pool *p, uint32_t id);
+
+/* The engine received into buffer id: the core now holds it with one reference. */
+void mbuf_received(struct mbuf_pool *p, uint32_t id);
+
+#endif

@@ -1,0 +1,138 @@
+/* Slice vectors and the message pool. */
+#include "src/msg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void svec_init(struct svec *s)
+{
+    s->v = s->inl;
+    s->n = 0;
+    s->cap = sizeof(s->inl) / sizeof(s->inl[0]);
+}
+
+static int svec_append(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t len,
+                       uint32_t buf, bool merge)
+{
+    if (len == 0)
+        return 0;
+    if (merge && s->n > 0) {
+        struct slice *last = &s->v[s->n - 1];
+        if (last->buf == buf && last->ptr + last->len == ptr) {
+            last->len += len;
+            return 0;
+        }
+    }
+    if (s->n == s->cap) {
+        uint32_t cap = s->cap * 2;
+        struct slice *v;
+        if (s->v == s->inl) {
+            v = malloc(cap * sizeof(*v));
+            if (v != NULL)
+                memcpy(v, s->inl, sizeof(s->inl));
+        } else {
+            v = realloc(s->v, cap * sizeof(*v));
+        }
+        if (v == NULL)
+            return -ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = (struct slice){.ptr = ptr, .len = len, .buf = buf};
+    mbuf_get(p, buf);
+    return 0;
+}
+
+int svec_push(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t len, uint32_t buf)
+{
+    return svec_append(s, p, ptr, len, buf, true);
+}
+
+int svec_push_apart(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t len,
+                    uint32_t buf)
+{
+    return svec_append(s, p, ptr, len, buf, false);
+}
+
+void svec_release(struct svec *s, struct mbuf_pool *p)
+{
+    for (uint32_t i = 0; i < s->n; i++)
+        mbuf_put(p, s->v[i].buf);
+    if (s->v != s->inl)
+        free(s->v);
+    svec_init(s);
+}
+
+void svec_release_from(struct svec *s, struct mbuf_pool *p, uint32_t from)
+{
+    for (uint32_t i = from; i < s->n; i++)
+        mbuf_put(p, s->v[i].buf);
+    if (s->v != s->inl)
+        free(s->v);
+    svec_init(s);
+}
+
+uint64_t svec_bytes(const struct svec *s)
+{
+    uint64_t b = 0;
+    for (uint32_t i = 0; i < s->n; i++)
+        b += s->v[i].len;
+    return b;
+}
+
+struct msg *msg_get(struct msg_pool *mp)
+{
+    struct msg *m = mp->free;
+    if (m != NULL) {
+        mp->free = m->cnext;
+        mp->nfree--;
+    } else {
+        m = malloc(sizeof(*m));
+        if (m == NULL)
+            return NULL;
+    }
+    memset(m, 0, sizeof(*m));
+    svec_init(&m->req);
+    svec_init(&m->rsp);
+    mp->live++;
+    return m;
+}
+
+static void mget_free(struct mget *mg, struct mbuf_pool *p)
+{
+    for (uint32_t i = 0; i < mg->nkeys; i++)
+        mbuf_put(p, mg->keys[i].buf);
+    free(mg->keys);
+    free(mg->items);
+    free(mg);
+}
+
+void msg_put(struct msg_pool *mp, struct mbuf_pool *p, struct msg *m)
+{
+    svec_release_from(&m->req, p, m->req_handed);
+    svec_release_from(&m->rsp, p, m->rsp_handed);
+    if (m->mg != NULL)
+        mget_free(m->mg, p);
+    free(m->frag_keys);
+    free(m->owned);
+    mp->live--;
+    /* keep a bounded cache so an idle worker gives memory back */
+    if (mp->nfree >= 4096) {
+        free(m);
+        return;
+    }
+    m->cnext = mp->free;
+    mp->free = m;
+    mp->nfree++;
+}
+
+void msg_pool_destroy(struct msg_pool *mp)
+{
+    while (mp->free != NULL) {
+        struct msg *m = mp->free;
+        mp->free = m->cnext;
+        free(m);
+    }
+    mp->nfree = 0;
+}

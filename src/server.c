@@ -1,0 +1,615 @@
+/* Server side: pools and their servers, connections that coalesce many clients' requests into
+ * one send per batch, reply framing (forwarded as slices), timeouts, failures and ejection. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/log.h"
+#include "src/net.h"
+#include "src/worker.h"
+
+static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err);
+
+/* ---- pools and routing -------------------------------------------------------------- */
+
+static int pool_build_dist(struct pool_rt *pool)
+{
+    struct dist_server ds[pool->nservers > 0 ? pool->nservers : 1];
+    for (uint32_t i = 0; i < pool->nservers; i++) {
+        const struct conf_server *cs = pool->servers[i].cs;
+        ds[i].ring_name = cs->ring_name;
+        ds[i].ring_name_len = strlen(cs->ring_name);
+        ds[i].weight = cs->weight;
+        ds[i].live = pool->servers[i].ejected_until == 0;
+    }
+    struct dist d;
+    if (dist_build(&d, pool->cp->distribution, ds, pool->nservers) < 0)
+        return -1;
+    dist_free(&pool->dist);
+    pool->dist = d;
+    pool->dist_stale = false;
+    return 0;
+}
+
+uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len)
+{
+    (void)w;
+    if (pool->dist_stale)
+        pool_build_dist(pool);
+    return dist_route(&pool->dist, pool->cp->hash, pool->cp->has_hash_tag ? pool->cp->hash_tag : NULL,
+                      (const char *)key, len);
+}
+
+int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
+                 struct stats_registry *reg, char *err, size_t errlen)
+{
+    memset(pool, 0, sizeof(*pool));
+    pool->w = w;
+    pool->idx = idx;
+    pool->cp = cp;
+    pool->limits.max_key_length = cp->max_key_length;
+    pool->limits.max_value_size = cp->max_value_size;
+    pool->limits.max_line = w->conf->global.max_request_line;
+    pool->st = stats_pool(reg, w->id, idx);
+    pool->lst.o.type = OWNER_LISTENER;
+    pool->lst.o.fd = -1;
+    pool->lst.pool = pool;
+    pool->nservers = cp->nservers;
+    pool->servers = calloc(cp->nservers, sizeof(*pool->servers));
+    if (pool->servers == NULL)
+        goto out_nomem;
+    for (uint32_t i = 0; i < cp->nservers; i++) {
+        struct server *s = &pool->servers[i];
+        s->pool = pool;
+        s->idx = i;
+        s->cs = &cp->servers[i];
+        s->st = stats_server(reg, w->id, idx, i);
+        s->conns = calloc((size_t)cp->server_connections, sizeof(*s->conns));
+        if (s->conns == NULL)
+            goto out_nomem;
+        if (net_resolve(&s->cs->addr, &s->addr, &s->addrlen, err, errlen) < 0)
+            return -1;
+    }
+    if (pool_build_dist(pool) < 0)
+        goto out_nomem;
+
+    /* every worker listens on its own SO_REUSEPORT socket; a unix socket is served by
+     * worker 0 alone (it cannot be shared that way) */
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (net_resolve(&cp->listen, &ss, &sslen, err, errlen) < 0)
+        return -1;
+    if (cp->listen.unix_path == NULL || w->id == 0) {
+        int fd = net_listen(&ss, sslen, cp->backlog, cp->listen.unix_path == NULL, &cp->listen);
+        if (fd < 0) {
+            snprintf(err, errlen, "pool '%s': cannot listen on %s%s%s:%u: %s", cp->name,
+                     cp->listen.unix_path ? cp->listen.unix_path : "",
+                     cp->listen.host ? cp->listen.host : "", cp->listen.unix_path ? "" : "",
+                     cp->listen.port, strerror(-fd));
+            return -1;
+        }
+        pool->lst.o.fd = fd;
+    }
+    return 0;
+
+out_nomem:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+void pool_rt_destroy(struct worker *w, struct pool_rt *pool)
+{
+    for (uint32_t i = 0; i < pool->nservers && pool->servers != NULL; i++) {
+        struct server *s = &pool->servers[i];
+        for (int c = 0; s->conns != NULL && c < pool->cp->server_connections; c++)
+            if (s->conns[c] != NULL) {
+                struct sconn *sc = s->conns[c];
+                sconn_fail(w, sc, MSG_ERR_CLOSED);
+                sconn_free(w, sc);
+            }
+        free(s->conns);
+    }
+    free(pool->servers);
+    dist_free(&pool->dist);
+    if (pool->lst.o.fd >= 0 && !pool->lst.o.closing)
+        close(pool->lst.o.fd);
+}
+
+/* ---- connections -------------------------------------------------------------------- */
+
+static struct sconn *sconn_open(struct worker *w, struct server *s, uint32_t ci)
+{
+    int fd = net_server_socket(&s->addr, s->pool->cp->tcpkeepalive);
+    if (fd < 0)
+        return NULL;
+    struct sconn *sc = calloc(1, sizeof(*sc));
+    if (sc == NULL) {
+        close(fd);
+        return NULL;
+    }
+    sc->o.type = OWNER_SCONN;
+    sc->o.fd = fd;
+    sc->server = s;
+    sc->conn_idx = ci;
+    sc->state = SC_CONNECTING;
+    mc_rsp_framer_init(&sc->fr);
+    if (w->io->ops->connect(w->io, fd, (struct sockaddr *)&s->addr, s->addrlen, sc) < 0) {
+        close(fd);
+        free(sc);
+        return NULL;
+    }
+    sc->o.pending++;
+    s->conns[ci] = sc;
+    STAT_INC(s->st->server_connections);
+    return sc;
+}
+
+void sconn_rearm(struct worker *w, struct sconn *sc)
+{
+    if (sc->starved) {
+        sc->starved = false;
+        w->nstarved--;
+    }
+    if (sc->recv_armed || sc->o.closing || sc->state != SC_CONNECTED)
+        return;
+    if (w->io->ops->recv(w->io, sc->o.fd, sc) == 0) {
+        sc->recv_armed = true;
+        sc->o.pending++;
+    } else {
+        sconn_fail(w, sc, MSG_ERR_CLOSED);
+    }
+}
+
+static void server_failed(struct worker *w, struct server *s)
+{
+    const struct conf_pool *cp = s->pool->cp;
+    s->failures++;
+    if (!cp->auto_eject_hosts || s->failures < (uint32_t)cp->server_failure_limit ||
+        s->ejected_until != 0)
+        return;
+    s->ejected_until = w->now + (uint64_t)cp->server_retry_timeout_ms * 1000000ULL;
+    if (s->ejected_until == 0)
+        s->ejected_until = 1;
+    s->pool->dist_stale = true;
+    STAT_INC(s->pool->st->server_ejects);
+    STAT_SET(s->st->server_ejected_at, (uint64_t)time(NULL));
+    log_warn("pool '%s': server %s ejected for %d ms after %u failures", cp->name, s->cs->pname,
+             cp->server_retry_timeout_ms, s->failures);
+}
+
+/* Takes the oldest request off sc's queue. */
+static struct msg *sconn_pop(struct sconn *sc)
+{
+    struct msg *m = sc->head;
+    sc->head = m->snext;
+    if (sc->head == NULL)
+        sc->tail = NULL;
+    if (sc->unsent == m)
+        sc->unsent = m->snext;
+    m->snext = NULL;
+    sc->nqueued--;
+    return m;
+}
+
+/* Requests that expect no reply are done once handed to a send and at the head. */
+static void sconn_pop_noreply(struct worker *w, struct sconn *sc)
+{
+    while (sc->head != NULL && sc->head->noreply && sc->head->sent) {
+        struct msg *m = sconn_pop(sc);
+        msg_server_done(w, m);
+    }
+}
+
+static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
+{
+    if (sc->state == SC_DEAD)
+        return;
+    struct server *s = sc->server;
+    bool was_connected = sc->state == SC_CONNECTED;
+    sc->state = SC_DEAD;
+    s->conns[sc->conn_idx] = NULL;
+    STAT_DEC(s->st->server_connections);
+    if (err == MSG_ERR_TIMEOUT)
+        STAT_INC(s->st->server_timedout);
+    else if (err == MSG_ERR_CLOSED && was_connected)
+        STAT_INC(s->st->server_eof);
+    else
+        STAT_INC(s->st->server_err);
+    if (sc->starved) {
+        sc->starved = false;
+        w->nstarved--;
+    }
+    log_info("pool '%s': server %s connection failed (%s), %u requests affected",
+             s->pool->cp->name, s->cs->pname,
+             err == MSG_ERR_TIMEOUT ? "timeout" : err == MSG_ERR_DOWN ? "connect" : "closed",
+             sc->nqueued);
+    while (sc->head != NULL) {
+        struct msg *m = sconn_pop(sc);
+        m->err = (uint8_t)err;
+        svec_release_from(&m->req, &w->mbufs, m->req_handed);
+        m->req_handed = 0;
+        m->sent = true;
+        msg_server_done(w, m);
+    }
+    server_failed(w, s);
+    if (!sc->o.closing)
+        worker_close_owner(w, &sc->o);
+}
+
+void sconn_free(struct worker *w, struct sconn *sc)
+{
+    if (sc->send != NULL) {
+        sendrec_reset(sc->send, &w->mbufs);
+        sendrec_give(&w->sendrecs, sc->send);
+    }
+    free(sc->line.p);
+    free(sc);
+}
+
+void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m)
+{
+    if (idx >= pool->nservers) {
+        m->err = MSG_ERR_EJECTED;
+        msg_server_done(w, m);
+        return;
+    }
+    struct server *s = &pool->servers[idx];
+    uint32_t nconn = (uint32_t)pool->cp->server_connections;
+    uint32_t ci = nconn > 1 ? s->rr++ % nconn : 0;
+    struct sconn *sc = s->conns[ci];
+    if (sc == NULL && (sc = sconn_open(w, s, ci)) == NULL) {
+        m->err = MSG_ERR_DOWN;
+        server_failed(w, s);
+        msg_server_done(w, m);
+        return;
+    }
+    m->sconn = sc;
+    m->server_idx = idx;
+    m->t_queued = w->now;
+    m->snext = NULL;
+    if (sc->tail != NULL)
+        sc->tail->snext = m;
+    else
+        sc->head = m;
+    sc->tail = m;
+    if (sc->unsent == NULL)
+        sc->unsent = m;
+    sc->nqueued++;
+    STAT_INC(s->st->requests);
+    if (sc->state == SC_CONNECTED)
+        worker_mark_dirty(w, &sc->o);
+}
+
+void server_msg_grew(struct worker *w, struct msg *m)
+{
+    if (m->sconn != NULL && m->sconn->state == SC_CONNECTED)
+        worker_mark_dirty(w, &m->sconn->o);
+}
+
+void server_abort_msg(struct worker *w, struct msg *m)
+{
+    struct sconn *sc = m->sconn;
+    if (m->req_handed == 0) {
+        /* nothing of it reached the server: just take it out of the queue */
+        struct msg **pp = &sc->head, *prev = NULL;
+        while (*pp != NULL && *pp != m) {
+            prev = *pp;
+            pp = &(*pp)->snext;
+        }
+        if (*pp == m) {
+            *pp = m->snext;
+            if (sc->tail == m)
+                sc->tail = prev;
+            if (sc->unsent == m)
+                sc->unsent = m->snext;
+            sc->nqueued--;
+        }
+        m->in_server = false;
+        m->sconn = NULL;
+        msg_put(&w->msgs, &w->mbufs, m);
+        return;
+    }
+    /* the server holds half a request and would wait for the rest forever */
+    sconn_fail(w, sc, MSG_ERR_CLOSED);
+}
+
+void sconn_flush(struct worker *w, struct sconn *sc)
+{
+    if (sc->state != SC_CONNECTED || sc->o.closing || (sc->send != NULL && sc->send->busy))
+        return;
+    if (sc->unsent == NULL)
+        return;
+    struct sendrec *s = sc->send;
+    if (s == NULL) {
+        s = sendrec_take(&w->sendrecs);
+        if (s == NULL) {
+            sconn_fail(w, sc, MSG_ERR_NOMEM);
+            return;
+        }
+        sc->send = s;
+    }
+    struct msg *m;
+    for (m = sc->unsent; m != NULL; m = m->snext) {
+        while (m->req_handed < m->req.n && !sendrec_full(s)) {
+            const struct slice *sl = &m->req.v[m->req_handed++];
+            sendrec_add(s, sl);
+            STAT_ADD(sc->server->st->request_bytes, sl->len);
+            if (sl->buf < MBUF_COPY)
+                STAT_ADD(w->st.bytes_forwarded, sl->len);
+            else if (sl->buf == MBUF_COPY)
+                STAT_ADD(w->st.bytes_copied, sl->len);
+            else
+                STAT_ADD(w->st.bytes_invented, sl->len);
+        }
+        if (m->req_handed < m->req.n || !m->req_done)
+            break;
+        m->sent = true;
+    }
+    sc->unsent = m;
+    if (s->niov == 0) {
+        sendrec_give(&w->sendrecs, s);
+        sc->send = NULL;
+        return;
+    }
+    if (w->io->ops->send(w->io, sc->o.fd, sendrec_msghdr(s), sc) < 0) {
+        sconn_fail(w, sc, MSG_ERR_CLOSED);
+        return;
+    }
+    s->busy = true;
+    sc->o.pending++;
+    sconn_pop_noreply(w, sc);
+}
+
+static void sconn_sent(struct worker *w, struct sconn *sc, int res)
+{
+    struct sendrec *s = sc->send;
+    if (res <= 0) {
+        sconn_fail(w, sc, MSG_ERR_CLOSED);
+        return;
+    }
+    if (!sendrec_complete(s, &w->mbufs, (uint32_t)res)) {
+        if (w->io->ops->send(w->io, sc->o.fd, sendrec_msghdr(s), sc) == 0) {
+            s->busy = true;
+            sc->o.pending++;
+        } else {
+            sconn_fail(w, sc, MSG_ERR_CLOSED);
+        }
+        return;
+    }
+    sconn_flush(w, sc);
+}
+
+/* ---- replies ---------------------------------------------------------------------- */
+
+/* A VALUE line arrived for fragment f: which of its keys is it? (The server answers hits in
+ * the order the keys were asked, so the search moves forward only.) */
+static bool frag_match(struct msg *f, const uint8_t *key, uint32_t len, uint32_t first_slice)
+{
+    struct mget *mg = f->parent->mg;
+    for (uint32_t j = f->frag_keys_next; j < f->frag_nkeys; j++) {
+        uint32_t k = f->frag_keys[j];
+        if (mg->keys[k].len == len && memcmp(mg->keys[k].ptr, key, len) == 0) {
+            mg->items[k].frag = f;
+            mg->items[k].first = first_slice;
+            mg->items[k].last = first_slice;
+            f->frag_keys_next = j + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void sconn_reply_done(struct worker *w, struct sconn *sc)
+{
+    struct msg *m = sconn_pop(sc);
+    sc->server->failures = 0;
+    STAT_INC(sc->server->st->responses);
+    msg_server_done(w, m);
+    sconn_pop_noreply(w, sc);
+}
+
+/* Handles a complete reply line for the head request m. Returns false on a protocol error. */
+static bool sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const uint8_t *line,
+                       uint32_t len)
+{
+    const struct conf_pool *cp = sc->server->pool->cp;
+    struct mc_rsp_line *rl = &sc->rl;
+    mc_rsp_parse_line(line, len, cp->max_value_size, rl);
+    enum mc_kind kind = mc_cmd_info(m->cmd)->kind;
+    if (m->rsp_type == 0)
+        m->rsp_type = (uint8_t)rl->type;
+    switch (rl->type) {
+    case MC_RSP_VALUE:
+        if (kind != MC_KIND_RETRIEVAL)
+            return false;
+        if (m->is_frag && !frag_match(m, line + rl->key.off, rl->key.len, sc->line_first))
+            return false;
+        mc_rsp_framer_expect_data(&sc->fr, rl->data_len);
+        return true;
+    case MC_RSP_END:
+        if (kind != MC_KIND_RETRIEVAL)
+            return false;
+        if (m->is_frag)
+            m->rsp_type = MC_RSP_END;
+        sconn_reply_done(w, sc);
+        return true;
+    case MC_RSP_LINE:
+        if (kind == MC_KIND_RETRIEVAL)
+            return false;
+        sconn_reply_done(w, sc);
+        return true;
+    case MC_RSP_ERROR:
+        m->rsp_type = MC_RSP_ERROR;
+        sconn_reply_done(w, sc);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32_t n)
+{
+    const uint8_t *base = mbuf_data(&w->mbufs, buf);
+    uint32_t max_line = sc->server->pool->w->conf->global.max_request_line;
+    size_t pos = 0;
+    STAT_ADD(sc->server->st->response_bytes, n);
+
+    while (pos < n && sc->state == SC_CONNECTED) {
+        struct msg *m = sc->head;
+        if (m == NULL || !m->sent) {
+            log_warn("pool '%s': server %s sent %u bytes nobody asked for",
+                     sc->server->pool->cp->name, sc->server->cs->pname, (unsigned)(n - pos));
+            sconn_fail(w, sc, MSG_ERR_PROTOCOL);
+            return;
+        }
+        bool in_line = sc->fr.state == MC_FS_LINE;
+        if (in_line && sc->fr.line_len == 0)
+            sc->line_first = m->rsp.n;
+        size_t used = 0;
+        enum mc_rsp_status st = mc_rsp_framer_feed(&sc->fr, max_line, base + pos, n - pos, &used);
+        const uint8_t *chunk = base + pos;
+        pos += used;
+        if (m->is_frag) /* fragments keep item boundaries: one slice per framed piece */
+            svec_push_apart(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf);
+        else
+            svec_push(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf);
+        if (in_line && st == MC_RSP_AGAIN && used > 0) {
+            if (sc->line.len + used > max_line) {
+                sconn_fail(w, sc, MSG_ERR_PROTOCOL);
+                return;
+            }
+            uint8_t *q = realloc(sc->line.p, sc->line.len + used);
+            if (q == NULL) {
+                sconn_fail(w, sc, MSG_ERR_NOMEM);
+                return;
+            }
+            sc->line.p = q;
+            memcpy(q + sc->line.len, chunk, used);
+            sc->line.len += (uint32_t)used;
+            STAT_ADD(w->st.line_assembly, used);
+        }
+        bool ok = true;
+        switch (st) {
+        case MC_RSP_AGAIN:
+            break;
+        case MC_RSP_GOT_LINE:
+            if (sc->line.len > 0) {
+                uint8_t *q = realloc(sc->line.p, sc->line.len + used);
+                if (q == NULL) {
+                    sconn_fail(w, sc, MSG_ERR_NOMEM);
+                    return;
+                }
+                sc->line.p = q;
+                memcpy(q + sc->line.len, chunk, used);
+                sc->line.len += (uint32_t)used;
+                STAT_ADD(w->st.line_assembly, used);
+                ok = sconn_line(w, sc, m, sc->line.p, sc->line.len);
+                free(sc->line.p);
+                sc->line.p = NULL;
+                sc->line.len = sc->line.cap = 0;
+            } else {
+                ok = sconn_line(w, sc, m, chunk, (uint32_t)used);
+            }
+            break;
+        case MC_RSP_GOT_DATA:
+            if (m->is_frag) {
+                struct mget *mg = m->parent->mg;
+                uint32_t k = m->frag_keys[m->frag_keys_next - 1];
+                mg->items[k].last = m->rsp.n;
+            }
+            break;
+        case MC_RSP_BAD:
+            ok = false;
+            break;
+        }
+        if (!ok) {
+            log_warn("pool '%s': server %s sent an invalid reply", sc->server->pool->cp->name,
+                     sc->server->cs->pname);
+            sconn_fail(w, sc, MSG_ERR_PROTOCOL);
+            return;
+        }
+        /* a reply streams to its client as it arrives (a large value need not be whole) */
+        if (m->client != NULL && !m->is_frag && m->client->qhead == m)
+            worker_mark_dirty(w, &m->client->o);
+    }
+}
+
+void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev)
+{
+    switch (ev->kind) {
+    case IO_CONNECT:
+        if (sc->state != SC_CONNECTING)
+            break;
+        if (ev->res < 0) {
+            log_info("pool '%s': connect to %s failed: %s", sc->server->pool->cp->name,
+                     sc->server->cs->pname, strerror(-ev->res));
+            sconn_fail(w, sc, MSG_ERR_DOWN);
+            break;
+        }
+        sc->state = SC_CONNECTED;
+        sconn_rearm(w, sc);
+        worker_mark_dirty(w, &sc->o);
+        break;
+    case IO_RECV:
+        if (!(ev->flags & IO_F_MORE))
+            sc->recv_armed = false;
+        if (ev->res > 0 && (ev->flags & IO_F_BUF)) {
+            sconn_parse(w, sc, ev->buf, (uint32_t)ev->res);
+            mbuf_put(&w->mbufs, ev->buf);
+            if (!(ev->flags & IO_F_MORE))
+                sconn_rearm(w, sc);
+        } else if (ev->res == -ENOBUFS) {
+            if (!sc->starved) {
+                sc->starved = true;
+                w->nstarved++;
+            }
+        } else if (ev->res != -ECANCELED || sc->state == SC_CONNECTED) {
+            sconn_fail(w, sc, MSG_ERR_CLOSED);
+        }
+        break;
+    case IO_SEND:
+        if (sc->state == SC_CONNECTED)
+            sconn_sent(w, sc, ev->res);
+        break;
+    default:
+        break;
+    }
+}
+
+void servers_tick(struct worker *w)
+{
+    for (uint32_t p = 0; p < w->npools; p++) {
+        struct pool_rt *pool = &w->pools[p];
+        const struct conf_pool *cp = pool->cp;
+        uint64_t tmo = cp->timeout_ms > 0 ? (uint64_t)cp->timeout_ms * 1000000ULL : 0;
+        for (uint32_t i = 0; i < pool->nservers; i++) {
+            struct server *s = &pool->servers[i];
+            if (s->ejected_until != 0 && w->now >= s->ejected_until) {
+                s->ejected_until = 0;
+                s->failures = 0;
+                pool->dist_stale = true;
+                STAT_SET(s->st->server_ejected_at, 0);
+                log_notice("pool '%s': server %s back in the ring", cp->name, s->cs->pname);
+            }
+            for (int c = 0; tmo && c < cp->server_connections; c++) {
+                struct sconn *sc = s->conns[c];
+                if (sc != NULL && sc->head != NULL && w->now - sc->head->t_queued > tmo)
+                    sconn_fail(w, sc, MSG_ERR_TIMEOUT);
+            }
+        }
+    }
+}
+
+void servers_shutdown(struct worker *w)
+{
+    for (uint32_t p = 0; p < w->npools; p++) {
+        struct pool_rt *pool = &w->pools[p];
+        for (uint32_t i = 0; i < pool->nservers; i++)
+            for (int c = 0; c < pool->cp->server_connections; c++)
+                if (pool->servers[i].conns[c] != NULL)
+                    sconn_fail(w, pool->servers[i].conns[c], MSG_ERR_CLOSED);
+    }
+}

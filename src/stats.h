@@ -1,0 +1,111 @@
+/* Counters (per worker, written only by their worker) and the readers that add them up:
+ * twemproxy's stats JSON on the stats port, and memcached's `stats` reply. */
+#ifndef RP_STATS_H
+#define RP_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+
+/* Writer side: only the owning worker updates a counter, so a relaxed store is enough; the
+ * stats thread reads with relaxed loads (a value may be a moment old, never torn). */
+#define STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (uint64_t)(n), __ATOMIC_RELAXED)
+#define STAT_INC(field)    STAT_ADD(field, 1)
+#define STAT_DEC(field)    __atomic_store_n(&(field), (field) - 1, __ATOMIC_RELAXED)
+#define STAT_SET(field, v) __atomic_store_n(&(field), (uint64_t)(v), __ATOMIC_RELAXED)
+#define STAT_GET(field)    __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+/* X(name, is_gauge) — twemproxy's per-server metrics, in its order. */
+#define SERVER_STATS(X)                                                                            \
+    X(server_eof, 0)                                                                               \
+    X(server_err, 0)                                                                               \
+    X(server_timedout, 0)                                                                          \
+    X(server_connections, 1)                                                                       \
+    X(server_ejected_at, 1)                                                                        \
+    X(requests, 0)                                                                                 \
+    X(request_bytes, 0)                                                                            \
+    X(responses, 0)                                                                                \
+    X(response_bytes, 0)                                                                           \
+    X(in_queue, 1)                                                                                 \
+    X(in_queue_bytes, 1)                                                                           \
+    X(out_queue, 1)                                                                                \
+    X(out_queue_bytes, 1)
+
+/* twemproxy's per-pool metrics. */
+#define POOL_STATS(X)                                                                              \
+    X(client_eof, 0)                                                                               \
+    X(client_err, 0)                                                                               \
+    X(client_connections, 1)                                                                       \
+    X(server_ejects, 0)                                                                            \
+    X(forward_error, 0)                                                                            \
+    X(fragments, 0)
+
+/* ringproxy's own per-worker metrics. */
+#define WORKER_STATS(X)                                                                            \
+    X(total_connections, 0)                                                                        \
+    X(curr_connections, 1)                                                                         \
+    X(requests, 0)                                                                                 \
+    X(bytes_forwarded, 0) /* sent from the buffer they were received into */                       \
+    X(bytes_copied, 0)    /* sent from a copy (a command line that spanned buffers) */            \
+    X(bytes_invented, 0)  /* written by the proxy: split headers, merged END, errors */           \
+    X(line_assembly, 0)   /* line bytes gathered to tokenize a line split over buffers */          \
+    X(buffers_held, 1)                                                                             \
+    X(enobufs, 0)                                                                                  \
+    X(syscalls, 0)                                                                                 \
+    X(events, 0)
+
+#define STATS_FIELD(name, gauge) uint64_t name;
+struct server_stats {
+    SERVER_STATS(STATS_FIELD)
+};
+struct pool_stats {
+    POOL_STATS(STATS_FIELD)
+};
+struct worker_stats {
+    WORKER_STATS(STATS_FIELD)
+};
+#undef STATS_FIELD
+
+/* Every worker's counters, laid out for the readers. Built once at start. */
+struct stats_registry {
+    const struct conf *conf;
+    uint32_t nworkers;
+    uint32_t nservers_total;     /* servers over all pools */
+    uint32_t *server_base;       /* pool index -> its first server in the flat arrays */
+    struct pool_stats *pools;    /* [worker * npools + pool] */
+    struct server_stats *servers; /* [worker * nservers_total + server_base[pool] + server] */
+    struct worker_stats **workers; /* [worker], set by each worker */
+    const char *engine;          /* engine the workers run on */
+    uint64_t start_time;         /* unix seconds */
+    char source[256];            /* host name */
+};
+
+int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint32_t nworkers);
+void stats_registry_free(struct stats_registry *r);
+
+static inline struct pool_stats *stats_pool(struct stats_registry *r, uint32_t w, uint32_t p)
+{
+    return &r->pools[w * r->conf->npools + p];
+}
+
+static inline struct server_stats *stats_server(struct stats_registry *r, uint32_t w, uint32_t p,
+                                                uint32_t s)
+{
+    return &r->servers[w * r->nservers_total + r->server_base[p] + s];
+}
+
+/* Writes twemproxy's stats JSON (plus a "ringproxy" object) into a malloc'd string. */
+char *stats_json(struct stats_registry *r);
+
+/* Writes memcached-style "STAT name value\r\n...END\r\n" for one pool into a malloc'd string;
+ * *len receives its length. */
+char *stats_memcached(struct stats_registry *r, uint32_t pool, size_t *len);
+
+/* Serves stats_json to every connection on addr:port from a thread of its own. */
+struct stats_server;
+struct stats_server *stats_server_start(struct stats_registry *r, const char *addr, int port,
+                                        char *err, size_t errlen);
+void stats_server_stop(struct stats_server *s);
+
+#endif

@@ -1,0 +1,268 @@
+/* The worker's event loop: collect a batch of completions, hand each to its connection, then
+ * flush every connection that has something to send (one send per socket per batch). */
+#include "src/worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/log.h"
+#include "src/net.h"
+
+#define WORKER_BATCH 512
+
+uint64_t worker_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void worker_mark_dirty(struct worker *w, struct owner *o)
+{
+    if (o->dirty || o->closing)
+        return;
+    o->dirty = true;
+    o->dnext = w->dirty;
+    w->dirty = o;
+}
+
+void worker_close_owner(struct worker *w, struct owner *o)
+{
+    if (o->closing)
+        return;
+    o->closing = true;
+    if (w->io->ops->close(w->io, o->fd, o) == 0) {
+        o->pending++;
+    } else {
+        /* could not even queue the close: do it the plain way */
+        close(o->fd);
+    }
+    o->fd = -1;
+}
+
+static void worker_free_owner(struct worker *w, struct owner *o)
+{
+    switch (o->type) {
+    case OWNER_CLIENT:
+        client_free(w, (struct client *)o);
+        break;
+    case OWNER_SCONN:
+        sconn_free(w, (struct sconn *)o);
+        break;
+    default:
+        break;
+    }
+}
+
+static void listener_event(struct worker *w, struct listener *l, const struct io_event *ev)
+{
+    if (ev->kind != IO_ACCEPT)
+        return;
+    if (ev->res >= 0) {
+        client_accept(w, l->pool, ev->res);
+    } else if (ev->res != -ECANCELED) {
+        log_warn("pool '%s': accept failed: %s", l->pool->cp->name, strerror(-ev->res));
+    }
+    if (!(ev->flags & IO_F_MORE) && !l->o.closing && !w->stop) {
+        /* multishot accept ended (error or overflow): arm it again */
+        if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
+            l->o.pending++;
+    }
+}
+
+static void worker_dispatch(struct worker *w, const struct io_event *ev)
+{
+    struct owner *o = ev->owner;
+    if (!(ev->flags & IO_F_MORE))
+        o->pending--;
+    if (ev->flags & IO_F_BUF) {
+        mbuf_received(&w->mbufs, ev->buf);
+        if (o->closing) {
+            mbuf_put(&w->mbufs, ev->buf);
+            goto out;
+        }
+    }
+    switch (o->type) {
+    case OWNER_LISTENER:
+        listener_event(w, (struct listener *)o, ev);
+        break;
+    case OWNER_CLIENT:
+        client_event(w, (struct client *)o, ev);
+        break;
+    case OWNER_SCONN:
+        sconn_event(w, (struct sconn *)o, ev);
+        break;
+    default:
+        log_panic("event for an unknown owner type %u", o->type);
+    }
+out:
+    if (o->closing && o->pending == 0)
+        worker_free_owner(w, o);
+}
+
+static void worker_flush(struct worker *w)
+{
+    while (w->dirty != NULL) {
+        struct owner *o = w->dirty;
+        w->dirty = o->dnext;
+        o->dirty = false;
+        if (o->closing)
+            continue;
+        if (o->type == OWNER_CLIENT)
+            client_flush(w, (struct client *)o);
+        else if (o->type == OWNER_SCONN)
+            sconn_flush(w, (struct sconn *)o);
+    }
+}
+
+/* Re-arms receives that stopped because the arena was empty, once a quarter of it is free. */
+static void worker_rearm_starved(struct worker *w)
+{
+    if (w->mbufs.held > w->mbufs.count - w->mbufs.count / 4)
+        return;
+    for (uint32_t p = 0; p < w->npools; p++) {
+        struct pool_rt *pool = &w->pools[p];
+        for (uint32_t s = 0; s < pool->nservers; s++)
+            for (int i = 0; i < pool->cp->server_connections; i++) {
+                struct sconn *sc = pool->servers[s].conns[i];
+                if (sc != NULL && sc->starved)
+                    sconn_rearm(w, sc);
+            }
+    }
+    for (struct client *c = w->clients; c != NULL; c = c->next)
+        if (c->starved)
+            client_rearm(w, c);
+}
+
+void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct io_event *ev = malloc(WORKER_BATCH * sizeof(*ev));
+    if (ev == NULL)
+        log_panic("worker %u: out of memory", w->id);
+
+    for (uint32_t p = 0; p < w->npools; p++) {
+        struct listener *l = &w->pools[p].lst;
+        if (l->o.fd >= 0 && w->io->ops->accept(w->io, l->o.fd, l) == 0)
+            l->o.pending++;
+    }
+    w->now = w->last_tick = worker_now();
+    while (!w->stop) {
+        int n = w->io->ops->wait(w->io, ev, WORKER_BATCH, w->tick_ms);
+        if (n < 0) {
+            log_error("worker %u: wait failed: %s", w->id, strerror(-n));
+            break;
+        }
+        w->now = worker_now();
+        for (int i = 0; i < n; i++)
+            worker_dispatch(w, &ev[i]);
+        worker_flush(w);
+        if (w->nstarved > 0)
+            worker_rearm_starved(w);
+        if (w->now - w->last_tick >= (uint64_t)w->tick_ms * 1000000ULL) {
+            w->last_tick = w->now;
+            servers_tick(w);
+            worker_flush(w);
+        }
+        STAT_SET(w->st.syscalls, w->io->stats.syscalls);
+        STAT_SET(w->st.events, w->io->stats.events);
+        STAT_SET(w->st.enobufs, w->io->stats.enobufs);
+        STAT_SET(w->st.buffers_held, w->mbufs.held);
+    }
+
+    /* shutting down: close everything and drain the final events */
+    for (uint32_t p = 0; p < w->npools; p++)
+        if (w->pools[p].lst.o.fd >= 0)
+            worker_close_owner(w, &w->pools[p].lst.o);
+    for (struct client *c = w->clients; c != NULL; c = c->next)
+        worker_close_owner(w, &c->o);
+    servers_shutdown(w);
+    uint64_t deadline = worker_now() + 2000000000ULL;
+    while (worker_now() < deadline) {
+        int n = w->io->ops->wait(w->io, ev, WORKER_BATCH, 50);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            worker_dispatch(w, &ev[i]);
+    }
+    free(ev);
+    return NULL;
+}
+
+int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_choice choice,
+                struct stats_registry *reg, char *err, size_t errlen)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->conf = conf;
+    w->tick_ms = 50;
+    for (uint32_t p = 0; p < conf->npools; p++) {
+        int t = conf->pools[p].timeout_ms;
+        if (t > 0 && t / 4 < w->tick_ms)
+            w->tick_ms = t / 4 > 1 ? t / 4 : 1;
+    }
+    int ret = mbuf_pool_init(&w->mbufs, conf->global.buffer_size, conf->global.buffers);
+    if (ret < 0) {
+        snprintf(err, errlen, "cannot allocate the buffer arena: %s", strerror(-ret));
+        return -1;
+    }
+    char why[256] = "";
+    w->io = io_engine_create(choice, &w->mbufs, 4096, why, sizeof(why));
+    if (w->io == NULL) {
+        snprintf(err, errlen, "cannot start the %s engine: %s",
+                 choice == IO_CHOICE_EPOLL ? "epoll" : "io_uring", why);
+        goto out_mbufs;
+    }
+    if (why[0] != '\0' && id == 0)
+        log_warn("io_uring not used (%s): running the %s engine", why, w->io->ops->name);
+    w->keycap = conf->global.max_request_line / 2 + 1;
+    w->keyscratch = malloc(w->keycap * sizeof(*w->keyscratch));
+    w->pools = calloc(conf->npools, sizeof(*w->pools));
+    if (w->keyscratch == NULL || w->pools == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out_io;
+    }
+    reg->workers[id] = &w->st;
+    w->reg = reg;
+    for (uint32_t p = 0; p < conf->npools; p++) {
+        if (pool_rt_init(w, &w->pools[p], p, &conf->pools[p], reg, err, errlen) < 0)
+            goto out_pools;
+        w->npools++;
+    }
+    return 0;
+
+out_pools:
+    for (uint32_t p = 0; p < w->npools; p++)
+        pool_rt_destroy(w, &w->pools[p]);
+out_io:
+    free(w->pools);
+    free(w->keyscratch);
+    w->io->ops->destroy(w->io);
+out_mbufs:
+    mbuf_pool_free(&w->mbufs);
+    return -1;
+}
+
+void worker_destroy(struct worker *w)
+{
+    /* whatever is still open after the drain is released without waiting for the kernel */
+    while (w->clients != NULL) {
+        struct client *c = w->clients;
+        c->o.pending = 0;
+        c->o.closing = true;
+        client_free(w, c);
+    }
+    for (uint32_t p = 0; p < w->npools; p++)
+        pool_rt_destroy(w, &w->pools[p]);
+    free(w->pools);
+    free(w->keyscratch);
+    msg_pool_destroy(&w->msgs);
+    sendrec_cache_destroy(&w->sendrecs);
+    if (w->io != NULL)
+        w->io->ops->destroy(w->io);
+    mbuf_pool_free(&w->mbufs);
+}

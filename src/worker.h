@@ -1,0 +1,179 @@
+/* A worker: one thread with its own I/O engine, buffer arena, listeners, client and server
+ * connections, pools and counters. Nothing in it is shared with other workers. */
+#ifndef RP_WORKER_H
+#define RP_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf/conf.h"
+#include "hash/hash_dist.h"
+#include "proto/mc_req.h"
+#include "proto/mc_rsp.h"
+#include "src/io.h"
+#include "src/mbuf.h"
+#include "src/msg.h"
+#include "src/sendrec.h"
+#include "src/stats.h"
+
+enum owner_type { OWNER_LISTENER = 1, OWNER_CLIENT, OWNER_SCONN };
+
+/* First member of everything that owns I/O operations. */
+struct owner {
+    uint8_t type;      /* enum owner_type */
+    uint8_t pending;   /* operations submitted whose final event has not come yet */
+    bool closing;      /* close submitted: free once pending reaches zero */
+    bool dirty;        /* on the worker's flush list */
+    int fd;
+    struct owner *dnext; /* flush list */
+};
+
+struct worker;
+struct pool_rt;
+
+struct listener {
+    struct owner o;
+    struct pool_rt *pool;
+};
+
+/* A line that did not fit in one receive buffer, assembled for the tokenizer. Allocated only
+ * while such a line is being read. */
+struct linebuf {
+    uint8_t *p;
+    uint32_t len;
+    uint32_t cap;
+};
+
+struct client {
+    struct owner o;
+    struct pool_rt *pool;
+    struct mc_framer fr;
+    struct msg *cur;          /* request being received */
+    struct msg *qhead, *qtail; /* requests in reply order */
+    struct sendrec *send;     /* in-flight reply send, or NULL */
+    struct linebuf line;
+    struct client *next, *prev; /* worker's client list */
+    bool eof;                 /* no more requests: close when every reply is out */
+    bool recv_armed;
+    bool starved;             /* recv ended with ENOBUFS: re-arm when buffers return */
+    bool close_now;           /* protocol error: stop reading, close after flushing */
+};
+
+enum sconn_state { SC_CONNECTING = 1, SC_CONNECTED, SC_DEAD };
+
+/* One connection to a server. Requests queue on it in order; `unsent` is the first with bytes
+ * not yet handed to a send, and replies arrive for `head` first. */
+struct sconn {
+    struct owner o;
+    struct server *server;
+    uint32_t conn_idx;       /* index in server->conns */
+    uint32_t line_first;     /* reply slice where the current line began */
+    uint8_t state;
+    bool recv_armed;
+    bool starved;
+    struct msg *head, *tail; /* every queued request, oldest first */
+    struct msg *unsent;      /* first request with bytes still to send */
+    uint32_t nqueued;
+    struct sendrec *send;
+    struct mc_rsp_framer fr;
+    struct linebuf line;
+    struct mc_rsp_line rl;   /* the reply line being handled */
+};
+
+struct server {
+    struct pool_rt *pool;
+    uint32_t idx;                  /* index in the pool's configuration */
+    const struct conf_server *cs;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    struct sconn **conns;          /* server_connections entries, NULL when not connected */
+    uint32_t rr;                   /* round robin over conns */
+    uint32_t failures;             /* consecutive failures */
+    uint64_t ejected_until;        /* monotonic ns; 0 when not ejected */
+    struct server_stats *st;
+};
+
+struct pool_rt {
+    struct worker *w;
+    uint32_t idx;
+    const struct conf_pool *cp;
+    struct mc_limits limits;
+    struct dist dist;
+    bool dist_stale;               /* a server was ejected or came back: rebuild */
+    struct server *servers;
+    uint32_t nservers;
+    struct listener lst;
+    struct pool_stats *st;
+};
+
+struct worker {
+    uint32_t id;
+    pthread_t thread;
+    const struct conf *conf;
+    struct io_engine *io;
+    struct mbuf_pool mbufs;
+    struct msg_pool msgs;
+    struct sendrec_cache sendrecs;
+    struct pool_rt *pools;
+    uint32_t npools;
+    struct client *clients;       /* every open client */
+    struct owner *dirty;          /* connections to flush after this batch of events */
+    struct mc_tok *keyscratch;    /* tokenizer's key array */
+    uint32_t keycap;
+    uint64_t now;                 /* monotonic ns, refreshed per batch */
+    uint64_t last_tick;
+    uint32_t nstarved;            /* connections whose receive waits for buffers */
+    struct stats_registry *reg;
+    volatile int stop;            /* set by the main thread */
+    struct worker_stats st;
+    int tick_ms;
+};
+
+/* Sets up worker id over conf: arena, engine (per choice), pools, listeners. Returns 0, or -1
+ * with a message in err. The listeners use SO_REUSEPORT so every worker accepts on its own. */
+int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_choice choice,
+                struct stats_registry *reg, char *err, size_t errlen);
+/* Runs the event loop until w->stop is set. */
+void *worker_main(void *arg);
+void worker_destroy(struct worker *w);
+
+/* Internal to the core (client.c, server.c, worker.c). */
+void worker_mark_dirty(struct worker *w, struct owner *o);
+uint64_t worker_now(void);
+void worker_close_owner(struct worker *w, struct owner *o);
+
+void client_accept(struct worker *w, struct pool_rt *pool, int fd);
+void client_event(struct worker *w, struct client *c, const struct io_event *ev);
+void client_flush(struct worker *w, struct client *c);
+void client_rearm(struct worker *w, struct client *c);
+void client_free(struct worker *w, struct client *c);
+/* Makes m's reply the single line text (static, len bytes), dropping what it had. */
+void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len);
+/* Removes m, whose client is gone, from its server queue, or fails the connection when part
+ * of m was already sent (the server would wait for the rest forever). */
+void server_abort_msg(struct worker *w, struct msg *m);
+
+int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
+                 struct stats_registry *reg, char *err, size_t errlen);
+void pool_rt_destroy(struct worker *w, struct pool_rt *pool);
+/* Server index for a key, or UINT32_MAX when no server is live. */
+uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
+/* Queues m on a connection of server idx (connecting if needed). On failure the message is
+ * failed at once (its reply becomes a SERVER_ERROR). */
+void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m);
+void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev);
+void sconn_flush(struct worker *w, struct sconn *sc);
+void sconn_rearm(struct worker *w, struct sconn *sc);
+void sconn_free(struct worker *w, struct sconn *sc);
+/* A request's bytes grew (streamed data block): its connection may send more. */
+void server_msg_grew(struct worker *w, struct msg *m);
+/* Fails requests that waited longer than the pool's timeout; brings back ejected servers. */
+void servers_tick(struct worker *w);
+/* Fails every server connection (shutdown). */
+void servers_shutdown(struct worker *w);
+/* The server side is done with m (reply complete or failed). */
+void msg_server_done(struct worker *w, struct msg *m);
+
+#endif
