@@ -76,7 +76,7 @@ enum mc_parse_result {
     MC_PARSE_OK = 0,
     MC_PARSE_UNKNOWN,      /* unknown command: reply CLIENT_ERROR, stream still in sync */
     MC_PARSE_BAD_FORMAT,   /* wrong arguments or number: CLIENT_ERROR, in sync (unless storage) */
-    MC_PARSE_KEY_TOO_LONG, /* CLIENT_ERROR, in sync */
+    MC_PARSE_KEY_TOO_LONG, /* CLIENT_ERROR, in sync (storage: data_len is valid; swallow it) */
     MC_PARSE_TOO_LARGE,    /* storage value over max_value_size: data_len is valid; swallow it */
     MC_PARSE_TOO_MANY_KEYS,/* more keys than key_cap */
     MC_PARSE_EMPTY,        /* empty or blank line */

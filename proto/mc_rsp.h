@@ -55,4 +55,12 @@ enum mc_rsp_status mc_rsp_framer_feed(struct mc_rsp_framer *f, uint32_t max_line
 /* After a VALUE line: a data block of n bytes plus "\r\n" follows. */
 void mc_rsp_framer_expect_data(struct mc_rsp_framer *f, uint64_t n);
 
+/* Where the next byte fed will go, for callers that gather lines across buffers. After
+ * GOT_LINE the state is MC_FS_LINE_DONE (line_len still describes that line) until the next
+ * feed or expect_data, so test with these rather than with state == MC_FS_LINE.
+ * in_line: the next byte belongs to a reply line (not to a data block or its "\r\n").
+ * line_start: it is also the first byte of that line. */
+bool mc_rsp_framer_in_line(const struct mc_rsp_framer *f);
+bool mc_rsp_framer_line_start(const struct mc_rsp_framer *f);
+
 #endif

@@ -1,0 +1,304 @@
+/* memcached ASCII replies: the resumable reply framer and the reply-line classifier. */
+#include "proto/mc_rsp.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* ---- framer ---- */
+
+void mc_rsp_framer_init(struct mc_rsp_framer *f)
+{
+    f->state = MC_FS_LINE;
+    f->line_len = 0;
+    f->data_left = 0;
+    f->error = NULL;
+}
+
+/* The same machine as mc_framer_feed() in mc_req.c, minus its MC_DONE step: after a line
+ * that announced no data block the next byte simply starts the next line. Keep the two in
+ * step. */
+enum mc_rsp_status mc_rsp_framer_feed(struct mc_rsp_framer *f, uint32_t max_line,
+                                      const uint8_t *buf, size_t len, size_t *consumed)
+{
+    size_t pos = 0;
+
+    for (;;) {
+        switch (f->state) {
+        case MC_FS_LINE_DONE:
+            f->state = MC_FS_LINE;
+            f->line_len = 0;
+            /* fall through */
+        case MC_FS_LINE: {
+            const uint8_t *nl;
+            size_t n;
+
+            if (pos == len)
+                goto out_again;
+            nl = memchr(buf + pos, '\n', len - pos);
+            n = nl != NULL ? (size_t)(nl - (buf + pos)) + 1 : len - pos;
+            if ((uint64_t)f->line_len + n > max_line) {
+                /* At the first byte beyond the cap, wherever the buffers were split. */
+                pos += max_line - f->line_len;
+                f->error = "line too long";
+                *consumed = pos;
+                return MC_RSP_BAD;
+            }
+            f->line_len += (uint32_t)n;
+            pos += n;
+            if (nl == NULL)
+                goto out_again;
+            f->state = MC_FS_LINE_DONE;
+            *consumed = pos;
+            return MC_RSP_GOT_LINE;
+        }
+        case MC_FS_DATA: {
+            size_t n = len - pos;
+
+            if (f->data_left > 0) {
+                if (n == 0)
+                    goto out_again;
+                if (n > f->data_left)
+                    n = (size_t)f->data_left;
+                f->data_left -= n;
+                pos += n;
+                if (f->data_left > 0)
+                    goto out_again;
+            }
+            f->state = MC_FS_DATA_CR;
+            break;
+        }
+        case MC_FS_DATA_CR:
+            if (pos == len)
+                goto out_again;
+            if (buf[pos] != '\r')
+                goto out_bad_chunk;
+            pos++;
+            f->state = MC_FS_DATA_LF;
+            break;
+        case MC_FS_DATA_LF:
+            if (pos == len)
+                goto out_again;
+            if (buf[pos] != '\n')
+                goto out_bad_chunk;
+            pos++;
+            f->state = MC_FS_LINE;
+            f->line_len = 0;
+            *consumed = pos;
+            return MC_RSP_GOT_DATA;
+        default:
+            f->error = "bad framer state";
+            *consumed = pos;
+            return MC_RSP_BAD;
+        }
+    }
+
+out_again:
+    *consumed = pos;
+    return MC_RSP_AGAIN;
+
+out_bad_chunk:
+    f->error = "bad data chunk";
+    *consumed = pos;
+    return MC_RSP_BAD;
+}
+
+void mc_rsp_framer_expect_data(struct mc_rsp_framer *f, uint64_t n)
+{
+    assert(f->state == MC_FS_LINE_DONE);
+    f->state = MC_FS_DATA;
+    f->data_left = n;
+}
+
+bool mc_rsp_framer_in_line(const struct mc_rsp_framer *f)
+{
+    return f->state == MC_FS_LINE || f->state == MC_FS_LINE_DONE;
+}
+
+bool mc_rsp_framer_line_start(const struct mc_rsp_framer *f)
+{
+    return f->state == MC_FS_LINE_DONE || (f->state == MC_FS_LINE && f->line_len == 0);
+}
+
+/* ---- classifier ---- */
+
+/* Text after the first word: none ("END"), anything including none ("SERVER_ERROR ..."), or
+ * at least one byte ("VERSION 1.6.21", "STAT pid 1"). */
+enum mc_rsp_rest { MC_REST_NONE, MC_REST_ANY, MC_REST_SOME };
+
+struct mc_rsp_word {
+    const char *word;
+    uint8_t len;
+    enum mc_rsp_type type;
+    enum mc_rsp_rest rest;
+};
+
+/* clang-format off */
+#define MC_W(s, t, r) {s, sizeof(s) - 1, t, r}
+/* clang-format on */
+
+/* Grouped by first byte so that a line is compared with at most three words. */
+static const struct mc_rsp_word mc_words_e[] = {
+    MC_W("END", MC_RSP_END, MC_REST_NONE),
+    MC_W("ERROR", MC_RSP_ERROR, MC_REST_ANY),
+    MC_W("EXISTS", MC_RSP_LINE, MC_REST_NONE),
+};
+static const struct mc_rsp_word mc_words_s[] = {
+    MC_W("STORED", MC_RSP_LINE, MC_REST_NONE),
+    MC_W("STAT", MC_RSP_STAT, MC_REST_SOME),
+    MC_W("SERVER_ERROR", MC_RSP_ERROR, MC_REST_ANY),
+};
+static const struct mc_rsp_word mc_words_n[] = {
+    MC_W("NOT_FOUND", MC_RSP_LINE, MC_REST_NONE),
+    MC_W("NOT_STORED", MC_RSP_LINE, MC_REST_NONE),
+};
+static const struct mc_rsp_word mc_words_v[] = {
+    MC_W("VERSION", MC_RSP_LINE, MC_REST_SOME),
+};
+static const struct mc_rsp_word mc_words_c[] = {
+    MC_W("CLIENT_ERROR", MC_RSP_ERROR, MC_REST_ANY),
+};
+static const struct mc_rsp_word mc_words_d[] = {
+    MC_W("DELETED", MC_RSP_LINE, MC_REST_NONE),
+};
+static const struct mc_rsp_word mc_words_t[] = {
+    MC_W("TOUCHED", MC_RSP_LINE, MC_REST_NONE),
+};
+static const struct mc_rsp_word mc_words_o[] = {
+    MC_W("OK", MC_RSP_LINE, MC_REST_NONE),
+};
+
+#undef MC_W
+
+#define MC_NWORDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The type of a line whose first word is line[0, w) and whose text ends at end, or
+ * MC_RSP_INVALID. */
+static enum mc_rsp_type mc_rsp_word_type(const uint8_t *line, size_t w, size_t end)
+{
+    const struct mc_rsp_word *words;
+    size_t n;
+
+    switch (line[0]) {
+    case 'E':
+        words = mc_words_e, n = MC_NWORDS(mc_words_e);
+        break;
+    case 'S':
+        words = mc_words_s, n = MC_NWORDS(mc_words_s);
+        break;
+    case 'N':
+        words = mc_words_n, n = MC_NWORDS(mc_words_n);
+        break;
+    case 'V':
+        words = mc_words_v, n = MC_NWORDS(mc_words_v);
+        break;
+    case 'C':
+        words = mc_words_c, n = MC_NWORDS(mc_words_c);
+        break;
+    case 'D':
+        words = mc_words_d, n = MC_NWORDS(mc_words_d);
+        break;
+    case 'T':
+        words = mc_words_t, n = MC_NWORDS(mc_words_t);
+        break;
+    case 'O':
+        words = mc_words_o, n = MC_NWORDS(mc_words_o);
+        break;
+    default:
+        return MC_RSP_INVALID;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (words[i].len != w || memcmp(words[i].word, line, w) != 0)
+            continue;
+        switch (words[i].rest) {
+        case MC_REST_NONE:
+            return w == end ? words[i].type : MC_RSP_INVALID;
+        case MC_REST_SOME:
+            return end > w + 1 ? words[i].type : MC_RSP_INVALID;
+        case MC_REST_ANY:
+            return words[i].type;
+        }
+    }
+    return MC_RSP_INVALID;
+}
+
+/* The next token of a server line: servers write exactly one space between tokens, so an
+ * empty token (two spaces, or a trailing space) makes the line invalid. */
+static bool mc_rsp_token(const uint8_t *line, size_t end, size_t *pos, struct mc_tok *t)
+{
+    const uint8_t *sp;
+    size_t start = *pos;
+    size_t stop;
+
+    if (start >= end)
+        return false;
+    sp = memchr(line + start, ' ', end - start);
+    stop = sp != NULL ? (size_t)(sp - line) : end;
+    if (stop == start)
+        return false;
+    t->off = (uint32_t)start;
+    t->len = (uint32_t)(stop - start);
+    *pos = sp != NULL ? stop + 1 : end + 1;
+    return true;
+}
+
+/* "VALUE <key> <flags> <bytes> [<cas>]" from just after "VALUE ". */
+static void mc_rsp_parse_value(const uint8_t *line, size_t end, size_t pos, uint64_t max_value,
+                               struct mc_rsp_line *out)
+{
+    struct mc_tok key, flags, bytes, cas;
+    uint64_t v, len;
+
+    if (!mc_rsp_token(line, end, &pos, &key) || !mc_rsp_token(line, end, &pos, &flags) ||
+        !mc_rsp_token(line, end, &pos, &bytes))
+        return;
+    if (mc_rsp_token(line, end, &pos, &cas)) {
+        if (!mc_parse_uint(line + cas.off, cas.len, UINT64_MAX, &v))
+            return;
+    }
+    /* Anything left (a fifth token, or an empty one) is not a VALUE line. */
+    if (pos <= end)
+        return;
+    for (uint32_t i = 0; i < key.len; i++) {
+        uint8_t c = line[key.off + i];
+
+        if (c <= 0x20 || c == 0x7f)
+            return;
+    }
+    if (!mc_parse_uint(line + flags.off, flags.len, UINT32_MAX, &v) ||
+        !mc_parse_uint(line + bytes.off, bytes.len, max_value, &len))
+        return;
+    out->type = MC_RSP_VALUE;
+    out->key = key;
+    out->flags = (uint32_t)v;
+    out->data_len = len;
+}
+
+void mc_rsp_parse_line(const uint8_t *line, size_t len, uint64_t max_value, struct mc_rsp_line *out)
+{
+    const uint8_t *sp;
+    size_t end, w;
+    uint64_t v;
+
+    out->type = MC_RSP_INVALID;
+    out->key = (struct mc_tok){0, 0};
+    out->flags = 0;
+    out->data_len = 0;
+
+    if (len < 3 || len > UINT32_MAX || line[len - 2] != '\r' || line[len - 1] != '\n')
+        return;
+    end = len - 2;
+    sp = memchr(line, ' ', end);
+    w = sp != NULL ? (size_t)(sp - line) : end;
+
+    if (w == 5 && memcmp(line, "VALUE", 5) == 0) {
+        mc_rsp_parse_value(line, end, w + 1, max_value, out);
+        return;
+    }
+    if (line[0] >= '0' && line[0] <= '9') {
+        /* incr / decr: the new value, a 64-bit unsigned number. */
+        if (mc_parse_uint(line, end, UINT64_MAX, &v))
+            out->type = MC_RSP_LINE;
+        return;
+    }
+    out->type = mc_rsp_word_type(line, w, end);
+}
