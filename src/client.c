@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "src/log.h"
 #include "src/net.h"
@@ -340,6 +341,15 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         svec_release(&m->req, &w->mbufs);
         m->req_done = true;
         msg_set_reply(w, m, LIT("ERROR\r\n"));
+        return;
+    case MC_PARSE_KEY_TOO_LONG:
+        if (mc_cmd_info(req.cmd)->kind == MC_KIND_STORAGE) {
+            /* the data block follows anyway: swallow it to stay in step */
+            mc_framer_expect_data(&c->fr, req.data_len, true);
+            m->swallow = true;
+        }
+        msg_client_error(w, m, mc_parse_reason(r));
+        STAT_INC(pool->st->client_err);
         return;
     case MC_PARSE_BAD_FORMAT:
         if (mc_cmd_info(req.cmd)->kind == MC_KIND_STORAGE) {

@@ -465,8 +465,8 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
             sconn_fail(w, sc, MSG_ERR_PROTOCOL);
             return;
         }
-        bool in_line = sc->fr.state == MC_FS_LINE;
-        if (in_line && sc->fr.line_len == 0)
+        bool in_line = mc_rsp_framer_in_line(&sc->fr);
+        if (mc_rsp_framer_line_start(&sc->fr))
             sc->line_first = m->rsp.n;
         size_t used = 0;
         enum mc_rsp_status st = mc_rsp_framer_feed(&sc->fr, max_line, base + pos, n - pos, &used);

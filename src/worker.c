@@ -35,7 +35,7 @@ void worker_close_owner(struct worker *w, struct owner *o)
     if (o->closing)
         return;
     o->closing = true;
-    if (w->io->ops->close(w->io, o->fd, o) == 0) {
+    if (w->io != NULL && w->io->ops->close(w->io, o->fd, o) == 0) {
         o->pending++;
     } else {
         /* could not even queue the close: do it the plain way */
@@ -138,9 +138,31 @@ static void worker_rearm_starved(struct worker *w)
             client_rearm(w, c);
 }
 
+/* The ring is created by the thread that will use it: a SINGLE_ISSUER ring belongs to the
+ * task that set it up. */
+static int worker_start_engine(struct worker *w)
+{
+    char why[256] = "";
+    w->io = io_engine_create(w->choice, &w->mbufs, 4096, why, sizeof(why));
+    if (w->io == NULL) {
+        snprintf(w->start_err, sizeof(w->start_err), "cannot start the %s engine: %s",
+                 w->choice == IO_CHOICE_EPOLL ? "epoll" : "io_uring", why);
+        return -1;
+    }
+    if (why[0] != '\0' && w->id == 0)
+        log_warn("io_uring not used (%s): running the %s engine", why, w->io->ops->name);
+    return 0;
+}
+
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    w->start_rc = worker_start_engine(w);
+    /* main checks every worker's start between these two barriers */
+    pthread_barrier_wait(w->start_barrier);
+    pthread_barrier_wait(w->start_barrier);
+    if (w->start_rc < 0 || w->stop)
+        return NULL;
     struct io_event *ev = malloc(WORKER_BATCH * sizeof(*ev));
     if (ev == NULL)
         log_panic("worker %u: out of memory", w->id);
@@ -190,6 +212,15 @@ void *worker_main(void *arg)
             worker_dispatch(w, &ev[i]);
     }
     free(ev);
+    /* whatever did not finish closing is released without waiting for the kernel */
+    while (w->clients != NULL) {
+        struct client *c = w->clients;
+        c->o.pending = 0;
+        c->o.closing = true;
+        client_free(w, c);
+    }
+    w->io->ops->destroy(w->io);
+    w->io = NULL;
     return NULL;
 }
 
@@ -210,52 +241,35 @@ int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_
         snprintf(err, errlen, "cannot allocate the buffer arena: %s", strerror(-ret));
         return -1;
     }
-    char why[256] = "";
-    w->io = io_engine_create(choice, &w->mbufs, 4096, why, sizeof(why));
-    if (w->io == NULL) {
-        snprintf(err, errlen, "cannot start the %s engine: %s",
-                 choice == IO_CHOICE_EPOLL ? "epoll" : "io_uring", why);
-        goto out_mbufs;
-    }
-    if (why[0] != '\0' && id == 0)
-        log_warn("io_uring not used (%s): running the %s engine", why, w->io->ops->name);
+    w->choice = choice;
     w->keycap = conf->global.max_request_line / 2 + 1;
     w->keyscratch = malloc(w->keycap * sizeof(*w->keyscratch));
     w->pools = calloc(conf->npools, sizeof(*w->pools));
     if (w->keyscratch == NULL || w->pools == NULL) {
         snprintf(err, errlen, "out of memory");
-        goto out_io;
+        goto out_free;
     }
     reg->workers[id] = &w->st;
     w->reg = reg;
     for (uint32_t p = 0; p < conf->npools; p++) {
+        w->npools++;
         if (pool_rt_init(w, &w->pools[p], p, &conf->pools[p], reg, err, errlen) < 0)
             goto out_pools;
-        w->npools++;
     }
     return 0;
 
 out_pools:
     for (uint32_t p = 0; p < w->npools; p++)
         pool_rt_destroy(w, &w->pools[p]);
-out_io:
+out_free:
     free(w->pools);
     free(w->keyscratch);
-    w->io->ops->destroy(w->io);
-out_mbufs:
     mbuf_pool_free(&w->mbufs);
     return -1;
 }
 
 void worker_destroy(struct worker *w)
 {
-    /* whatever is still open after the drain is released without waiting for the kernel */
-    while (w->clients != NULL) {
-        struct client *c = w->clients;
-        c->o.pending = 0;
-        c->o.closing = true;
-        client_free(w, c);
-    }
     for (uint32_t p = 0; p < w->npools; p++)
         pool_rt_destroy(w, &w->pools[p]);
     free(w->pools);

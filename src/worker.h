@@ -127,11 +127,16 @@ struct worker {
     uint32_t nstarved;            /* connections whose receive waits for buffers */
     struct stats_registry *reg;
     volatile int stop;            /* set by the main thread */
+    enum io_choice choice;
+    pthread_barrier_t *start_barrier; /* shared with main: engine started, then go */
+    int start_rc;
+    char start_err[320];
     struct worker_stats st;
     int tick_ms;
 };
 
-/* Sets up worker id over conf: arena, engine (per choice), pools, listeners. Returns 0, or -1
+/* Sets up worker id over conf: arena, pools, listeners; the engine (per choice) is started by
+ * the worker's own thread (worker_main), which then meets main at start_barrier twice. Returns 0, or -1
  * with a message in err. The listeners use SO_REUSEPORT so every worker accepts on its own. */
 int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_choice choice,
                 struct stats_registry *reg, char *err, size_t errlen);

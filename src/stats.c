@@ -1,0 +1,318 @@
+/* Adds up the workers' counters into twemproxy's stats JSON and memcached's `stats` reply,
+ * and serves the JSON on the stats port from a thread of its own (not on the data path). */
+#include "src/stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/net.h"
+
+#ifndef RP_VERSION
+#define RP_VERSION "0.1.0"
+#endif
+
+int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint32_t nworkers)
+{
+    memset(r, 0, sizeof(*r));
+    r->conf = conf;
+    r->nworkers = nworkers;
+    r->server_base = calloc(conf->npools + 1, sizeof(*r->server_base));
+    if (r->server_base == NULL)
+        return -1;
+    for (uint32_t p = 0; p < conf->npools; p++) {
+        r->server_base[p] = r->nservers_total;
+        r->nservers_total += conf->pools[p].nservers;
+    }
+    r->pools = calloc((size_t)nworkers * conf->npools + 1, sizeof(*r->pools));
+    r->servers = calloc((size_t)nworkers * r->nservers_total + 1, sizeof(*r->servers));
+    r->workers = calloc(nworkers, sizeof(*r->workers));
+    if (r->pools == NULL || r->servers == NULL || r->workers == NULL) {
+        stats_registry_free(r);
+        return -1;
+    }
+    r->start_time = (uint64_t)time(NULL);
+    if (gethostname(r->source, sizeof(r->source) - 1) < 0)
+        strcpy(r->source, "unknown");
+    r->engine = "none";
+    return 0;
+}
+
+void stats_registry_free(struct stats_registry *r)
+{
+    free(r->server_base);
+    free(r->pools);
+    free(r->servers);
+    free(r->workers);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A growable string for the readers. */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        size_t room = b->cap - b->len;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
+        if (b->p != NULL && (size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (q == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+}
+
+static void sb_json_str(struct sbuf *b, const char *s)
+{
+    sb_printf(b, "\"");
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            sb_printf(b, "\\%c", ch);
+        else if (ch < 0x20)
+            sb_printf(b, "\\u%04x", ch);
+        else
+            sb_printf(b, "%c", ch);
+    }
+    sb_printf(b, "\"");
+}
+
+static uint64_t sum_worker(struct stats_registry *r, size_t off)
+{
+    uint64_t v = 0;
+    for (uint32_t w = 0; w < r->nworkers; w++)
+        if (r->workers[w] != NULL)
+            v += __atomic_load_n((uint64_t *)((char *)r->workers[w] + off), __ATOMIC_RELAXED);
+    return v;
+}
+
+static uint64_t sum_pool(struct stats_registry *r, uint32_t p, size_t off)
+{
+    uint64_t v = 0;
+    for (uint32_t w = 0; w < r->nworkers; w++)
+        v += __atomic_load_n((uint64_t *)((char *)stats_pool(r, w, p) + off), __ATOMIC_RELAXED);
+    return v;
+}
+
+static uint64_t sum_server(struct stats_registry *r, uint32_t p, uint32_t s, size_t off, bool max)
+{
+    uint64_t v = 0;
+    for (uint32_t w = 0; w < r->nworkers; w++) {
+        uint64_t x = __atomic_load_n((uint64_t *)((char *)stats_server(r, w, p, s) + off),
+                                     __ATOMIC_RELAXED);
+        v = max ? (x > v ? x : v) : v + x;
+    }
+    return v;
+}
+
+/* twemproxy names a server in stats by its explicit name, else "host:port". */
+static void server_stats_name(const struct conf_server *cs, char *out, size_t len)
+{
+    if (cs->name != NULL)
+        snprintf(out, len, "%s", cs->name);
+    else if (cs->addr.unix_path != NULL)
+        snprintf(out, len, "%s", cs->addr.unix_path);
+    else
+        snprintf(out, len, "%s:%u", cs->addr.host, cs->addr.port);
+}
+
+char *stats_json(struct stats_registry *r)
+{
+    struct sbuf b = {0};
+    uint64_t now = (uint64_t)time(NULL);
+    sb_printf(&b, "{\"service\":\"nutcracker\", \"source\":");
+    sb_json_str(&b, r->source);
+    sb_printf(&b,
+              ", \"version\":\"" RP_VERSION "\", \"uptime\":%llu, \"timestamp\":%llu, "
+              "\"total_connections\":%llu, \"curr_connections\":%llu",
+              (unsigned long long)(now - r->start_time), (unsigned long long)now,
+              (unsigned long long)sum_worker(r, offsetof(struct worker_stats, total_connections)),
+              (unsigned long long)sum_worker(r, offsetof(struct worker_stats, curr_connections)));
+    for (uint32_t p = 0; p < r->conf->npools; p++) {
+        const struct conf_pool *cp = &r->conf->pools[p];
+        sb_printf(&b, ", ");
+        sb_json_str(&b, cp->name);
+        sb_printf(&b, ": {");
+        const char *sep = "";
+#define POOL_JSON(name, gauge)                                                                     \
+    sb_printf(&b, "%s\"" #name "\":%llu", sep,                                                     \
+              (unsigned long long)sum_pool(r, p, offsetof(struct pool_stats, name)));              \
+    sep = ", ";
+        POOL_STATS(POOL_JSON)
+#undef POOL_JSON
+        for (uint32_t s = 0; s < cp->nservers; s++) {
+            char name[512];
+            server_stats_name(&cp->servers[s], name, sizeof(name));
+            sb_printf(&b, ", ");
+            sb_json_str(&b, name);
+            sb_printf(&b, ": {");
+            sep = "";
+#define SERVER_JSON(name, gauge)                                                                   \
+    sb_printf(&b, "%s\"" #name "\":%llu", sep,                                                     \
+              (unsigned long long)sum_server(r, p, s, offsetof(struct server_stats, name),         \
+                                             strcmp(#name, "server_ejected_at") == 0));            \
+    sep = ", ";
+            SERVER_STATS(SERVER_JSON)
+#undef SERVER_JSON
+            sb_printf(&b, "}");
+        }
+        sb_printf(&b, "}");
+    }
+    sb_printf(&b, ", \"ringproxy\": {\"engine\":\"%s\", \"workers\":%u", r->engine, r->nworkers);
+#define WORKER_JSON(name, gauge)                                                                   \
+    sb_printf(&b, ", \"" #name "\":%llu",                                                          \
+              (unsigned long long)sum_worker(r, offsetof(struct worker_stats, name)));
+    WORKER_STATS(WORKER_JSON)
+#undef WORKER_JSON
+    sb_printf(&b, "}}\n");
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+char *stats_memcached(struct stats_registry *r, uint32_t pool, size_t *len)
+{
+    struct sbuf b = {0};
+    uint64_t now = (uint64_t)time(NULL);
+    sb_printf(&b, "STAT pid %ld\r\n", (long)getpid());
+    sb_printf(&b, "STAT uptime %llu\r\n", (unsigned long long)(now - r->start_time));
+    sb_printf(&b, "STAT time %llu\r\n", (unsigned long long)now);
+    sb_printf(&b, "STAT version " RP_VERSION "\r\n");
+    sb_printf(&b, "STAT engine %s\r\n", r->engine);
+    sb_printf(&b, "STAT workers %u\r\n", r->nworkers);
+    sb_printf(&b, "STAT pool %s\r\n", r->conf->pools[pool].name);
+#define WORKER_MC(name, gauge)                                                                     \
+    sb_printf(&b, "STAT " #name " %llu\r\n",                                                       \
+              (unsigned long long)sum_worker(r, offsetof(struct worker_stats, name)));
+    WORKER_STATS(WORKER_MC)
+#undef WORKER_MC
+#define POOL_MC(name, gauge)                                                                       \
+    sb_printf(&b, "STAT " #name " %llu\r\n",                                                       \
+              (unsigned long long)sum_pool(r, pool, offsetof(struct pool_stats, name)));
+    POOL_STATS(POOL_MC)
+#undef POOL_MC
+    sb_printf(&b, "END\r\n");
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
+struct stats_server {
+    struct stats_registry *reg;
+    int fd;
+    int stop_pipe[2];
+    pthread_t thread;
+};
+
+static void *stats_thread(void *arg)
+{
+    struct stats_server *ss = arg;
+    struct pollfd pfd[2] = {{.fd = ss->fd, .events = POLLIN}, {.fd = ss->stop_pipe[0], .events = POLLIN}};
+    for (;;) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pfd[1].revents)
+            break;
+        if (!(pfd[0].revents & POLLIN))
+            continue;
+        int c = accept4(ss->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        char *json = stats_json(ss->reg);
+        if (json != NULL) {
+            size_t len = strlen(json), off = 0;
+            while (off < len) {
+                ssize_t n = send(c, json + off, len - off, MSG_NOSIGNAL);
+                if (n <= 0)
+                    break;
+                off += (size_t)n;
+            }
+            free(json);
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+struct stats_server *stats_server_start(struct stats_registry *r, const char *addr, int port,
+                                        char *err, size_t errlen)
+{
+    struct conf_addr a = {.host = (char *)addr, .port = (uint16_t)port};
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    if (net_resolve(&a, &sa, &salen, err, errlen) < 0)
+        return NULL;
+    struct stats_server *ss = calloc(1, sizeof(*ss));
+    if (ss == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ss->reg = r;
+    ss->fd = net_listen(&sa, salen, 128, false, NULL);
+    if (ss->fd < 0) {
+        snprintf(err, errlen, "cannot listen for stats on %s:%d: %s", addr, port,
+                 strerror(-ss->fd));
+        free(ss);
+        return NULL;
+    }
+    if (pipe2(ss->stop_pipe, O_CLOEXEC) < 0 ||
+        pthread_create(&ss->thread, NULL, stats_thread, ss) != 0) {
+        snprintf(err, errlen, "cannot start the stats thread");
+        close(ss->fd);
+        free(ss);
+        return NULL;
+    }
+    return ss;
+}
+
+void stats_server_stop(struct stats_server *ss)
+{
+    if (ss == NULL)
+        return;
+    ssize_t n = write(ss->stop_pipe[1], "x", 1);
+    (void)n;
+    pthread_join(ss->thread, NULL);
+    close(ss->fd);
+    close(ss->stop_pipe[0]);
+    close(ss->stop_pipe[1]);
+    free(ss);
+}
