@@ -538,13 +538,28 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
             c->cur = NULL;
             break;
         case MC_ERROR:
-            msg_client_error(w, m, c->fr.error ? c->fr.error : "bad request");
             STAT_INC(c->pool->st->client_err);
             c->close_now = true;
+            if (m->in_server && !m->swallow && !m->req_done) {
+                /* the data block was streamed to the server already: end it with a wrong
+                 * terminator, so that the server rejects it ("bad data chunk") and stays in
+                 * step; its error reply goes to the client, which is then closed */
+                if (c->fr.state == MC_FS_DATA_LF)
+                    svec_push(&m->req, &w->mbufs, (const uint8_t *)"X", 1, MBUF_NONE);
+                else
+                    svec_push(&m->req, &w->mbufs, (const uint8_t *)"XX", 2, MBUF_NONE);
+                m->req_done = true;
+                server_msg_grew(w, m);
+            } else if (!m->in_server) {
+                msg_client_error(w, m, c->fr.error ? c->fr.error : "bad request");
+            }
             break;
         }
     }
-    if (c->close_now || c->eof)
+    if (c->close_now)
+        c->cur = NULL; /* nothing more is read from this client */
+    /* replies the proxy wrote itself (errors, version, stats) go out with this batch */
+    if (c->close_now || c->eof || (c->qhead != NULL && c->qhead->rsp_done))
         worker_mark_dirty(w, &c->o);
 }
 
