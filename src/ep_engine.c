@@ -42,10 +42,10 @@ enum ep_queue {
     EP_NQUEUES
 };
 
-#define EP_REGISTERED 0x01u /* in the epoll interest set */
-#define EP_READABLE   0x02u /* input edge seen and not yet drained */
-#define EP_WRITABLE   0x04u /* output edge seen since the last EAGAIN */
-#define EP_SEND_WAIT  0x08u /* the send hit EAGAIN: re-queued on the next writable edge */
+#define EP_REGISTERED 0x01u          /* in the epoll interest set */
+#define EP_READABLE   0x02u          /* input edge seen and not yet drained */
+#define EP_WRITABLE   0x04u          /* output edge seen since the last EAGAIN */
+#define EP_SEND_WAIT  0x08u          /* the send hit EAGAIN: re-queued on the next writable edge */
 #define EP_ON(q)      (0x10u << (q)) /* linked on queue q */
 
 struct ep_link {
@@ -76,7 +76,7 @@ struct ep_engine {
     struct ep_list queue[EP_NQUEUES];
     uint32_t *free_ids; /* stack of buffer ids lent to nobody: LIFO keeps hot buffers in cache */
     uint32_t nfree;
-    struct io_event *q; /* ring of events made but not yet returned by wait() */
+    struct io_event *q;         /* ring of events made but not yet returned by wait() */
     unsigned qhead, qlen, qcap; /* qcap is a power of two */
     struct epoll_event *evs;
     unsigned nevs;
@@ -135,8 +135,8 @@ static int ep_pop(struct ep_engine *x, enum ep_queue qi)
 
 /* ---- the event FIFO ---- */
 
-static void ep_emit(struct ep_engine *x, void *owner, enum io_kind kind, int32_t res,
-                    uint8_t flags, uint32_t buf)
+static void ep_emit(struct ep_engine *x, void *owner, enum io_kind kind, int32_t res, uint8_t flags,
+                    uint32_t buf)
 {
     if (x->qlen == x->qcap) {
         /* an event cannot be dropped (every operation ends with exactly one final event) */
@@ -513,7 +513,8 @@ static int ep_connect(struct io_engine *e, int fd, const struct sockaddr *sa, so
     if (ret < 0)
         return ret;
     struct ep_fd *f = &x->fds[fd];
-    if (f->connect_owner != NULL)
+    /* a socket being connected has nothing else pending (a recv on it would fail ENOTCONN) */
+    if (ep_waits_on_epoll(f) || f->send_owner != NULL)
         return -EBUSY;
     /* an unconnected socket polls as HUP | OUT: an edge queued before the connect would pass
      * for its completion, so the fd is registered afresh only once the connect is under way */
@@ -532,9 +533,6 @@ static int ep_connect(struct io_engine *e, int fd, const struct sockaddr *sa, so
             return ret;
         f->connect_owner = owner;
     }
-    /* other operations armed before the connect keep waiting, registered again */
-    if (ep_waits_on_epoll(f))
-        return ep_register(x, fd);
     return 0;
 }
 
@@ -610,8 +608,8 @@ static void ep_buf_return(struct io_engine *e, uint32_t id)
 {
     struct ep_engine *x = ep_of(e);
     if (id >= e->pool->count || x->nfree >= e->pool->count)
-        log_panic("epoll: buffer %u returned out of range or twice (%u free of %u)", id,
-                  x->nfree, e->pool->count);
+        log_panic("epoll: buffer %u returned out of range or twice (%u free of %u)", id, x->nfree,
+                  e->pool->count);
     x->free_ids[x->nfree++] = id;
 }
 
@@ -675,8 +673,8 @@ struct io_engine *ep_engine_create(struct mbuf_pool *pool, unsigned entries, cha
         x->free_ids[i] = pool->count - 1 - i;
     x->nfree = pool->count;
     pool->engine = &x->base;
-    log_info("epoll: edge-triggered, %u events per wait, arena %u x %u bytes", x->nevs,
-             pool->count, pool->size);
+    log_info("epoll: edge-triggered, %u events per wait, arena %u x %u bytes", x->nevs, pool->count,
+             pool->size);
     return &x->base;
 
 out_close:

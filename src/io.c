@@ -7,8 +7,8 @@
 #include "src/ep_engine.h"
 #include "uring/ur_engine.h"
 
-struct io_engine *io_engine_create(enum io_choice choice, struct mbuf_pool *pool,
-                                   unsigned entries, char *reason, size_t reason_len)
+struct io_engine *io_engine_create(enum io_choice choice, struct mbuf_pool *pool, unsigned entries,
+                                   char *reason, size_t reason_len)
 {
     char why[256] = "";
     struct io_engine *e;
@@ -30,12 +30,14 @@ struct io_engine *io_engine_create(enum io_choice choice, struct mbuf_pool *pool
         e = ur_engine_create(pool, entries, why, sizeof(why));
         if (e != NULL)
             return e;
-        /* the one line the caller logs: why the ring was not used */
-        snprintf(reason, reason_len, "io_uring not used (%s), falling back to epoll", why);
-        e = ep_engine_create(pool, entries, why, sizeof(why));
+        /* the one line the caller logs: why the ring was not used, as ur_engine_create put it
+         * (the caller says "io_uring not used (...)" around it) */
+        snprintf(reason, reason_len, "%s", why);
+        char ep_why[256] = "";
+        e = ep_engine_create(pool, entries, ep_why, sizeof(ep_why));
         if (e == NULL) {
             err = errno;
-            snprintf(reason, reason_len, "io_uring not used, and epoll failed too (%s)", why);
+            snprintf(reason, reason_len, "io_uring: %s; epoll: %s", why, ep_why);
             errno = err;
         }
         return e;
