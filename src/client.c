@@ -592,6 +592,12 @@ void client_flush(struct worker *w, struct client *c)
         }
         if (m->rsp_handed < m->rsp.n || !m->rsp_done || m == c->cur)
             break;
+        /* a reply the proxy generated lives in m->owned: the send keeps it alive */
+        if (m->owned != NULL) {
+            if (!sendrec_own(s, m->owned))
+                break;
+            m->owned = NULL;
+        }
         /* every slice of this reply now belongs to the send: forget them without a put */
         c->qhead = m->cnext;
         if (c->qhead == NULL)

@@ -56,6 +56,14 @@ bool sendrec_add(struct sendrec *s, const struct slice *sl)
     return true;
 }
 
+bool sendrec_own(struct sendrec *s, void *block)
+{
+    if (s->nowned == sizeof(s->owned) / sizeof(s->owned[0]))
+        return false;
+    s->owned[s->nowned++] = block;
+    return true;
+}
+
 struct msghdr *sendrec_msghdr(struct sendrec *s)
 {
     memset(&s->mh, 0, sizeof(s->mh));
@@ -68,6 +76,9 @@ static void sendrec_clear(struct sendrec *s, struct mbuf_pool *p)
 {
     for (uint32_t i = 0; i < s->nbufs; i++)
         mbuf_put(p, s->bufs[i]);
+    for (uint32_t i = 0; i < s->nowned; i++)
+        free(s->owned[i]);
+    s->nowned = 0;
     s->niov = s->first = s->nbufs = 0;
     s->bytes = 0;
     s->busy = false;

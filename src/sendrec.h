@@ -19,6 +19,8 @@ struct sendrec {
     uint32_t niov;      /* iovecs filled */
     uint32_t first;     /* first iovec not yet fully sent */
     uint32_t nbufs;
+    void *owned[8];     /* heap blocks the iovecs point into, freed with the send */
+    uint32_t nowned;
     uint64_t bytes;     /* bytes in the filled iovecs */
     bool busy;          /* submitted, completion pending */
 };
@@ -41,6 +43,10 @@ static inline bool sendrec_full(const struct sendrec *s)
 /* Adds a slice whose buffer reference the send takes over (the caller drops its own claim
  * without mbuf_put). Returns false when the iovec array is full. */
 bool sendrec_add(struct sendrec *s, const struct slice *sl);
+
+/* Takes over a heap block the send's iovecs point into (freed when the send is done).
+ * Returns false when there is no room: send what is gathered first. */
+bool sendrec_own(struct sendrec *s, void *block);
 
 /* Prepares mh for the (remaining) iovecs. */
 struct msghdr *sendrec_msghdr(struct sendrec *s);

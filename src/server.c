@@ -411,8 +411,9 @@ static void sconn_reply_done(struct worker *w, struct sconn *sc)
     sconn_pop_noreply(w, sc);
 }
 
-/* Handles a complete reply line for the head request m. Returns false on a protocol error. */
-static bool sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const uint8_t *line,
+/* Handles a complete reply line for the head request m. Returns -1 on a protocol error, 1
+ * when the reply is complete (m may be gone then), 0 when more of it follows. */
+static int sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const uint8_t *line,
                        uint32_t len)
 {
     const struct conf_pool *cp = sc->server->pool->cp;
@@ -424,29 +425,29 @@ static bool sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const 
     switch (rl->type) {
     case MC_RSP_VALUE:
         if (kind != MC_KIND_RETRIEVAL)
-            return false;
+            return -1;
         if (m->is_frag && !frag_match(m, line + rl->key.off, rl->key.len, sc->line_first))
-            return false;
+            return -1;
         mc_rsp_framer_expect_data(&sc->fr, rl->data_len);
-        return true;
+        return 0;
     case MC_RSP_END:
         if (kind != MC_KIND_RETRIEVAL)
-            return false;
+            return -1;
         if (m->is_frag)
             m->rsp_type = MC_RSP_END;
         sconn_reply_done(w, sc);
-        return true;
+        return 1;
     case MC_RSP_LINE:
         if (kind == MC_KIND_RETRIEVAL)
-            return false;
+            return -1;
         sconn_reply_done(w, sc);
-        return true;
+        return 1;
     case MC_RSP_ERROR:
         m->rsp_type = MC_RSP_ERROR;
         sconn_reply_done(w, sc);
-        return true;
+        return 1;
     default:
-        return false;
+        return -1;
     }
 }
 
@@ -491,7 +492,7 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
             sc->line.len += (uint32_t)used;
             STAT_ADD(w->st.line_assembly, used);
         }
-        bool ok = true;
+        int r = 0;
         switch (st) {
         case MC_RSP_AGAIN:
             break;
@@ -506,12 +507,12 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
                 memcpy(q + sc->line.len, chunk, used);
                 sc->line.len += (uint32_t)used;
                 STAT_ADD(w->st.line_assembly, used);
-                ok = sconn_line(w, sc, m, sc->line.p, sc->line.len);
+                r = sconn_line(w, sc, m, sc->line.p, sc->line.len);
                 free(sc->line.p);
                 sc->line.p = NULL;
                 sc->line.len = sc->line.cap = 0;
             } else {
-                ok = sconn_line(w, sc, m, chunk, (uint32_t)used);
+                r = sconn_line(w, sc, m, chunk, (uint32_t)used);
             }
             break;
         case MC_RSP_GOT_DATA:
@@ -522,17 +523,18 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
             }
             break;
         case MC_RSP_BAD:
-            ok = false;
+            r = -1;
             break;
         }
-        if (!ok) {
+        if (r < 0) {
             log_warn("pool '%s': server %s sent an invalid reply", sc->server->pool->cp->name,
                      sc->server->cs->pname);
             sconn_fail(w, sc, MSG_ERR_PROTOCOL);
             return;
         }
-        /* a reply streams to its client as it arrives (a large value need not be whole) */
-        if (m->client != NULL && !m->is_frag && m->client->qhead == m)
+        /* a reply streams to its client as it arrives (a large value need not be whole);
+         * a complete one was handed over by sconn_reply_done */
+        if (r == 0 && m->client != NULL && !m->is_frag && m->client->qhead == m)
             worker_mark_dirty(w, &m->client->o);
     }
 }
