@@ -63,8 +63,10 @@ deps:
 unit: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
 
+# the whole suite once per engine: auto (io_uring where the kernel allows it), then epoll
 integration: $(BIN)
-	RINGPROXY=$(BUILD)/ringproxy $(PYTHON) tests/integration/run.py
+	RINGPROXY=$(BUILD)/ringproxy RINGPROXY_IO=auto $(PYTHON) tests/integration/run.py
+	RINGPROXY=$(BUILD)/ringproxy RINGPROXY_IO=epoll $(PYTHON) tests/integration/run.py
 
 test: deps
 	@$(MAKE) --no-print-directory all

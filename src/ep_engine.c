@@ -673,8 +673,10 @@ struct io_engine *ep_engine_create(struct mbuf_pool *pool, unsigned entries, cha
         x->free_ids[i] = pool->count - 1 - i;
     x->nfree = pool->count;
     pool->engine = &x->base;
-    log_info("epoll: edge-triggered, %u events per wait, arena %u x %u bytes", x->nevs, pool->count,
-             pool->size);
+    snprintf(x->base.desc, sizeof(x->base.desc),
+             "epoll: edge-triggered, %u events per wait, arena of %u x %u bytes (free list)",
+             x->nevs, pool->count, pool->size);
+    log_info("%s", x->base.desc);
     return &x->base;
 
 out_close:

@@ -66,6 +66,7 @@ struct io_engine {
     const struct io_ops *ops;
     struct mbuf_pool *pool;
     struct io_stats stats;
+    char desc[192]; /* what was set up (ring flags, buffers): logged once at start */
 };
 
 enum io_choice { IO_CHOICE_AUTO, IO_CHOICE_URING, IO_CHOICE_EPOLL };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -401,6 +402,7 @@ static int run(struct conf *conf, const struct options *o)
     }
     log_notice("ringproxy-%s started on pid %d: %d workers, %s engine, %u pools, config %s",
                RP_VERSION, (int)getpid(), nworkers, reg.engine, conf->npools, conf->path);
+    log_notice("%s", workers[0].io->desc);
     for (uint32_t p = 0; p < conf->npools; p++) {
         const struct conf_pool *cp = &conf->pools[p];
         log_notice("pool '%s' listening on %s%s%s%u, %u servers, %s/%s", cp->name,
@@ -489,6 +491,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "ringproxy: daemonize failed: %s\n", strerror(errno));
         conf_free(conf);
         return 1;
+    }
+    /* a proxy holds a descriptor per client: take every one the hard limit allows */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_warn("cannot raise the open files limit: %s", strerror(errno));
     }
     if (o.pid_file != NULL && write_pid_file(o.pid_file) < 0)
         log_warn("cannot write pid file '%s': %s", o.pid_file, strerror(errno));

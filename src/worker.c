@@ -62,15 +62,33 @@ static void listener_event(struct worker *w, struct listener *l, const struct io
 {
     if (ev->kind != IO_ACCEPT)
         return;
+    bool starved = false;
     if (ev->res >= 0) {
         client_accept(w, l->pool, ev->res);
     } else if (ev->res != -ECANCELED) {
+        starved = ev->res == -EMFILE || ev->res == -ENFILE || ev->res == -ENOMEM ||
+                  ev->res == -ENOBUFS;
         log_warn("pool '%s': accept failed: %s", l->pool->cp->name, strerror(-ev->res));
     }
     if (!(ev->flags & IO_F_MORE) && !l->o.closing && !w->stop) {
-        /* multishot accept ended (error or overflow): arm it again */
-        if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
+        /* multishot accept ended: arm it again, at once unless resources ran out (then on the
+         * next tick, so that a full descriptor table does not make the loop spin) */
+        if (starved)
+            l->paused = true;
+        else if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
             l->o.pending++;
+    }
+}
+
+static void worker_resume_listeners(struct worker *w)
+{
+    for (uint32_t p = 0; p < w->npools; p++) {
+        struct listener *l = &w->pools[p].lst;
+        if (l->paused && !l->o.closing) {
+            l->paused = false;
+            if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
+                l->o.pending++;
+        }
     }
 }
 
@@ -188,6 +206,7 @@ void *worker_main(void *arg)
         if (w->now - w->last_tick >= (uint64_t)w->tick_ms * 1000000ULL) {
             w->last_tick = w->now;
             servers_tick(w);
+            worker_resume_listeners(w);
             worker_flush(w);
         }
         STAT_SET(w->st.syscalls, w->io->stats.syscalls);

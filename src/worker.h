@@ -36,6 +36,7 @@ struct pool_rt;
 struct listener {
     struct owner o;
     struct pool_rt *pool;
+    bool paused; /* accept failed for lack of resources (EMFILE...): re-armed on the next tick */
 };
 
 /* A line that did not fit in one receive buffer, assembled for the tokenizer. Allocated only

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,7 @@ struct io_engine *ur_engine_create(struct mbuf_pool *pool, unsigned entries, cha
      * cap on buffer count); pinned memory counts against RLIMIT_MEMLOCK */
     struct iovec whole = {.iov_base = pool->arena, .iov_len = (size_t)pool->size * pool->count};
     ret = io_uring_register_buffers(&u->ring, &whole, 1);
+    bool fixed_ok = ret == 0;
     if (ret < 0)
         log_warn("uring: registering the %zu-byte arena as fixed buffers failed (%s); serving "
                  "without it (raise RLIMIT_MEMLOCK: ulimit -l, LimitMEMLOCK=, "
@@ -300,11 +302,16 @@ struct io_engine *ur_engine_create(struct mbuf_pool *pool, unsigned entries, cha
     u->br_added = 0;
     pool->engine = &u->base;
 
-    log_info("uring: ring of %u entries, %s, arena %u x %u bytes", entries,
+    snprintf(u->base.desc, sizeof(u->base.desc),
+             "uring: ring of %u entries, %s, multishot accept and recv, provided-buffer ring of "
+             "%u x %u bytes, %s",
+             entries,
              (u->setup_flags & IORING_SETUP_DEFER_TASKRUN) ? "single issuer, deferred task run"
              : (u->setup_flags & IORING_SETUP_COOP_TASKRUN) ? "cooperative task run"
                                                             : "default task run",
-             pool->count, pool->size);
+             pool->count, pool->size,
+             fixed_ok ? "arena registered as fixed buffers" : "arena not registered (memlock)");
+    log_info("%s", u->base.desc);
     return &u->base;
 
 out_br:
