@@ -204,19 +204,16 @@ static bool mc_tok_int(const uint8_t *line, struct mc_tok t)
     return mc_parse_int(line + t.off, t.len, &v);
 }
 
-/* A key is at most max_key_length bytes, none of them a control character, space or DEL;
- * bytes >= 0x80 pass, as in memcached. */
+/* A key is at most max_key_length bytes. Like memcached (and twemproxy), tokens split on ' '
+ * only, so control bytes and bytes >= 0x80 pass (clients such as memaslap use them); only a
+ * NUL byte, which no text client can mean, is refused. */
 static enum mc_parse_result mc_check_key(const uint8_t *line, struct mc_tok t,
                                          const struct mc_limits *limits)
 {
     if (t.len > limits->max_key_length)
         return MC_PARSE_KEY_TOO_LONG;
-    for (uint32_t i = 0; i < t.len; i++) {
-        uint8_t c = line[t.off + i];
-
-        if (c <= 0x20 || c == 0x7f)
-            return MC_PARSE_BAD_FORMAT;
-    }
+    if (memchr(line + t.off, 0, t.len) != NULL)
+        return MC_PARSE_BAD_FORMAT;
     return MC_PARSE_OK;
 }
 
