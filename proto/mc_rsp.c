@@ -258,12 +258,9 @@ static void mc_rsp_parse_value(const uint8_t *line, size_t end, size_t pos, uint
     /* Anything left (a fifth token, or an empty one) is not a VALUE line. */
     if (pos <= end)
         return;
-    for (uint32_t i = 0; i < key.len; i++) {
-        uint8_t c = line[key.off + i];
-
-        if (c <= 0x20 || c == 0x7f)
-            return;
-    }
+    /* the key is whatever the client asked for: any byte but space and NUL (see mc_req.c) */
+    if (memchr(line + key.off, 0, key.len) != NULL)
+        return;
     if (!mc_parse_uint(line + flags.off, flags.len, UINT32_MAX, &v) ||
         !mc_parse_uint(line + bytes.off, bytes.len, max_value, &len))
         return;

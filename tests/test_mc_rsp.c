@@ -56,8 +56,8 @@ static const struct line_case line_cases[] = {
     INVALID("VALUE k 0 +5\r\n"),
     INVALID("VALUE k x 5\r\n"),
     INVALID("VALUE k 4294967296 5\r\n"),
-    INVALID("VALUE k\x01 0 5\r\n"),
-    INVALID("VALUE k\x7f 0 5\r\n"),
+    {IN("VALUE k\x01 0 5\r\n"), MC_RSP_VALUE, "k\x01", 0, 5}, /* keys as memcached allows */
+    {IN("VALUE k\x7f 0 5\r\n"), MC_RSP_VALUE, "k\x7f", 0, 5},
     INVALID("VALUE k\t0 5\r\n"),
     INVALID("VALUE k 0 5\n"),
     INVALID("VALUE k 0 5\r\r\n"),
