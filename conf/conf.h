@@ -13,10 +13,13 @@
 
 /* An address as written in the file: host:port, or a unix socket path. */
 struct conf_addr {
-    char *host;      /* NULL for a unix socket; a name or an IP literal, IPv6 without the
-                      * brackets ("::1" whether written "::1:port" or "[::1]:port") */
+    char *host; /* NULL for a unix socket; never empty; IPv6 without the brackets ("::1"
+                 * whether written "::1:port" or "[::1]:port"). A listen host is a name
+                 * or an IP literal; a server host is taken as written (twemproxy
+                 * resolves it only when it connects) */
     uint16_t port;
-    char *unix_path; /* NULL for TCP; shorter than sun_path (at most 107 bytes) */
+    char *unix_path; /* NULL for TCP; for a listen socket at most 107 bytes (sun_path); a
+                      * server's is taken as written, as twemproxy does */
     mode_t perm;     /* unix listen sockets only ("/path 0666"); 0 when not given */
     bool has_perm;   /* chmod the socket to perm: a permission was given and is not 0
                       * (twemproxy leaves the mode alone for 0, as for text it reads as 0) */
@@ -39,24 +42,24 @@ enum conf_io { CONF_IO_AUTO, CONF_IO_URING, CONF_IO_EPOLL };
 struct conf_pool {
     char *name;
     struct conf_addr listen;
-    enum hash_type hash;          /* default fnv1a_64 */
-    char hash_tag[2];             /* both zero when not set */
+    enum hash_type hash; /* default fnv1a_64 */
+    char hash_tag[2];    /* both zero when not set */
     bool has_hash_tag;
-    enum dist_type distribution;  /* default ketama */
-    int timeout_ms;               /* default -1: wait forever (twemproxy); 0 is accepted too */
-    int backlog;                  /* default 512 */
-    bool preconnect;              /* default false */
-    bool redis;                   /* default false: memcached */
-    char *redis_auth;             /* NULL when not set; never empty; redis pools only */
-    int redis_db;                 /* default 0 */
-    int server_connections;       /* default 1, never 0 */
-    bool auto_eject_hosts;        /* default false */
-    int server_retry_timeout_ms;  /* default 30000 */
-    int server_failure_limit;     /* default 2 */
-    int client_connections;       /* default 0: unlimited (twemproxy 0.5.0 parses it but
-                                   * always uses 0) */
-    bool tcpkeepalive;            /* default false */
-    bool reuseport;               /* default false (twemproxy after 0.5.0) */
+    enum dist_type distribution; /* default ketama */
+    int timeout_ms;              /* default -1: wait forever (twemproxy); 0 is accepted too */
+    int backlog;                 /* default 512 */
+    bool preconnect;             /* default false */
+    bool redis;                  /* default false: memcached */
+    char *redis_auth;            /* NULL when not set; never empty; redis pools only */
+    int redis_db;                /* default 0 */
+    int server_connections;      /* default 1, never 0 */
+    bool auto_eject_hosts;       /* default false */
+    int server_retry_timeout_ms; /* default 30000 */
+    int server_failure_limit;    /* default 2 */
+    int client_connections;      /* default 0: unlimited (twemproxy 0.5.0 parses it but
+                                  * always uses 0) */
+    bool tcpkeepalive;           /* default false */
+    bool reuseport;              /* default false (twemproxy after 0.5.0) */
     /* In twemproxy's order, not the file's: sorted by ring_name, shorter names first, then
      * bytewise. twemproxy sorts them so when it checks for duplicate names, and its modula
      * and random distributions index servers in that order. line/col say where each was
@@ -64,26 +67,26 @@ struct conf_pool {
     struct conf_server *servers;
     uint32_t nservers;
     /* ringproxy's own per-pool limits */
-    uint32_t max_key_length;      /* default 250 (memcached's limit, also its maximum) for a
-                                   * memcached pool; 65536 for a redis pool */
-    uint32_t max_value_size;      /* default 1 MiB */
-    int line, col;                /* where the pool's name was written */
-    int listen_line, listen_col;  /* where its listen address was written */
+    uint32_t max_key_length;     /* default 250 (memcached's limit, also its maximum) for a
+                                  * memcached pool; 65536 for a redis pool */
+    uint32_t max_value_size;     /* default 1 MiB */
+    int line, col;               /* where the pool's name was written */
+    int listen_line, listen_col; /* where its listen address was written */
 };
 
 /* Process-wide settings: the optional top-level `ringproxy:` section (see README). */
 struct conf_global {
-    int workers;                 /* default 0: one per CPU */
-    enum conf_io io;             /* default auto */
-    uint32_t buffer_size;        /* bytes per arena buffer, default 16384 */
-    uint32_t buffers;            /* buffers per worker arena, default 1024 */
-    uint32_t max_request_line;   /* longest command line accepted, default 65536 */
+    int workers;               /* default 0: one per CPU */
+    enum conf_io io;           /* default auto */
+    uint32_t buffer_size;      /* bytes per arena buffer, default 16384 */
+    uint32_t buffers;          /* buffers per worker arena, default 1024 */
+    uint32_t max_request_line; /* longest command line accepted, default 65536 */
 };
 
 struct conf {
-    char *path;                  /* file it was read from ("<string>" otherwise) */
+    char *path; /* file it was read from ("<string>" otherwise) */
     struct conf_global global;
-    struct conf_pool *pools;     /* in file order; the `ringproxy:` section is not a pool */
+    struct conf_pool *pools; /* in file order; the `ringproxy:` section is not a pool */
     uint32_t npools;
 };
 
