@@ -234,7 +234,8 @@ static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
         m->sent = true;
         msg_server_done(w, m);
     }
-    server_failed(w, s);
+    if (!w->stop)
+        server_failed(w, s); /* a shutdown is nobody's failure */
     if (!sc->o.closing)
         worker_close_owner(w, &sc->o);
 }
