@@ -19,6 +19,7 @@
 #define LIT(s) (s), (uint32_t)(sizeof(s) - 1)
 
 static void client_close(struct worker *w, struct client *c);
+static void client_resume(struct worker *w, struct client *c);
 
 /* ---- replies the proxy writes itself ------------------------------------------------- */
 
@@ -434,6 +435,7 @@ static struct msg *client_new_msg(struct worker *w, struct client *c)
     else
         c->qhead = m;
     c->qtail = m;
+    c->nqueued++;
     return m;
 }
 
@@ -558,6 +560,10 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
     }
     if (c->close_now)
         c->cur = NULL; /* nothing more is read from this client */
+    if (c->nqueued > CLIENT_MAX_QUEUE && c->recv_armed && !c->paused) {
+        if (w->io->ops->recv_stop(w->io, c->o.fd, c) == 0)
+            c->paused = true;
+    }
     /* replies the proxy wrote itself (errors, version, stats) go out with this batch */
     if (c->close_now || c->eof || (c->qhead != NULL && c->qhead->rsp_done))
         worker_mark_dirty(w, &c->o);
@@ -602,6 +608,7 @@ void client_flush(struct worker *w, struct client *c)
         c->qhead = m->cnext;
         if (c->qhead == NULL)
             c->qtail = NULL;
+        c->nqueued--;
         svec_release_from(&m->rsp, &w->mbufs, m->rsp.n);
         m->rsp_handed = 0;
         m->in_client = false;
@@ -609,6 +616,8 @@ void client_flush(struct worker *w, struct client *c)
         if (!m->in_server)
             msg_put(&w->msgs, &w->mbufs, m);
     }
+    if (c->paused && c->nqueued <= CLIENT_MAX_QUEUE / 2)
+        client_resume(w, c);
     if (s->niov > 0) {
         int ret = w->io->ops->send(w->io, c->o.fd, sendrec_msghdr(s), c);
         if (ret < 0) {
@@ -623,6 +632,8 @@ void client_flush(struct worker *w, struct client *c)
     c->send = NULL;
     if (c->qhead == NULL && (c->eof || c->close_now))
         client_close(w, c);
+    else if (c->paused && c->nqueued <= CLIENT_MAX_QUEUE / 2)
+        client_resume(w, c);
 }
 
 static void client_sent(struct worker *w, struct client *c, int res)
@@ -655,7 +666,7 @@ void client_rearm(struct worker *w, struct client *c)
         c->starved = false;
         w->nstarved--;
     }
-    if (c->recv_armed || c->o.closing || c->eof || c->close_now)
+    if (c->recv_armed || c->paused || c->o.closing || c->eof || c->close_now)
         return;
     if (w->io->ops->recv(w->io, c->o.fd, c) == 0) {
         c->recv_armed = true;
@@ -663,6 +674,13 @@ void client_rearm(struct worker *w, struct client *c)
     } else {
         client_close(w, c);
     }
+}
+
+/* Reading resumes once a paused client's backlog has halved. */
+static void client_resume(struct worker *w, struct client *c)
+{
+    c->paused = false;
+    client_rearm(w, c);
 }
 
 void client_accept(struct worker *w, struct pool_rt *pool, int fd)
@@ -721,7 +739,11 @@ void client_event(struct worker *w, struct client *c, const struct io_event *ev)
                 c->starved = true;
                 w->nstarved++;
             }
-        } else if (ev->res < 0 && ev->res != -ECANCELED) {
+        } else if (ev->res == -ECANCELED) {
+            /* a pause stopped the recv; if the backlog drained meanwhile, read again */
+            if (!c->paused)
+                client_rearm(w, c);
+        } else if (ev->res < 0) {
             STAT_INC(c->pool->st->client_err);
             client_close(w, c);
         }
@@ -757,6 +779,7 @@ static void client_close(struct worker *w, struct client *c)
         m = next;
     }
     c->qhead = c->qtail = c->cur = NULL;
+    c->nqueued = 0;
     STAT_DEC(w->st.curr_connections);
     STAT_DEC(c->pool->st->client_connections);
     worker_close_owner(w, &c->o);

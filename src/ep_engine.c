@@ -536,6 +536,19 @@ static int ep_connect(struct io_engine *e, int fd, const struct sockaddr *sa, so
     return 0;
 }
 
+static int ep_recv_stop(struct io_engine *e, int fd, void *owner)
+{
+    struct ep_engine *x = ep_of(e);
+    if (fd < 0 || (unsigned)fd >= x->nfds || x->fds[fd].recv_owner != owner)
+        return -ENOENT;
+    struct ep_fd *f = &x->fds[fd];
+    ep_dequeue(x, EP_READY, fd);
+    f->recv_owner = NULL;
+    ep_emit(x, owner, IO_RECV, -ECANCELED, 0, MBUF_NONE);
+    ep_settle(x, fd);
+    return 0;
+}
+
 static int ep_close(struct io_engine *e, int fd, void *owner)
 {
     struct ep_engine *x = ep_of(e);
@@ -631,6 +644,7 @@ static const struct io_ops ep_ops = {
     .send = ep_send,
     .connect = ep_connect,
     .close = ep_close,
+    .recv_stop = ep_recv_stop,
     .wait = ep_wait,
     .buf_return = ep_buf_return,
     .destroy = ep_destroy,

@@ -47,6 +47,9 @@ struct io_ops {
     int (*connect)(struct io_engine *e, int fd, const struct sockaddr *sa, socklen_t len,
                    void *owner);
     int (*close)(struct io_engine *e, int fd, void *owner);
+    /* Stops the multishot recv of owner on fd: its final event comes (usually -ECANCELED);
+     * buffers already filled may still be delivered before it. */
+    int (*recv_stop)(struct io_engine *e, int fd, void *owner);
     /* Submits what is queued, waits up to timeout_ms for at least one event, and returns
      * up to max events (0 on timeout) or -errno. */
     int (*wait)(struct io_engine *e, struct io_event *ev, unsigned max, int timeout_ms);

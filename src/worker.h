@@ -60,7 +60,14 @@ struct client {
     bool recv_armed;
     bool starved;             /* recv ended with ENOBUFS: re-arm when buffers return */
     bool close_now;           /* protocol error: stop reading, close after flushing */
+    bool paused;              /* too many requests outstanding: not reading until they drain */
+    uint32_t nqueued;         /* requests in qhead..qtail */
 };
+
+/* A client may have this many requests outstanding; past it, reading stops until half are
+ * answered (a client that pipelines without reading cannot make the proxy hold unbounded
+ * state). */
+#define CLIENT_MAX_QUEUE 1024
 
 enum sconn_state { SC_CONNECTING = 1, SC_CONNECTED, SC_DEAD };
 

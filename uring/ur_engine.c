@@ -122,6 +122,18 @@ static int ur_close(struct io_engine *e, int fd, void *owner)
     return 0;
 }
 
+static int ur_recv_stop(struct io_engine *e, int fd, void *owner)
+{
+    struct ur_engine *u = ur_of(e);
+    (void)fd;
+    struct io_uring_sqe *sqe = ur_sqe(u);
+    if (sqe == NULL)
+        return -EBUSY;
+    io_uring_prep_cancel64(sqe, ur_tag(owner, IO_RECV), 0);
+    io_uring_sqe_set_data64(sqe, UR_IGNORE);
+    return 0;
+}
+
 static void ur_buf_return(struct io_engine *e, uint32_t id)
 {
     struct ur_engine *u = ur_of(e);
@@ -200,6 +212,7 @@ static const struct io_ops ur_ops = {
     .send = ur_send,
     .connect = ur_connect,
     .close = ur_close,
+    .recv_stop = ur_recv_stop,
     .wait = ur_wait,
     .buf_return = ur_buf_return,
     .destroy = ur_destroy,
