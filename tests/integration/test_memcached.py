@@ -734,6 +734,25 @@ class PipelineTests(FleetCase):
         c.send("get %s\r\n" % self.key("sentinel"))
         self.assertReply(c.read_exact(5), b"END\r\n")
 
+    def test_deep_pipeline_read_late(self):
+        """A client writes 30,000 gets before reading a single reply (far past the proxy's
+        per-client backlog cap): reading pauses and resumes, nothing is lost or reordered."""
+        c = self.client(timeout=30)
+        keys = self.keys(3, "deep")
+        for i, k in enumerate(keys):
+            c.send("set %s 0 0 %d\r\n%s\r\n" % (k, len(str(i)), i))
+            self.assertReply(c.read_line(), b"STORED")
+        n = 30000
+        req = "".join("get %s\r\n" % keys[i % 3] for i in range(n)).encode()
+        want = b"".join(b"VALUE %s 0 %d\r\n%d\r\nEND\r\n" % (keys[i % 3].encode(), len(str(i % 3)),
+                                                          i % 3) for i in range(n))
+        sender = threading.Thread(target=c.send, args=(req,), daemon=True)
+        sender.start()
+        time.sleep(0.5)  # let the proxy's backlog fill while nobody reads
+        got = c.read_exact(len(want), timeout=30)
+        sender.join(10)
+        self.assertReply(got, want)
+
     def test_50_concurrent_pipelined_clients(self):
         errors = []
 
