@@ -909,3 +909,256 @@ def route_bytes(binary, conf_path, keys, timeout=120):
         out.setdefault(fields[1].decode(errors="replace"), {})[fields[0]] = (
             fields[2].decode(errors="replace"), name)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# operations (test_ops.py): unix sockets, fake backends, the command line, waiting
+
+import sys  # noqa: E402  (only this section uses it)
+
+
+def wait_until(predicate, timeout, interval=0.05):
+    """Calls predicate() until it returns a true value or timeout seconds pass. Returns the last
+    value (false on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def unix_accepts(path, timeout=0.5):
+    """True if something accepts stream connections on the unix socket path."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def wait_unix(path, proc=None, timeout=START_TIMEOUT):
+    """Waits until the unix socket path accepts; False on timeout or if proc exited first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            return False
+        if unix_accepts(path):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+class UnixMemcacheClient(MemcacheClient):
+    """MemcacheClient over a unix stream socket (self.port holds the path)."""
+
+    def __init__(self, path, timeout=IO_TIMEOUT):  # noqa: super().__init__ is TCP only
+        self.port = path
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(path)
+        except OSError:
+            self.sock.close()
+            raise
+        self.buf = bytearray()
+
+
+class UnixMemcached(ManagedProcess):
+    """memcached listening on a unix socket only (-s PATH)."""
+
+    def __init__(self, path, cmd, workdir):
+        self.path = path
+        ManagedProcess.__init__(self, "memcached-unix", cmd, workdir)
+
+    def client(self, timeout=IO_TIMEOUT):
+        return UnixMemcacheClient(self.path, timeout=timeout)
+
+
+def start_memcached_unix(path, extra_args=(), timeout=START_TIMEOUT):
+    """Starts `memcached -s PATH -m 64 -t 1 EXTRA` (no TCP) and waits until PATH accepts.
+    Returns a UnixMemcached; raises RuntimeError (with its stderr) if it does not come up."""
+    cmd = ["memcached", "-s", path, "-m", "64", "-t", "1"]
+    if os.geteuid() == 0:
+        cmd += ["-u", "root"]
+    cmd += list(extra_args)
+    mc = UnixMemcached(path, cmd, make_temp_dir("rp-mcu-"))
+    if not wait_unix(path, mc, timeout):
+        mc.kill()
+        raise RuntimeError("memcached on %s did not start: %s\n%s"
+                           % (path, " ".join(cmd), mc.stderr_text()))
+    return mc
+
+
+# A misbehaving backend, run as its own process (so the registry kills it): listens on
+# 127.0.0.1:PORT and, per connection, for every chunk it receives:
+#   garbage  answers "HELLO GARBAGE\r\n"
+#   random   answers 512 pseudo-random bytes (the same sequence on every connection)
+#   partial  answers "HELLO GARB" once (a reply line that never ends), then nothing
+#   silent   answers nothing (reads and ignores, keeps the connection open)
+# It prints "ready" once listening and counts connections in PORT.conns (one line each).
+FAKE_BACKEND_SCRIPT = r"""
+import os, random, socket, sys, threading
+port, mode, workdir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+lock = threading.Lock()
+def serve(c):
+    rng = random.Random(20240501)
+    sent_partial = False
+    c.settimeout(600)
+    try:
+        while True:
+            data = c.recv(65536)
+            if not data:
+                break
+            if mode == "garbage":
+                c.sendall(b"HELLO GARBAGE\r\n")
+            elif mode == "random":
+                c.sendall(bytes(rng.getrandbits(8) for _ in range(512)))
+            elif mode == "partial" and not sent_partial:
+                c.sendall(b"HELLO GARB")
+                sent_partial = True
+    except OSError:
+        pass
+    finally:
+        c.close()
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(128)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    with lock:
+        with open(os.path.join(workdir, "%d.conns" % port), "a") as f:
+            f.write("conn\n")
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+
+
+class FakeBackend(ManagedProcess):
+    """A FAKE_BACKEND_SCRIPT process. address: "127.0.0.1:PORT"."""
+
+    def __init__(self, port, mode, workdir):
+        self.port = port
+        self.mode = mode
+        self.address = "%s:%d" % (HOST, port)
+        ManagedProcess.__init__(self, "fake-%s-%d" % (mode, port),
+                                [sys.executable, "-c", FAKE_BACKEND_SCRIPT, str(port), mode,
+                                 workdir], workdir)
+
+    def connections(self):
+        """How many connections it has accepted so far (port probes included)."""
+        try:
+            with open(os.path.join(self.workdir, "%d.conns" % self.port)) as f:
+                return sum(1 for _ in f)
+        except OSError:
+            return 0
+
+
+def start_fake_backend(mode, port=None, timeout=START_TIMEOUT):
+    """Starts a misbehaving backend (mode: garbage | random | partial | silent, see
+    FAKE_BACKEND_SCRIPT)
+    on a free loopback port and waits until it accepts. Returns a FakeBackend."""
+    if mode not in ("garbage", "random", "partial", "silent"):
+        raise ValueError("unknown fake backend mode %r" % mode)
+    if port is None:
+        port = free_port()
+    fb = FakeBackend(port, mode, make_temp_dir("rp-fake-"))
+    if not wait_port(port, fb, timeout):
+        fb.kill()
+        raise RuntimeError("fake %s backend on port %d did not start:\n%s"
+                           % (mode, port, fb.stderr_text()))
+    return fb
+
+
+def run_cli(args, binary=None, input=None, timeout=30):
+    """Runs `BINARY ARGS` to completion (stdin: input bytes or /dev/null) and returns the
+    subprocess.CompletedProcess with stdout and stderr as text. Raises subprocess.TimeoutExpired
+    if it runs longer than timeout."""
+    binary = binary or proxy_binary()
+    res = subprocess.run([binary] + list(args), input=input,
+                         stdin=None if input is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    res.stdout = res.stdout.decode("utf-8", "replace")
+    res.stderr = res.stderr.decode("utf-8", "replace")
+    return res
+
+
+def route_pool(binary, conf_path, pool, keys, timeout=30):
+    """`BINARY -c CONF --route --pool=POOL -` with keys (str, one per line) on stdin. Returns
+    {key: (addr, name or None)}; AssertionError if it fails, prints a malformed line, names
+    another pool or leaves a key out."""
+    res = run_cli(["-c", conf_path, "--route", "--pool=%s" % pool, "-"], binary=binary,
+                  input="".join(k + "\n" for k in keys).encode(), timeout=timeout)
+    if res.returncode != 0:
+        raise AssertionError("--route --pool=%s exited %d: %s"
+                             % (pool, res.returncode, res.stderr))
+    out = {}
+    for line in res.stdout.split("\n"):
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) not in (3, 4) or fields[1] != pool:
+            raise AssertionError("bad --route --pool=%s line: %r" % (pool, line))
+        out[fields[0]] = (fields[2], fields[3] if len(fields) == 4 else None)
+    missing = [k for k in keys if k not in out]
+    if missing:
+        raise AssertionError("--route --pool=%s left out %d keys, e.g. %r"
+                             % (pool, len(missing), missing[:3]))
+    return out
+
+
+def pid_alive(pid):
+    """True if a process with this pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def kill_pid_if(pid, marker):
+    """SIGKILLs pid if it is alive and its command line contains marker (so a recycled pid is
+    left alone). For processes that left our process groups (daemons)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            cmdline = f.read().decode("utf-8", "replace")
+    except OSError:
+        return
+    if marker in cmdline and pid_alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def established_to(port, host=HOST):
+    """How many ESTABLISHED IPv4 TCP connections (from any process) have host:port as their
+    remote end, from /proc/net/tcp: e.g. the proxy's connections to one memcached."""
+    want = "%08X:%04X" % (int.from_bytes(socket.inet_aton(host), "little"), port)
+    n = 0
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f, None)
+            for line in f:
+                fields = line.split()
+                if len(fields) > 3 and fields[2] == want and fields[3] == "01":
+                    n += 1
+    except OSError:
+        return -1
+    return n
+
+
+SANITIZER_ANY = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error",
+                 "ERROR: ThreadSanitizer", "ERROR: MemorySanitizer")
+
+
+def sanitizer_lines(text):
+    """The lines of text that report a sanitizer error (leaks included)."""
+    return [line for line in text.splitlines() if any(p in line for p in SANITIZER_ANY)]
