@@ -18,7 +18,6 @@
 
 #define LIT(s) (s), (uint32_t)(sizeof(s) - 1)
 
-static void client_close(struct worker *w, struct client *c);
 static void client_resume(struct worker *w, struct client *c);
 
 /* ---- replies the proxy writes itself ------------------------------------------------- */
@@ -493,7 +492,7 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
         pos += used;
 
         if (in_line) {
-            svec_push(&m->req, &w->mbufs, chunk, (uint32_t)used, buf);
+            svec_push_wait(&m->req, &w->mbufs, chunk, (uint32_t)used, buf, false);
             if (st == MC_AGAIN && used > 0) {
                 /* the line goes on in the next buffer: gather it for the tokenizer */
                 if (linebuf_append(&c->line, chunk, (uint32_t)used, lim->max_line) < 0) {
@@ -504,7 +503,7 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
             }
         } else if (used > 0 && !m->swallow && m->in_server) {
             /* a data block streams on to the server as it arrives */
-            svec_push(&m->req, &w->mbufs, chunk, (uint32_t)used, buf);
+            svec_push_wait(&m->req, &w->mbufs, chunk, (uint32_t)used, buf, false);
             server_msg_grew(w, m);
         }
 
@@ -586,16 +585,15 @@ void client_flush(struct worker *w, struct client *c)
     }
     struct msg *m;
     while ((m = c->qhead) != NULL) {
-        while (m->rsp_handed < m->rsp.n && !sendrec_full(s)) {
+        /* a reply streams only once its first line has been checked: a server's garbage
+         * must never reach the client */
+        while (m->rsp_handed < m->rsp.n && (m->rsp_done || m->rsp_type != 0) &&
+               !sendrec_full(s)) {
             const struct slice *sl = &m->rsp.v[m->rsp_handed++];
             sendrec_add(s, sl);
-            if (sl->buf < MBUF_COPY)
-                STAT_ADD(w->st.bytes_forwarded, sl->len);
-            else if (sl->buf == MBUF_COPY)
-                STAT_ADD(w->st.bytes_copied, sl->len);
-            else
-                STAT_ADD(w->st.bytes_invented, sl->len);
+            slice_account(w, sl);
         }
+        m->rsp.sealed = m->rsp_handed;
         if (m->rsp_handed < m->rsp.n || !m->rsp_done || m == c->cur)
             break;
         /* a reply the proxy generated lives in m->owned: the send keeps it alive */
@@ -756,7 +754,7 @@ void client_event(struct worker *w, struct client *c, const struct io_event *ev)
     }
 }
 
-static void client_close(struct worker *w, struct client *c)
+void client_close(struct worker *w, struct client *c)
 {
     if (c->o.closing)
         return;

@@ -218,7 +218,7 @@ static void print_version(void)
     printf("This is ringproxy-%s\n", RP_VERSION);
     struct mbuf_pool pool;
     char why[256] = "";
-    if (mbuf_pool_init(&pool, 4096, 16) == 0) {
+    if (mbuf_pool_init(&pool, 4096, 16, 0) == 0) {
         struct io_engine *e = io_engine_create(IO_CHOICE_URING, &pool, 8, why, sizeof(why));
         if (e != NULL) {
             printf("io engines: uring (available), epoll\n");

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MBUF_NONE UINT32_MAX       /* slice of bytes the proxy invented (static strings) */
 #define MBUF_COPY (UINT32_MAX - 1) /* slice of bytes a message owns, copied from the stream */
@@ -21,13 +22,26 @@
 
 struct io_engine;
 
+/* Spill buffers: when the arena runs short (mbuf_pressure), bytes that would otherwise pin an
+ * arena buffer while they wait (a reply queued behind a slower one, a request behind a stalled
+ * server) are copied into heap buffers of the same size, with ids count .. count + spill_max - 1
+ * and the same reference counting. The arena buffer then goes straight back to the kernel, so a
+ * few blocked requests can never starve every connection of receive buffers. Copies are a
+ * deliberate trade (counted as bytes_copied): zero copy while there is room, progress always. */
 struct mbuf_pool {
     uint8_t *arena;    /* count * size bytes, page aligned */
     uint32_t size;     /* bytes per buffer */
     uint32_t count;    /* buffers in the arena */
-    uint32_t *refs;    /* references per buffer; 0 = lent to the engine/kernel */
-    uint32_t held;     /* buffers with refs > 0 */
+    uint32_t *refs;    /* references per buffer, arena then spill; 0 = lent out / free */
+    uint32_t held;     /* arena buffers with refs > 0 */
     struct io_engine *engine; /* where buffers go back to */
+    uint8_t **spill;   /* spill_max heap buffers, allocated on demand */
+    uint32_t spill_max;
+    uint32_t *spill_free; /* free spill ids (relative), a stack */
+    uint32_t nspill_free;
+    uint32_t spill_cur;   /* spill id being filled (absolute), or MBUF_NONE */
+    uint32_t spill_used;  /* bytes of it in use */
+    uint32_t spill_live;  /* spill buffers with references */
 };
 
 /* A borrowed range of bytes: in an arena buffer (buf = its id) or elsewhere (buf = MBUF_NONE). */
@@ -37,14 +51,29 @@ struct slice {
     uint32_t buf;
 };
 
-/* Allocates the arena (not yet lent to anybody). Returns 0 or -errno. */
-int mbuf_pool_init(struct mbuf_pool *p, uint32_t size, uint32_t count);
+/* Allocates the arena (not yet lent to anybody) and room for spill_max spill buffers.
+ * Returns 0 or -errno. */
+int mbuf_pool_init(struct mbuf_pool *p, uint32_t size, uint32_t count, uint32_t spill_max);
 void mbuf_pool_free(struct mbuf_pool *p);
 
 static inline uint8_t *mbuf_data(const struct mbuf_pool *p, uint32_t id)
 {
-    return p->arena + (uint64_t)id * p->size;
+    if (id < p->count)
+        return p->arena + (uint64_t)id * p->size;
+    return p->spill[id - p->count];
 }
+
+/* True when so few arena buffers are left that waiting bytes should be copied out. */
+static inline bool mbuf_pressure(const struct mbuf_pool *p)
+{
+    return p->held >= p->count - p->count / 8;
+}
+
+/* Copies up to len bytes of src into spill space. On success returns the bytes copied (> 0,
+ * possibly fewer than len: call again for the rest), with *dst and *id naming where they are and
+ * one reference on *id taken for the caller. Returns 0 when no spill space is left. */
+uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const uint8_t **dst,
+                    uint32_t *id);
 
 /* Takes one reference on buffer id (no-op for ids >= MBUF_COPY). */
 void mbuf_get(struct mbuf_pool *p, uint32_t id);

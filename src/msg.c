@@ -9,6 +9,7 @@ void svec_init(struct svec *s)
 {
     s->v = s->inl;
     s->n = 0;
+    s->sealed = 0;
     s->cap = sizeof(s->inl) / sizeof(s->inl[0]);
 }
 
@@ -17,7 +18,7 @@ static int svec_append(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, 
 {
     if (len == 0)
         return 0;
-    if (merge && s->n > 0) {
+    if (merge && s->n > s->sealed) {
         struct slice *last = &s->v[s->n - 1];
         if (last->buf == buf && last->ptr + last->len == ptr) {
             last->len += len;
@@ -53,6 +54,32 @@ int svec_push_apart(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uin
                     uint32_t buf)
 {
     return svec_append(s, p, ptr, len, buf, false);
+}
+
+uint32_t svec_push_wait(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t len,
+                        uint32_t buf, bool apart)
+{
+    uint32_t done = 0;
+    if (buf < p->count && mbuf_pressure(p)) {
+        while (done < len) {
+            const uint8_t *d;
+            uint32_t id;
+            uint32_t n = mbuf_spill(p, ptr + done, len - done, &d, &id);
+            if (n == 0)
+                break; /* no spill space left: the rest stays where it is */
+            if (svec_append(s, p, d, n, id, !apart) < 0) {
+                mbuf_put(p, id);
+                return done;
+            }
+            mbuf_put(p, id); /* the slice holds its own reference now */
+            done += n;
+            apart = false;   /* pieces of one chunk may merge with each other */
+        }
+        if (done == len)
+            return done;
+    }
+    svec_append(s, p, ptr + done, len - done, buf, !apart);
+    return done;
 }
 
 void svec_release(struct svec *s, struct mbuf_pool *p)

@@ -16,6 +16,7 @@ struct svec {
     struct slice *v;
     uint32_t n;
     uint32_t cap;
+    uint32_t sealed; /* leading slices already handed to a send: never merged into */
     struct slice inl[2];
 };
 
@@ -26,6 +27,11 @@ int svec_push(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t 
 /* Appends without merging into the previous slice (keeps item boundaries). */
 int svec_push_apart(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t len,
                     uint32_t buf);
+/* Appends bytes that may have to wait before they are sent: while the arena is short of
+ * buffers they are copied into spill space (see mbuf.h) so that the arena buffer can go back
+ * to the kernel. apart: do not merge with the previous slice. Returns the bytes copied. */
+uint32_t svec_push_wait(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t len,
+                        uint32_t buf, bool apart);
 /* Drops every reference and empties s (keeps nothing allocated). */
 void svec_release(struct svec *s, struct mbuf_pool *p);
 /* Drops the references of slices [from, n) only (the earlier ones were handed to a send, which

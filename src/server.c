@@ -175,7 +175,11 @@ static void server_failed(struct worker *w, struct server *s)
         s->ejected_until = 1;
     s->pool->dist_stale = true;
     STAT_INC(s->pool->st->server_ejects);
-    STAT_SET(s->st->server_ejected_at, (uint64_t)time(NULL));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    /* microseconds since the epoch, as twemproxy reports it */
+    STAT_SET(s->st->server_ejected_at,
+             (uint64_t)now.tv_sec * 1000000ULL + (uint64_t)now.tv_nsec / 1000);
     log_warn("pool '%s': server %s ejected for %d ms after %u failures", cp->name, s->cs->pname,
              cp->server_retry_timeout_ms, s->failures);
 }
@@ -338,13 +342,9 @@ void sconn_flush(struct worker *w, struct sconn *sc)
             const struct slice *sl = &m->req.v[m->req_handed++];
             sendrec_add(s, sl);
             STAT_ADD(sc->server->st->request_bytes, sl->len);
-            if (sl->buf < MBUF_COPY)
-                STAT_ADD(w->st.bytes_forwarded, sl->len);
-            else if (sl->buf == MBUF_COPY)
-                STAT_ADD(w->st.bytes_copied, sl->len);
-            else
-                STAT_ADD(w->st.bytes_invented, sl->len);
+            slice_account(w, sl);
         }
+        m->req.sealed = m->req_handed;
         if (m->req_handed < m->req.n || !m->req_done)
             break;
         m->sent = true;
@@ -474,10 +474,8 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
         enum mc_rsp_status st = mc_rsp_framer_feed(&sc->fr, max_line, base + pos, n - pos, &used);
         const uint8_t *chunk = base + pos;
         pos += used;
-        if (m->is_frag) /* fragments keep item boundaries: one slice per framed piece */
-            svec_push_apart(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf);
-        else
-            svec_push(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf);
+        /* fragments keep item boundaries: a framed piece never merges with the one before */
+        svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag);
         if (in_line && st == MC_RSP_AGAIN && used > 0) {
             if (sc->line.len + used > max_line) {
                 sconn_fail(w, sc, MSG_ERR_PROTOCOL);

@@ -137,10 +137,12 @@ static void worker_flush(struct worker *w)
     }
 }
 
-/* Re-arms receives that stopped because the arena was empty, once a quarter of it is free. */
+/* Re-arms receives that stopped because the arena was empty, once a few buffers are back
+ * (under pressure, waiting bytes are spilled, so buffers return quickly). */
 static void worker_rearm_starved(struct worker *w)
 {
-    if (w->mbufs.held > w->mbufs.count - w->mbufs.count / 4)
+    uint32_t slack = w->mbufs.count / 16 > 2 ? w->mbufs.count / 16 : 2;
+    if (w->mbufs.held + slack > w->mbufs.count)
         return;
     for (uint32_t p = 0; p < w->npools; p++) {
         struct pool_rt *pool = &w->pools[p];
@@ -220,7 +222,7 @@ void *worker_main(void *arg)
         if (w->pools[p].lst.o.fd >= 0)
             worker_close_owner(w, &w->pools[p].lst.o);
     for (struct client *c = w->clients; c != NULL; c = c->next)
-        worker_close_owner(w, &c->o);
+        client_close(w, c);
     servers_shutdown(w);
     uint64_t deadline = worker_now() + 2000000000ULL;
     while (worker_now() < deadline) {
@@ -255,7 +257,9 @@ int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_
         if (t > 0 && t / 4 < w->tick_ms)
             w->tick_ms = t / 4 > 1 ? t / 4 : 1;
     }
-    int ret = mbuf_pool_init(&w->mbufs, conf->global.buffer_size, conf->global.buffers);
+    /* spill space: up to 256 MiB per worker, allocated only while the arena is short */
+    uint32_t spill_max = (uint32_t)((256u << 20) / conf->global.buffer_size);
+    int ret = mbuf_pool_init(&w->mbufs, conf->global.buffer_size, conf->global.buffers, spill_max);
     if (ret < 0) {
         snprintf(err, errlen, "cannot allocate the buffer arena: %s", strerror(-ret));
         return -1;

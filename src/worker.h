@@ -154,6 +154,16 @@ void worker_destroy(struct worker *w);
 
 /* Internal to the core (client.c, server.c, worker.c). */
 void worker_mark_dirty(struct worker *w, struct owner *o);
+/* Counts a slice handed to a send: forwarded from the arena, copied, or invented. */
+static inline void slice_account(struct worker *w, const struct slice *sl)
+{
+    if (sl->buf < w->mbufs.count)
+        STAT_ADD(w->st.bytes_forwarded, sl->len);
+    else if (sl->buf == MBUF_NONE)
+        STAT_ADD(w->st.bytes_invented, sl->len);
+    else
+        STAT_ADD(w->st.bytes_copied, sl->len); /* spill space or a copied line */
+}
 uint64_t worker_now(void);
 void worker_close_owner(struct worker *w, struct owner *o);
 
@@ -161,6 +171,8 @@ void client_accept(struct worker *w, struct pool_rt *pool, int fd);
 void client_event(struct worker *w, struct client *c, const struct io_event *ev);
 void client_flush(struct worker *w, struct client *c);
 void client_rearm(struct worker *w, struct client *c);
+/* Detaches the client's requests (their replies will be dropped) and closes it. */
+void client_close(struct worker *w, struct client *c);
 void client_free(struct worker *w, struct client *c);
 /* Makes m's reply the single line text (static, len bytes), dropping what it had. */
 void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len);

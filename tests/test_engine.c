@@ -97,7 +97,7 @@ static int fx_teardown(void **state)
 static struct fx *fx_open(void **state, uint32_t size, uint32_t count)
 {
     struct fx *fx = *state;
-    assert_int_equal(mbuf_pool_init(&fx->pool, size, count), 0);
+    assert_int_equal(mbuf_pool_init(&fx->pool, size, count, 0), 0);
     fx->e = io_engine_create(fx->param->choice, &fx->pool, 64, fx->reason, sizeof(fx->reason));
     if (fx->e == NULL && fx->param->choice == IO_CHOICE_URING) {
         print_message("[  SKIP    ] io_uring refused on this machine: %s\n", fx->reason);
@@ -880,7 +880,7 @@ static void test_auto_choice(void **state)
     (void)state;
     struct mbuf_pool pool;
     char reason[256];
-    assert_int_equal(mbuf_pool_init(&pool, 4096, 8), 0);
+    assert_int_equal(mbuf_pool_init(&pool, 4096, 8, 0), 0);
     struct io_engine *e = io_engine_create(IO_CHOICE_AUTO, &pool, 64, reason, sizeof(reason));
     assert_non_null(e);
     if (strcmp(e->ops->name, "uring") == 0) {
@@ -903,7 +903,7 @@ static void test_auto_choice(void **state)
 
     /* more buffers than one provided-buffer ring holds: the ring is refused on any machine,
      * so AUTO must fall back, with ur_engine_create's reason as the one line */
-    assert_int_equal(mbuf_pool_init(&pool, 64, 32769), 0);
+    assert_int_equal(mbuf_pool_init(&pool, 64, 32769, 0), 0);
     e = io_engine_create(IO_CHOICE_AUTO, &pool, 64, reason, sizeof(reason));
     assert_non_null(e);
     assert_string_equal(e->ops->name, "epoll");
