@@ -269,6 +269,28 @@ struct io_engine *ur_engine_create(struct mbuf_pool *pool, unsigned entries, cha
         goto out_free;
     }
 
+    /* every operation the core uses must be there; a kernel without one runs epoll */
+    static const struct {
+        int op;
+        const char *name;
+    } needed[] = {
+        {IORING_OP_ACCEPT, "accept"},   {IORING_OP_RECV, "recv"},
+        {IORING_OP_SEND, "send"},       {IORING_OP_SENDMSG, "sendmsg"},
+        {IORING_OP_CONNECT, "connect"}, {IORING_OP_CLOSE, "close"},
+        {IORING_OP_ASYNC_CANCEL, "cancel"},
+    };
+    struct io_uring_probe *probe = io_uring_get_probe_ring(&u->ring);
+    if (probe != NULL) {
+        for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+            if (!io_uring_opcode_supported(probe, needed[i].op)) {
+                snprintf(why, why_len, "the kernel's io_uring lacks %s", needed[i].name);
+                io_uring_free_probe(probe);
+                ret = -EOPNOTSUPP;
+                goto out_ring;
+            }
+        io_uring_free_probe(probe);
+    }
+
     /* fixed buffers: the whole arena as one registered region (one region avoids the per-ring
      * cap on buffer count); pinned memory counts against RLIMIT_MEMLOCK */
     struct iovec whole = {.iov_base = pool->arena, .iov_len = (size_t)pool->size * pool->count};
