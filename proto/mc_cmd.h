@@ -45,7 +45,7 @@ enum mc_cmd {
 #define MC_CMD_ENUM(e, name, kind, mn, mx, key) e,
     MC_CMD_TABLE(MC_CMD_ENUM)
 #undef MC_CMD_ENUM
-    MC_CMD_COUNT
+        MC_CMD_COUNT
 };
 
 struct mc_cmd_info {

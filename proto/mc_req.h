@@ -60,26 +60,26 @@ void mc_framer_expect_data(struct mc_framer *p, uint64_t n, bool discard);
 struct mc_req {
     enum mc_cmd cmd;
     bool noreply;
-    uint32_t nkeys;       /* keys found (retrieval: all of them; others: 0 or 1) */
-    struct mc_tok *keys;  /* caller-provided array of key_cap entries */
+    uint32_t nkeys;      /* keys found (retrieval: all of them; others: 0 or 1) */
+    struct mc_tok *keys; /* caller-provided array of key_cap entries */
     uint32_t key_cap;
-    struct mc_tok name;   /* the command word */
+    struct mc_tok name;    /* the command word */
     struct mc_tok exptime; /* gat/gats: the exptime token, to re-emit in split fragments */
-    uint32_t flags;       /* storage */
-    uint64_t data_len;    /* storage: bytes in the data block */
-    uint64_t cas;         /* cas */
-    uint64_t delta;       /* incr/decr */
-    uint32_t line_end;    /* length of the line without its "\r\n" / "\n" */
+    uint32_t flags;        /* storage */
+    uint64_t data_len;     /* storage: bytes in the data block */
+    uint64_t cas;          /* cas */
+    uint64_t delta;        /* incr/decr */
+    uint32_t line_end;     /* length of the line without its "\r\n" / "\n" */
 };
 
 enum mc_parse_result {
     MC_PARSE_OK = 0,
-    MC_PARSE_UNKNOWN,      /* unknown command: reply CLIENT_ERROR, stream still in sync */
-    MC_PARSE_BAD_FORMAT,   /* wrong arguments or number: CLIENT_ERROR, in sync (unless storage) */
-    MC_PARSE_KEY_TOO_LONG, /* CLIENT_ERROR, in sync (storage: data_len is valid; swallow it) */
-    MC_PARSE_TOO_LARGE,    /* storage value over max_value_size: data_len is valid; swallow it */
-    MC_PARSE_TOO_MANY_KEYS,/* more keys than key_cap */
-    MC_PARSE_EMPTY,        /* empty or blank line */
+    MC_PARSE_UNKNOWN,       /* unknown command: reply CLIENT_ERROR, stream still in sync */
+    MC_PARSE_BAD_FORMAT,    /* wrong arguments or number: CLIENT_ERROR, in sync (unless storage) */
+    MC_PARSE_KEY_TOO_LONG,  /* CLIENT_ERROR, in sync (storage: data_len is valid; swallow it) */
+    MC_PARSE_TOO_LARGE,     /* storage value over max_value_size: data_len is valid; swallow it */
+    MC_PARSE_TOO_MANY_KEYS, /* more keys than key_cap */
+    MC_PARSE_EMPTY,         /* empty or blank line */
 };
 
 /* Tokenizes one complete command line (len bytes including its terminator). Pure; fills req

@@ -587,8 +587,7 @@ void client_flush(struct worker *w, struct client *c)
     while ((m = c->qhead) != NULL) {
         /* a reply streams only once its first line has been checked: a server's garbage
          * must never reach the client */
-        while (m->rsp_handed < m->rsp.n && (m->rsp_done || m->rsp_type != 0) &&
-               !sendrec_full(s)) {
+        while (m->rsp_handed < m->rsp.n && (m->rsp_done || m->rsp_type != 0) && !sendrec_full(s)) {
             const struct slice *sl = &m->rsp.v[m->rsp_handed++];
             sendrec_add(s, sl);
             slice_account(w, sl);

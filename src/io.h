@@ -60,9 +60,9 @@ struct io_ops {
 
 /* Counters every engine keeps. */
 struct io_stats {
-    uint64_t syscalls;     /* io_uring_enter / epoll_wait / read / writev ... made */
-    uint64_t events;       /* completions delivered */
-    uint64_t enobufs;      /* receives that found the arena empty */
+    uint64_t syscalls; /* io_uring_enter / epoll_wait / read / writev ... made */
+    uint64_t events;   /* completions delivered */
+    uint64_t enobufs;  /* receives that found the arena empty */
 };
 
 struct io_engine {
@@ -76,7 +76,7 @@ enum io_choice { IO_CHOICE_AUTO, IO_CHOICE_URING, IO_CHOICE_EPOLL };
 
 /* Creates an engine over pool. For IO_CHOICE_AUTO, io_uring first and epoll when the ring
  * cannot be set up; why is written to reason (may be NULL). Returns NULL with errno set. */
-struct io_engine *io_engine_create(enum io_choice choice, struct mbuf_pool *pool,
-                                   unsigned entries, char *reason, size_t reason_len);
+struct io_engine *io_engine_create(enum io_choice choice, struct mbuf_pool *pool, unsigned entries,
+                                   char *reason, size_t reason_len);
 
 #endif

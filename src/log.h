@@ -32,10 +32,10 @@ void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
         if ((lvl) <= log_level())                                                                  \
             log_write((lvl), __VA_ARGS__);                                                         \
     } while (0)
-#define log_error(...) log_at(LOG_ERR, __VA_ARGS__)
-#define log_warn(...)  log_at(LOG_WARN, __VA_ARGS__)
+#define log_error(...)  log_at(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)   log_at(LOG_WARN, __VA_ARGS__)
 #define log_notice(...) log_at(LOG_NOTICE, __VA_ARGS__)
-#define log_info(...)  log_at(LOG_INFO, __VA_ARGS__)
-#define log_debug(...) log_at(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)   log_at(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)  log_at(LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -36,8 +36,8 @@ struct options {
     int stats_interval;
     int verbosity;
     long mbuf_size;
-    int workers;        /* -1: from the config */
-    int io;             /* -1: from the config, else enum io_choice */
+    int workers; /* -1: from the config */
+    int io;      /* -1: from the config, else enum io_choice */
     bool test_conf;
     bool daemonize;
     bool describe;
@@ -100,8 +100,7 @@ static void usage(FILE *f)
             "      --route [KEY...]   : print the pool and server of each KEY (stdin, one per\n"
             "                           line, when no KEY or '-') and exit; --pool=NAME limits\n"
             "                           it to one pool\n",
-            LOG_NOTICE, DEFAULT_CONF, DEFAULT_STATS_PORT, DEFAULT_STATS_ADDR,
-            DEFAULT_STATS_INTVL);
+            LOG_NOTICE, DEFAULT_CONF, DEFAULT_STATS_PORT, DEFAULT_STATS_ADDR, DEFAULT_STATS_INTVL);
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out)
@@ -240,8 +239,8 @@ static int route_line(const struct conf *conf, const struct dist *dists, const c
         if (only != NULL && strcmp(only, cp->name) != 0)
             continue;
         found = 1;
-        uint32_t s = dist_route(&dists[p], cp->hash, cp->has_hash_tag ? cp->hash_tag : NULL, key,
-                                len);
+        uint32_t s =
+            dist_route(&dists[p], cp->hash, cp->has_hash_tag ? cp->hash_tag : NULL, key, len);
         fwrite(key, 1, len, stdout);
         if (s >= cp->nservers) {
             printf("\t%s\t-\n", cp->name);
@@ -325,7 +324,7 @@ static int run(struct conf *conf, const struct options *o)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         nworkers = n > 0 ? (int)n : 1;
     }
-    enum io_choice choice = o->io >= 0 ? (enum io_choice)o->io
+    enum io_choice choice = o->io >= 0                         ? (enum io_choice)o->io
                             : conf->global.io == CONF_IO_URING ? IO_CHOICE_URING
                             : conf->global.io == CONF_IO_EPOLL ? IO_CHOICE_EPOLL
                                                                : IO_CHOICE_AUTO;
@@ -482,8 +481,7 @@ int main(int argc, char **argv)
         return r;
     }
     if (log_init(o.verbosity, o.log_file) < 0) {
-        fprintf(stderr, "ringproxy: cannot open log file '%s': %s\n", o.log_file,
-                strerror(errno));
+        fprintf(stderr, "ringproxy: cannot open log file '%s': %s\n", o.log_file, strerror(errno));
         conf_free(conf);
         return 1;
     }

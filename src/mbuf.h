@@ -29,19 +29,19 @@ struct io_engine;
  * few blocked requests can never starve every connection of receive buffers. Copies are a
  * deliberate trade (counted as bytes_copied): zero copy while there is room, progress always. */
 struct mbuf_pool {
-    uint8_t *arena;    /* count * size bytes, page aligned */
-    uint32_t size;     /* bytes per buffer */
-    uint32_t count;    /* buffers in the arena */
-    uint32_t *refs;    /* references per buffer, arena then spill; 0 = lent out / free */
-    uint32_t held;     /* arena buffers with refs > 0 */
+    uint8_t *arena;           /* count * size bytes, page aligned */
+    uint32_t size;            /* bytes per buffer */
+    uint32_t count;           /* buffers in the arena */
+    uint32_t *refs;           /* references per buffer, arena then spill; 0 = lent out / free */
+    uint32_t held;            /* arena buffers with refs > 0 */
     struct io_engine *engine; /* where buffers go back to */
-    uint8_t **spill;   /* spill_max heap buffers, allocated on demand */
+    uint8_t **spill;          /* spill_max heap buffers, allocated on demand */
     uint32_t spill_max;
     uint32_t *spill_free; /* free spill ids (relative), a stack */
     uint32_t nspill_free;
-    uint32_t spill_cur;   /* spill id being filled (absolute), or MBUF_NONE */
-    uint32_t spill_used;  /* bytes of it in use */
-    uint32_t spill_live;  /* spill buffers with references */
+    uint32_t spill_cur;  /* spill id being filled (absolute), or MBUF_NONE */
+    uint32_t spill_used; /* bytes of it in use */
+    uint32_t spill_live; /* spill buffers with references */
 };
 
 /* A borrowed range of bytes: in an arena buffer (buf = its id) or elsewhere (buf = MBUF_NONE). */

@@ -73,7 +73,7 @@ uint32_t svec_push_wait(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr,
             }
             mbuf_put(p, id); /* the slice holds its own reference now */
             done += n;
-            apart = false;   /* pieces of one chunk may merge with each other */
+            apart = false; /* pieces of one chunk may merge with each other */
         }
         if (done == len)
             return done;

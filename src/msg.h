@@ -43,26 +43,33 @@ struct client;
 struct sconn;
 
 /* Why a request got no reply from its server. */
-enum msg_err { MSG_OK = 0, MSG_ERR_DOWN, MSG_ERR_TIMEOUT, MSG_ERR_CLOSED, MSG_ERR_PROTOCOL,
-               MSG_ERR_NOMEM, MSG_ERR_EJECTED };
+enum msg_err {
+    MSG_OK = 0,
+    MSG_ERR_DOWN,
+    MSG_ERR_TIMEOUT,
+    MSG_ERR_CLOSED,
+    MSG_ERR_PROTOCOL,
+    MSG_ERR_NOMEM,
+    MSG_ERR_EJECTED
+};
 
 /* One item of a split retrieval: where the reply for a key is, in its fragment's reply. */
 struct mget_item {
-    struct msg *frag;  /* fragment the key went to */
-    uint32_t first;    /* slice range [first, last) in frag->rsp; first == last: a miss */
+    struct msg *frag; /* fragment the key went to */
+    uint32_t first;   /* slice range [first, last) in frag->rsp; first == last: a miss */
     uint32_t last;
 };
 
 /* A split multi-key retrieval: the parent's keys, in the client's order. */
 struct mget {
     uint32_t nkeys;
-    struct slice *keys;        /* each holds a buffer reference until the parent is freed */
-    struct mget_item *items;   /* nkeys entries */
+    struct slice *keys;      /* each holds a buffer reference until the parent is freed */
+    struct mget_item *items; /* nkeys entries */
 };
 
 struct msg {
-    struct msg *cnext;   /* next in the client's reply order */
-    struct msg *snext;   /* next in the server connection's queue */
+    struct msg *cnext;     /* next in the client's reply order */
+    struct msg *snext;     /* next in the server connection's queue */
     struct client *client; /* NULL once the client is gone (or for a fragment) */
     struct sconn *sconn;   /* server connection it is queued on, NULL otherwise */
     struct msg *parent;    /* fragment: the request it is part of */
@@ -71,27 +78,27 @@ struct msg {
 
     enum mc_cmd cmd;
     bool noreply;
-    bool req_done;     /* every request byte has been received (and appended to req) */
-    bool rsp_done;     /* the reply is complete in rsp (or the message failed) */
-    bool in_client;    /* the client's queue still references it */
-    bool in_server;    /* a server queue (or pending fragments) still references it */
-    bool swallow;      /* data block is being discarded (oversized value) */
+    bool req_done;  /* every request byte has been received (and appended to req) */
+    bool rsp_done;  /* the reply is complete in rsp (or the message failed) */
+    bool in_client; /* the client's queue still references it */
+    bool in_server; /* a server queue (or pending fragments) still references it */
+    bool swallow;   /* data block is being discarded (oversized value) */
     bool is_frag;
-    uint8_t err;       /* enum msg_err */
-    uint8_t rsp_type;  /* enum mc_rsp_type of the reply's first line */
+    uint8_t err;      /* enum msg_err */
+    uint8_t rsp_type; /* enum mc_rsp_type of the reply's first line */
 
-    struct svec req;   /* request bytes not yet handed to a send to the server */
-    struct svec rsp;   /* reply bytes not yet handed to a send to the client */
-    uint32_t req_handed; /* request slices already given to server sends: a send holds them */
-    uint32_t rsp_handed; /* reply slices already given to client sends: a send holds them */
-    bool sent;           /* every request byte has been handed to a send */
-    uint32_t frags_pending; /* parent: fragments without a complete reply */
+    struct svec req;         /* request bytes not yet handed to a send to the server */
+    struct svec rsp;         /* reply bytes not yet handed to a send to the client */
+    uint32_t req_handed;     /* request slices already given to server sends: a send holds them */
+    uint32_t rsp_handed;     /* reply slices already given to client sends: a send holds them */
+    bool sent;               /* every request byte has been handed to a send */
+    uint32_t frags_pending;  /* parent: fragments without a complete reply */
     uint32_t frag_keys_next; /* fragment: next of its keys a VALUE may match */
-    uint32_t *frag_keys; /* fragment: indices into parent->mg->keys, in order */
+    uint32_t *frag_keys;     /* fragment: indices into parent->mg->keys, in order */
     uint32_t frag_nkeys;
-    struct mget *mg;     /* parent of a split retrieval */
-    uint8_t *owned;      /* bytes this message owns (a generated reply, a copied line) */
-    uint64_t t_queued;   /* monotonic ns when queued on a server (timeout) */
+    struct mget *mg;   /* parent of a split retrieval */
+    uint8_t *owned;    /* bytes this message owns (a generated reply, a copied line) */
+    uint64_t t_queued; /* monotonic ns when queued on a server (timeout) */
     uint32_t pool_idx;
     uint32_t server_idx;
 };
@@ -99,11 +106,12 @@ struct msg {
 struct msg_pool {
     struct msg *free;
     uint32_t nfree;
-    uint64_t live;     /* messages in use */
+    uint64_t live; /* messages in use */
 };
 
 struct msg *msg_get(struct msg_pool *mp);
-/* Releases everything the message holds (slices not yet handed to a send) (slices, owned bytes, split state) and recycles it. */
+/* Releases everything the message holds (slices not yet handed to a send) (slices, owned bytes,
+ * split state) and recycles it. */
 void msg_put(struct msg_pool *mp, struct mbuf_pool *p, struct msg *m);
 void msg_pool_destroy(struct msg_pool *mp);
 

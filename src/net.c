@@ -45,8 +45,7 @@ int net_resolve(const struct conf_addr *a, struct sockaddr_storage *ss, socklen_
         hints.ai_flags |= AI_PASSIVE;
     int rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0 || res == NULL) {
-        snprintf(err, errlen, "cannot resolve '%s': %s", a->host ? a->host : "",
-                 gai_strerror(rc));
+        snprintf(err, errlen, "cannot resolve '%s': %s", a->host ? a->host : "", gai_strerror(rc));
         return -1;
     }
     memcpy(ss, res->ai_addr, res->ai_addrlen);

@@ -14,15 +14,15 @@
 
 struct sendrec {
     struct msghdr mh;
-    struct iovec *iov;  /* SENDREC_MAX_IOV entries */
-    uint32_t *bufs;     /* buffer ids whose references this send holds */
-    uint32_t niov;      /* iovecs filled */
-    uint32_t first;     /* first iovec not yet fully sent */
+    struct iovec *iov; /* SENDREC_MAX_IOV entries */
+    uint32_t *bufs;    /* buffer ids whose references this send holds */
+    uint32_t niov;     /* iovecs filled */
+    uint32_t first;    /* first iovec not yet fully sent */
     uint32_t nbufs;
-    void *owned[8];     /* heap blocks the iovecs point into, freed with the send */
+    void *owned[8]; /* heap blocks the iovecs point into, freed with the send */
     uint32_t nowned;
-    uint64_t bytes;     /* bytes in the filled iovecs */
-    bool busy;          /* submitted, completion pending */
+    uint64_t bytes; /* bytes in the filled iovecs */
+    bool busy;      /* submitted, completion pending */
 };
 
 /* Per-worker cache of sendrec arrays, so that idle connections hold none. */

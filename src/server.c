@@ -39,8 +39,8 @@ uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, 
     (void)w;
     if (pool->dist_stale)
         pool_build_dist(pool);
-    return dist_route(&pool->dist, pool->cp->hash, pool->cp->has_hash_tag ? pool->cp->hash_tag : NULL,
-                      (const char *)key, len);
+    return dist_route(&pool->dist, pool->cp->hash,
+                      pool->cp->has_hash_tag ? pool->cp->hash_tag : NULL, (const char *)key, len);
 }
 
 int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
@@ -226,9 +226,11 @@ static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
         sc->starved = false;
         w->nstarved--;
     }
-    log_info("pool '%s': server %s connection failed (%s), %u requests affected",
-             s->pool->cp->name, s->cs->pname,
-             err == MSG_ERR_TIMEOUT ? "timeout" : err == MSG_ERR_DOWN ? "connect" : "closed",
+    log_info("pool '%s': server %s connection failed (%s), %u requests affected", s->pool->cp->name,
+             s->cs->pname,
+             err == MSG_ERR_TIMEOUT ? "timeout"
+             : err == MSG_ERR_DOWN  ? "connect"
+                                    : "closed",
              sc->nqueued);
     while (sc->head != NULL) {
         struct msg *m = sconn_pop(sc);
@@ -415,7 +417,7 @@ static void sconn_reply_done(struct worker *w, struct sconn *sc)
 /* Handles a complete reply line for the head request m. Returns -1 on a protocol error, 1
  * when the reply is complete (m may be gone then), 0 when more of it follows. */
 static int sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const uint8_t *line,
-                       uint32_t len)
+                      uint32_t len)
 {
     const struct conf_pool *cp = sc->server->pool->cp;
     struct mc_rsp_line *rl = &sc->rl;

@@ -129,8 +129,8 @@ static uint64_t sum_server(struct stats_registry *r, uint32_t p, uint32_t s, siz
 {
     uint64_t v = 0;
     for (uint32_t w = 0; w < r->nworkers; w++) {
-        uint64_t x = __atomic_load_n((uint64_t *)((char *)stats_server(r, w, p, s) + off),
-                                     __ATOMIC_RELAXED);
+        uint64_t x =
+            __atomic_load_n((uint64_t *)((char *)stats_server(r, w, p, s) + off), __ATOMIC_RELAXED);
         v = max ? (x > v ? x : v) : v + x;
     }
     return v;
@@ -243,7 +243,8 @@ struct stats_server {
 static void *stats_thread(void *arg)
 {
     struct stats_server *ss = arg;
-    struct pollfd pfd[2] = {{.fd = ss->fd, .events = POLLIN}, {.fd = ss->stop_pipe[0], .events = POLLIN}};
+    struct pollfd pfd[2] = {{.fd = ss->fd, .events = POLLIN},
+                            {.fd = ss->stop_pipe[0], .events = POLLIN}};
     for (;;) {
         if (poll(pfd, 2, -1) < 0) {
             if (errno == EINTR)

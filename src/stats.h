@@ -12,7 +12,7 @@
  * stats thread reads with relaxed loads (a value may be a moment old, never torn). */
 #define STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (uint64_t)(n), __ATOMIC_RELAXED)
 #define STAT_INC(field)    STAT_ADD(field, 1)
-#define STAT_DEC(field)    __atomic_store_n(&(field), (field) - 1, __ATOMIC_RELAXED)
+#define STAT_DEC(field)    __atomic_store_n(&(field), (field)-1, __ATOMIC_RELAXED)
 #define STAT_SET(field, v) __atomic_store_n(&(field), (uint64_t)(v), __ATOMIC_RELAXED)
 #define STAT_GET(field)    __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
@@ -47,8 +47,8 @@
     X(curr_connections, 1)                                                                         \
     X(requests, 0)                                                                                 \
     X(bytes_forwarded, 0) /* sent from the buffer they were received into */                       \
-    X(bytes_copied, 0)    /* sent from a copy (a command line that spanned buffers) */            \
-    X(bytes_invented, 0)  /* written by the proxy: split headers, merged END, errors */           \
+    X(bytes_copied, 0)    /* sent from a copy (a command line that spanned buffers) */             \
+    X(bytes_invented, 0)  /* written by the proxy: split headers, merged END, errors */            \
     X(line_assembly, 0)   /* line bytes gathered to tokenize a line split over buffers */          \
     X(buffers_held, 1)                                                                             \
     X(enobufs, 0)                                                                                  \
@@ -71,14 +71,14 @@ struct worker_stats {
 struct stats_registry {
     const struct conf *conf;
     uint32_t nworkers;
-    uint32_t nservers_total;     /* servers over all pools */
-    uint32_t *server_base;       /* pool index -> its first server in the flat arrays */
-    struct pool_stats *pools;    /* [worker * npools + pool] */
-    struct server_stats *servers; /* [worker * nservers_total + server_base[pool] + server] */
+    uint32_t nservers_total;       /* servers over all pools */
+    uint32_t *server_base;         /* pool index -> its first server in the flat arrays */
+    struct pool_stats *pools;      /* [worker * npools + pool] */
+    struct server_stats *servers;  /* [worker * nservers_total + server_base[pool] + server] */
     struct worker_stats **workers; /* [worker], set by each worker */
-    const char *engine;          /* engine the workers run on */
-    uint64_t start_time;         /* unix seconds */
-    char source[256];            /* host name */
+    const char *engine;            /* engine the workers run on */
+    uint64_t start_time;           /* unix seconds */
+    char source[256];              /* host name */
 };
 
 int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint32_t nworkers);

@@ -66,8 +66,8 @@ static void listener_event(struct worker *w, struct listener *l, const struct io
     if (ev->res >= 0) {
         client_accept(w, l->pool, ev->res);
     } else if (ev->res != -ECANCELED) {
-        starved = ev->res == -EMFILE || ev->res == -ENFILE || ev->res == -ENOMEM ||
-                  ev->res == -ENOBUFS;
+        starved =
+            ev->res == -EMFILE || ev->res == -ENFILE || ev->res == -ENOMEM || ev->res == -ENOBUFS;
         log_warn("pool '%s': accept failed: %s", l->pool->cp->name, strerror(-ev->res));
     }
     if (!(ev->flags & IO_F_MORE) && !l->o.closing && !w->stop) {

@@ -22,10 +22,10 @@ enum owner_type { OWNER_LISTENER = 1, OWNER_CLIENT, OWNER_SCONN };
 
 /* First member of everything that owns I/O operations. */
 struct owner {
-    uint8_t type;      /* enum owner_type */
-    uint8_t pending;   /* operations submitted whose final event has not come yet */
-    bool closing;      /* close submitted: free once pending reaches zero */
-    bool dirty;        /* on the worker's flush list */
+    uint8_t type;    /* enum owner_type */
+    uint8_t pending; /* operations submitted whose final event has not come yet */
+    bool closing;    /* close submitted: free once pending reaches zero */
+    bool dirty;      /* on the worker's flush list */
     int fd;
     struct owner *dnext; /* flush list */
 };
@@ -51,17 +51,17 @@ struct client {
     struct owner o;
     struct pool_rt *pool;
     struct mc_framer fr;
-    struct msg *cur;          /* request being received */
+    struct msg *cur;           /* request being received */
     struct msg *qhead, *qtail; /* requests in reply order */
-    struct sendrec *send;     /* in-flight reply send, or NULL */
+    struct sendrec *send;      /* in-flight reply send, or NULL */
     struct linebuf line;
     struct client *next, *prev; /* worker's client list */
-    bool eof;                 /* no more requests: close when every reply is out */
+    bool eof;                   /* no more requests: close when every reply is out */
     bool recv_armed;
-    bool starved;             /* recv ended with ENOBUFS: re-arm when buffers return */
-    bool close_now;           /* protocol error: stop reading, close after flushing */
-    bool paused;              /* too many requests outstanding: not reading until they drain */
-    uint32_t nqueued;         /* requests in qhead..qtail */
+    bool starved;     /* recv ended with ENOBUFS: re-arm when buffers return */
+    bool close_now;   /* protocol error: stop reading, close after flushing */
+    bool paused;      /* too many requests outstanding: not reading until they drain */
+    uint32_t nqueued; /* requests in qhead..qtail */
 };
 
 /* A client may have this many requests outstanding; past it, reading stops until half are
@@ -76,8 +76,8 @@ enum sconn_state { SC_CONNECTING = 1, SC_CONNECTED, SC_DEAD };
 struct sconn {
     struct owner o;
     struct server *server;
-    uint32_t conn_idx;       /* index in server->conns */
-    uint32_t line_first;     /* reply slice where the current line began */
+    uint32_t conn_idx;   /* index in server->conns */
+    uint32_t line_first; /* reply slice where the current line began */
     uint8_t state;
     bool recv_armed;
     bool starved;
@@ -87,19 +87,19 @@ struct sconn {
     struct sendrec *send;
     struct mc_rsp_framer fr;
     struct linebuf line;
-    struct mc_rsp_line rl;   /* the reply line being handled */
+    struct mc_rsp_line rl; /* the reply line being handled */
 };
 
 struct server {
     struct pool_rt *pool;
-    uint32_t idx;                  /* index in the pool's configuration */
+    uint32_t idx; /* index in the pool's configuration */
     const struct conf_server *cs;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    struct sconn **conns;          /* server_connections entries, NULL when not connected */
-    uint32_t rr;                   /* round robin over conns */
-    uint32_t failures;             /* consecutive failures */
-    uint64_t ejected_until;        /* monotonic ns; 0 when not ejected */
+    struct sconn **conns;   /* server_connections entries, NULL when not connected */
+    uint32_t rr;            /* round robin over conns */
+    uint32_t failures;      /* consecutive failures */
+    uint64_t ejected_until; /* monotonic ns; 0 when not ejected */
     struct server_stats *st;
 };
 
@@ -109,7 +109,7 @@ struct pool_rt {
     const struct conf_pool *cp;
     struct mc_limits limits;
     struct dist dist;
-    bool dist_stale;               /* a server was ejected or came back: rebuild */
+    bool dist_stale; /* a server was ejected or came back: rebuild */
     struct server *servers;
     uint32_t nservers;
     struct listener lst;
@@ -126,15 +126,15 @@ struct worker {
     struct sendrec_cache sendrecs;
     struct pool_rt *pools;
     uint32_t npools;
-    struct client *clients;       /* every open client */
-    struct owner *dirty;          /* connections to flush after this batch of events */
-    struct mc_tok *keyscratch;    /* tokenizer's key array */
+    struct client *clients;    /* every open client */
+    struct owner *dirty;       /* connections to flush after this batch of events */
+    struct mc_tok *keyscratch; /* tokenizer's key array */
     uint32_t keycap;
-    uint64_t now;                 /* monotonic ns, refreshed per batch */
+    uint64_t now; /* monotonic ns, refreshed per batch */
     uint64_t last_tick;
-    uint32_t nstarved;            /* connections whose receive waits for buffers */
+    uint32_t nstarved; /* connections whose receive waits for buffers */
     struct stats_registry *reg;
-    volatile int stop;            /* set by the main thread */
+    volatile int stop; /* set by the main thread */
     enum io_choice choice;
     pthread_barrier_t *start_barrier; /* shared with main: engine started, then go */
     int start_rc;
@@ -144,8 +144,9 @@ struct worker {
 };
 
 /* Sets up worker id over conf: arena, pools, listeners; the engine (per choice) is started by
- * the worker's own thread (worker_main), which then meets main at start_barrier twice. Returns 0, or -1
- * with a message in err. The listeners use SO_REUSEPORT so every worker accepts on its own. */
+ * the worker's own thread (worker_main), which then meets main at start_barrier twice. Returns 0,
+ * or -1 with a message in err. The listeners use SO_REUSEPORT so every worker accepts on its own.
+ */
 int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_choice choice,
                 struct stats_registry *reg, char *err, size_t errlen);
 /* Runs the event loop until w->stop is set. */

@@ -12,9 +12,9 @@
 
 #include "src/log.h"
 
-#define UR_BGID     0       /* the one buffer group per ring */
-#define UR_KIND_MSK 0x7ULL  /* user_data = owner pointer | kind (owners are 8-byte aligned) */
-#define UR_IGNORE   0ULL    /* user_data of completions nobody waits for (the cancel of a close) */
+#define UR_BGID     0      /* the one buffer group per ring */
+#define UR_KIND_MSK 0x7ULL /* user_data = owner pointer | kind (owners are 8-byte aligned) */
+#define UR_IGNORE   0ULL   /* user_data of completions nobody waits for (the cancel of a close) */
 
 struct ur_engine {
     struct io_engine base;
@@ -159,8 +159,8 @@ static int ur_wait(struct io_engine *e, struct io_event *ev, unsigned max, int t
             .tv_sec = timeout_ms / 1000,
             .tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
         };
-        ret = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, timeout_ms >= 0 ? &ts : NULL,
-                                               NULL);
+        ret =
+            io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, timeout_ms >= 0 ? &ts : NULL, NULL);
         e->stats.syscalls++;
         if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
             return ret;
@@ -274,9 +274,9 @@ struct io_engine *ur_engine_create(struct mbuf_pool *pool, unsigned entries, cha
         int op;
         const char *name;
     } needed[] = {
-        {IORING_OP_ACCEPT, "accept"},   {IORING_OP_RECV, "recv"},
-        {IORING_OP_SEND, "send"},       {IORING_OP_SENDMSG, "sendmsg"},
-        {IORING_OP_CONNECT, "connect"}, {IORING_OP_CLOSE, "close"},
+        {IORING_OP_ACCEPT, "accept"},       {IORING_OP_RECV, "recv"},
+        {IORING_OP_SEND, "send"},           {IORING_OP_SENDMSG, "sendmsg"},
+        {IORING_OP_CONNECT, "connect"},     {IORING_OP_CLOSE, "close"},
         {IORING_OP_ASYNC_CANCEL, "cancel"},
     };
     struct io_uring_probe *probe = io_uring_get_probe_ring(&u->ring);
@@ -312,8 +312,7 @@ struct io_engine *ur_engine_create(struct mbuf_pool *pool, unsigned entries, cha
         goto out_ring;
     }
     u->br_bytes = u->br_entries * sizeof(struct io_uring_buf);
-    void *mem = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                     0);
+    void *mem = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) {
         ret = -errno;
         snprintf(why, why_len, "mmap of the buffer ring failed: %s", strerror(errno));
@@ -341,7 +340,7 @@ struct io_engine *ur_engine_create(struct mbuf_pool *pool, unsigned entries, cha
              "uring: ring of %u entries, %s, multishot accept and recv, provided-buffer ring of "
              "%u x %u bytes, %s",
              entries,
-             (u->setup_flags & IORING_SETUP_DEFER_TASKRUN) ? "single issuer, deferred task run"
+             (u->setup_flags & IORING_SETUP_DEFER_TASKRUN)  ? "single issuer, deferred task run"
              : (u->setup_flags & IORING_SETUP_COOP_TASKRUN) ? "cooperative task run"
                                                             : "default task run",
              pool->count, pool->size,
