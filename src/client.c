@@ -438,37 +438,6 @@ static struct msg *client_new_msg(struct worker *w, struct client *c)
     return m;
 }
 
-static int linebuf_append(struct linebuf *lb, const uint8_t *p, uint32_t n, uint32_t max)
-{
-    if (lb->len + n > lb->cap) {
-        uint32_t cap = lb->cap ? lb->cap : 256;
-        while (cap < lb->len + n)
-            cap *= 2;
-        if (cap > max)
-            cap = max;
-        if (cap < lb->len + n)
-            return -1;
-        uint8_t *q = realloc(lb->p, cap);
-        if (q == NULL)
-            return -1;
-        lb->p = q;
-        lb->cap = cap;
-    }
-    memcpy(lb->p + lb->len, p, n);
-    lb->len += n;
-    return 0;
-}
-
-static void linebuf_reset(struct linebuf *lb)
-{
-    lb->len = 0;
-    if (lb->cap > 4096) {
-        free(lb->p);
-        lb->p = NULL;
-        lb->cap = 0;
-    }
-}
-
 /* Frames and handles the bytes of one receive buffer. */
 static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint32_t n)
 {
@@ -510,19 +479,20 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
         switch (st) {
         case MC_AGAIN:
             break;
-        case MC_LINE:
-            if (c->line.len > 0) {
-                if (linebuf_append(&c->line, chunk, (uint32_t)used, lim->max_line) < 0) {
-                    msg_client_error(w, m, "line too long");
-                    c->close_now = true;
-                    break;
-                }
-                STAT_ADD(w->st.line_assembly, used);
-                client_line(w, c, m, c->line.p, c->line.len, MBUF_COPY);
-                linebuf_reset(&c->line);
-            } else {
-                client_line(w, c, m, chunk, (uint32_t)used, buf);
+        case MC_LINE: {
+            bool gathered = c->line.len > 0;
+            uint32_t len;
+            const uint8_t *line =
+                linebuf_finish(&c->line, chunk, (uint32_t)used, lim->max_line, &len);
+            if (line == NULL) {
+                msg_client_error(w, m, "line too long");
+                c->close_now = true;
+                break;
             }
+            if (gathered)
+                STAT_ADD(w->st.line_assembly, used);
+            client_line(w, c, m, line, len, gathered ? MBUF_COPY : buf);
+            linebuf_reset(&c->line);
             if (c->fr.state == MC_FS_LINE_DONE) {
                 /* no data block follows: the request ends with its line */
                 size_t none;
@@ -530,6 +500,7 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
                 c->cur = NULL;
             }
             break;
+        }
         case MC_DONE:
             if (!m->req_done) {
                 m->req_done = true;
@@ -790,7 +761,7 @@ void client_free(struct worker *w, struct client *c)
         sendrec_reset(c->send, &w->mbufs);
         sendrec_give(&w->sendrecs, c->send);
     }
-    free(c->line.p);
+    linebuf_free(&c->line);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else

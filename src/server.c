@@ -252,7 +252,7 @@ void sconn_free(struct worker *w, struct sconn *sc)
         sendrec_reset(sc->send, &w->mbufs);
         sendrec_give(&w->sendrecs, sc->send);
     }
-    free(sc->line.p);
+    linebuf_free(&sc->line);
     free(sc);
 }
 
@@ -479,43 +479,30 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
         /* fragments keep item boundaries: a framed piece never merges with the one before */
         svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag);
         if (in_line && st == MC_RSP_AGAIN && used > 0) {
-            if (sc->line.len + used > max_line) {
+            if (linebuf_append(&sc->line, chunk, (uint32_t)used, max_line) < 0) {
                 sconn_fail(w, sc, MSG_ERR_PROTOCOL);
                 return;
             }
-            uint8_t *q = realloc(sc->line.p, sc->line.len + used);
-            if (q == NULL) {
-                sconn_fail(w, sc, MSG_ERR_NOMEM);
-                return;
-            }
-            sc->line.p = q;
-            memcpy(q + sc->line.len, chunk, used);
-            sc->line.len += (uint32_t)used;
             STAT_ADD(w->st.line_assembly, used);
         }
         int r = 0;
         switch (st) {
         case MC_RSP_AGAIN:
             break;
-        case MC_RSP_GOT_LINE:
-            if (sc->line.len > 0) {
-                uint8_t *q = realloc(sc->line.p, sc->line.len + used);
-                if (q == NULL) {
-                    sconn_fail(w, sc, MSG_ERR_NOMEM);
-                    return;
-                }
-                sc->line.p = q;
-                memcpy(q + sc->line.len, chunk, used);
-                sc->line.len += (uint32_t)used;
-                STAT_ADD(w->st.line_assembly, used);
-                r = sconn_line(w, sc, m, sc->line.p, sc->line.len);
-                free(sc->line.p);
-                sc->line.p = NULL;
-                sc->line.len = sc->line.cap = 0;
-            } else {
-                r = sconn_line(w, sc, m, chunk, (uint32_t)used);
+        case MC_RSP_GOT_LINE: {
+            bool gathered = sc->line.len > 0;
+            uint32_t len;
+            const uint8_t *line = linebuf_finish(&sc->line, chunk, (uint32_t)used, max_line, &len);
+            if (line == NULL) {
+                sconn_fail(w, sc, MSG_ERR_PROTOCOL);
+                return;
             }
+            if (gathered)
+                STAT_ADD(w->st.line_assembly, used);
+            r = sconn_line(w, sc, m, line, len);
+            linebuf_reset(&sc->line);
             break;
+        }
         case MC_RSP_GOT_DATA:
             if (m->is_frag) {
                 struct mget *mg = m->parent->mg;

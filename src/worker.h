@@ -13,6 +13,7 @@
 #include "proto/mc_req.h"
 #include "proto/mc_rsp.h"
 #include "src/io.h"
+#include "src/linebuf.h"
 #include "src/mbuf.h"
 #include "src/msg.h"
 #include "src/sendrec.h"
@@ -37,14 +38,6 @@ struct listener {
     struct owner o;
     struct pool_rt *pool;
     bool paused; /* accept failed for lack of resources (EMFILE...): re-armed on the next tick */
-};
-
-/* A line that did not fit in one receive buffer, assembled for the tokenizer. Allocated only
- * while such a line is being read. */
-struct linebuf {
-    uint8_t *p;
-    uint32_t len;
-    uint32_t cap;
 };
 
 struct client {
