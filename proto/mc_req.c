@@ -38,87 +38,23 @@ static void mc_framer_next(struct mc_framer *p)
 enum mc_status mc_framer_feed(struct mc_framer *p, const struct mc_limits *limits,
                               const uint8_t *buf, size_t len, size_t *consumed)
 {
-    size_t pos = 0;
-
-    for (;;) {
-        switch (p->state) {
-        case MC_FS_LINE: {
-            const uint8_t *nl;
-            size_t n;
-
-            if (pos == len)
-                goto out_again;
-            nl = memchr(buf + pos, '\n', len - pos);
-            n = nl != NULL ? (size_t)(nl - (buf + pos)) + 1 : len - pos;
-            if ((uint64_t)p->line_len + n > limits->max_line) {
-                /* Report the error at the first byte beyond the cap, wherever the buffer
-                 * boundaries fell. */
-                pos += limits->max_line - p->line_len;
-                p->error = "line too long";
-                *consumed = pos;
-                return MC_ERROR;
-            }
-            p->line_len += (uint32_t)n;
-            pos += n;
-            if (nl == NULL)
-                goto out_again;
-            p->state = MC_FS_LINE_DONE;
-            *consumed = pos;
-            return MC_LINE;
-        }
-        case MC_FS_LINE_DONE:
-            /* The caller did not ask for a data block: the line was the whole request. */
-            mc_framer_next(p);
-            *consumed = pos;
-            return MC_DONE;
-        case MC_FS_DATA: {
-            size_t n = len - pos;
-
-            if (p->data_left > 0) {
-                if (n == 0)
-                    goto out_again;
-                if (n > p->data_left)
-                    n = (size_t)p->data_left;
-                p->data_left -= n;
-                pos += n;
-                if (p->data_left > 0)
-                    goto out_again;
-            }
-            p->state = MC_FS_DATA_CR;
-            break;
-        }
-        case MC_FS_DATA_CR:
-            if (pos == len)
-                goto out_again;
-            if (buf[pos] != '\r')
-                goto out_bad_chunk;
-            pos++;
-            p->state = MC_FS_DATA_LF;
-            break;
-        case MC_FS_DATA_LF:
-            if (pos == len)
-                goto out_again;
-            if (buf[pos] != '\n')
-                goto out_bad_chunk;
-            pos++;
-            mc_framer_next(p);
-            *consumed = pos;
-            return MC_DONE;
-        default:
-            p->error = "bad framer state";
-            *consumed = pos;
-            return MC_ERROR;
-        }
+    if (p->state == MC_FS_LINE_DONE) {
+        /* the caller asked for no data block: the line was the whole request */
+        mc_framer_next(p);
+        *consumed = 0;
+        return MC_DONE;
     }
-
-out_again:
-    *consumed = pos;
-    return MC_AGAIN;
-
-out_bad_chunk:
-    p->error = "bad data chunk";
-    *consumed = pos;
-    return MC_ERROR;
+    switch (mc_frame_run(p, limits->max_line, buf, len, consumed)) {
+    case MC_FRAME_LINE:
+        return MC_LINE;
+    case MC_FRAME_DATA:
+        return MC_DONE;
+    case MC_FRAME_ERROR:
+        return MC_ERROR;
+    case MC_FRAME_AGAIN:
+    default:
+        return MC_AGAIN;
+    }
 }
 
 void mc_framer_expect_data(struct mc_framer *p, uint64_t n, bool discard)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "proto/mc_cmd.h"
+#include "proto/mc_frame.h"
 
 /* A piece of a line: offset and length relative to the start of the line. */
 struct mc_tok {
@@ -30,17 +31,6 @@ enum mc_status {
                    * for a storage command (or nothing) and feed the rest. */
     MC_DONE,      /* the request (line, and data block if any) ended at *consumed */
     MC_ERROR,     /* framing is lost: p->error says why; the connection must be closed */
-};
-
-enum mc_frame_state { MC_FS_LINE = 0, MC_FS_DATA, MC_FS_DATA_CR, MC_FS_DATA_LF, MC_FS_LINE_DONE };
-
-/* Framer state, kept across receive buffers. Zero it (mc_framer_init) before a request. */
-struct mc_framer {
-    uint8_t state;      /* enum mc_frame_state */
-    uint32_t line_len;  /* bytes of the current line seen so far */
-    uint64_t data_left; /* data bytes still expected (state DATA) */
-    bool discard;       /* the data block is being swallowed, not forwarded */
-    const char *error;  /* static message when MC_ERROR */
 };
 
 void mc_framer_init(struct mc_framer *p, bool discard_data);

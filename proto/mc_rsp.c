@@ -6,115 +6,49 @@
 
 /* ---- framer ---- */
 
-void mc_rsp_framer_init(struct mc_rsp_framer *f)
+void mc_rsp_framer_init(struct mc_framer *f)
 {
     f->state = MC_FS_LINE;
     f->line_len = 0;
     f->data_left = 0;
+    f->discard = false;
     f->error = NULL;
 }
 
-/* The same machine as mc_framer_feed() in mc_req.c, minus its MC_DONE step: after a line
- * that announced no data block the next byte simply starts the next line. Keep the two in
- * step. */
-enum mc_rsp_status mc_rsp_framer_feed(struct mc_rsp_framer *f, uint32_t max_line,
-                                      const uint8_t *buf, size_t len, size_t *consumed)
+/* After a line that announced no data block, the next byte simply starts the next line. */
+enum mc_rsp_status mc_rsp_framer_feed(struct mc_framer *f, uint32_t max_line, const uint8_t *buf,
+                                      size_t len, size_t *consumed)
 {
-    size_t pos = 0;
-
-    for (;;) {
-        switch (f->state) {
-        case MC_FS_LINE_DONE:
-            f->state = MC_FS_LINE;
-            f->line_len = 0;
-            /* fall through */
-        case MC_FS_LINE: {
-            const uint8_t *nl;
-            size_t n;
-
-            if (pos == len)
-                goto out_again;
-            nl = memchr(buf + pos, '\n', len - pos);
-            n = nl != NULL ? (size_t)(nl - (buf + pos)) + 1 : len - pos;
-            if ((uint64_t)f->line_len + n > max_line) {
-                /* At the first byte beyond the cap, wherever the buffers were split. */
-                pos += max_line - f->line_len;
-                f->error = "line too long";
-                *consumed = pos;
-                return MC_RSP_BAD;
-            }
-            f->line_len += (uint32_t)n;
-            pos += n;
-            if (nl == NULL)
-                goto out_again;
-            f->state = MC_FS_LINE_DONE;
-            *consumed = pos;
-            return MC_RSP_GOT_LINE;
-        }
-        case MC_FS_DATA: {
-            size_t n = len - pos;
-
-            if (f->data_left > 0) {
-                if (n == 0)
-                    goto out_again;
-                if (n > f->data_left)
-                    n = (size_t)f->data_left;
-                f->data_left -= n;
-                pos += n;
-                if (f->data_left > 0)
-                    goto out_again;
-            }
-            f->state = MC_FS_DATA_CR;
-            break;
-        }
-        case MC_FS_DATA_CR:
-            if (pos == len)
-                goto out_again;
-            if (buf[pos] != '\r')
-                goto out_bad_chunk;
-            pos++;
-            f->state = MC_FS_DATA_LF;
-            break;
-        case MC_FS_DATA_LF:
-            if (pos == len)
-                goto out_again;
-            if (buf[pos] != '\n')
-                goto out_bad_chunk;
-            pos++;
-            f->state = MC_FS_LINE;
-            f->line_len = 0;
-            *consumed = pos;
-            return MC_RSP_GOT_DATA;
-        default:
-            f->error = "bad framer state";
-            *consumed = pos;
-            return MC_RSP_BAD;
-        }
+    if (f->state == MC_FS_LINE_DONE) {
+        f->state = MC_FS_LINE;
+        f->line_len = 0;
     }
-
-out_again:
-    *consumed = pos;
-    return MC_RSP_AGAIN;
-
-out_bad_chunk:
-    f->error = "bad data chunk";
-    *consumed = pos;
-    return MC_RSP_BAD;
+    switch (mc_frame_run(f, max_line, buf, len, consumed)) {
+    case MC_FRAME_LINE:
+        return MC_RSP_GOT_LINE;
+    case MC_FRAME_DATA:
+        return MC_RSP_GOT_DATA;
+    case MC_FRAME_ERROR:
+        return MC_RSP_BAD;
+    case MC_FRAME_AGAIN:
+    default:
+        return MC_RSP_AGAIN;
+    }
 }
 
-void mc_rsp_framer_expect_data(struct mc_rsp_framer *f, uint64_t n)
+void mc_rsp_framer_expect_data(struct mc_framer *f, uint64_t n)
 {
     assert(f->state == MC_FS_LINE_DONE);
     f->state = MC_FS_DATA;
     f->data_left = n;
 }
 
-bool mc_rsp_framer_in_line(const struct mc_rsp_framer *f)
+bool mc_rsp_framer_in_line(const struct mc_framer *f)
 {
     return f->state == MC_FS_LINE || f->state == MC_FS_LINE_DONE;
 }
 
-bool mc_rsp_framer_line_start(const struct mc_rsp_framer *f)
+bool mc_rsp_framer_line_start(const struct mc_framer *f)
 {
     return f->state == MC_FS_LINE_DONE || (f->state == MC_FS_LINE && f->line_len == 0);
 }

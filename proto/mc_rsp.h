@@ -39,28 +39,21 @@ enum mc_rsp_status {
     MC_RSP_BAD,       /* framing lost (line too long, bad data terminator): close the server */
 };
 
-struct mc_rsp_framer {
-    uint8_t state; /* enum mc_frame_state values reused */
-    uint32_t line_len;
-    uint64_t data_left;
-    const char *error;
-};
-
-void mc_rsp_framer_init(struct mc_rsp_framer *f);
+void mc_rsp_framer_init(struct mc_framer *f);
 
 /* Feeds len bytes of a server's stream; like mc_framer_feed. max_line caps a reply line. */
-enum mc_rsp_status mc_rsp_framer_feed(struct mc_rsp_framer *f, uint32_t max_line,
-                                      const uint8_t *buf, size_t len, size_t *consumed);
+enum mc_rsp_status mc_rsp_framer_feed(struct mc_framer *f, uint32_t max_line, const uint8_t *buf,
+                                      size_t len, size_t *consumed);
 
 /* After a VALUE line: a data block of n bytes plus "\r\n" follows. */
-void mc_rsp_framer_expect_data(struct mc_rsp_framer *f, uint64_t n);
+void mc_rsp_framer_expect_data(struct mc_framer *f, uint64_t n);
 
 /* Where the next byte fed will go, for callers that gather lines across buffers. After
  * GOT_LINE the state is MC_FS_LINE_DONE (line_len still describes that line) until the next
  * feed or expect_data, so test with these rather than with state == MC_FS_LINE.
  * in_line: the next byte belongs to a reply line (not to a data block or its "\r\n").
  * line_start: it is also the first byte of that line. */
-bool mc_rsp_framer_in_line(const struct mc_rsp_framer *f);
-bool mc_rsp_framer_line_start(const struct mc_rsp_framer *f);
+bool mc_rsp_framer_in_line(const struct mc_framer *f);
+bool mc_rsp_framer_line_start(const struct mc_framer *f);
 
 #endif

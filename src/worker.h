@@ -78,7 +78,7 @@ struct sconn {
     struct msg *unsent;      /* first request with bytes still to send */
     uint32_t nqueued;
     struct sendrec *send;
-    struct mc_rsp_framer fr;
+    struct mc_framer fr;
     struct linebuf line;
     struct mc_rsp_line rl; /* the reply line being handled */
 };

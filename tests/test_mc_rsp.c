@@ -236,7 +236,7 @@ static const char *type_name(enum mc_rsp_type t)
 static void run_rsp_stream(const uint8_t *stream, size_t len, const size_t *cuts, size_t ncuts,
                            bool empty_feeds, uint32_t max_line, char *out, size_t cap)
 {
-    struct mc_rsp_framer f;
+    struct mc_framer f;
     size_t abs = 0, line_start = 0;
 
     out[0] = '\0';
@@ -452,7 +452,7 @@ static void test_framer_line_cap(void **state)
 /* The framer contract step by step, without the driver. */
 static void test_framer_api(void **state)
 {
-    struct mc_rsp_framer f;
+    struct mc_framer f;
     size_t used;
 
     (void)state;
@@ -579,7 +579,7 @@ static void test_framer_pipeline(void **state)
         which[i] = p;
     }
     for (int mode = 0; mode < 4; mode++) {
-        struct mc_rsp_framer f;
+        struct mc_framer f;
         size_t ncuts = 0, abs = 0;
         unsigned lines = 0, blocks = 0, want_blocks = 0;
 

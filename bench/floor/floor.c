@@ -81,7 +81,7 @@ struct fl_server {
     struct fl_conn k;  /* k.out: whole requests for the next send */
     struct fl_pend *q; /* FIFO ring, qcap a power of two */
     uint32_t qhead, qlen, qcap;
-    struct mc_rsp_framer fr;
+    struct mc_framer fr;
     struct fl_line line;
 };
 
@@ -279,7 +279,8 @@ static enum fl_line_kind fl_classify(const uint8_t *line, uint32_t len, uint8_t 
         return FL_QUIT;
     if (cmd == MC_CMD_NONE)
         return FL_PLAIN; /* memcached answers ERROR */
-    enum mc_kind kind = mc_cmd_info(cmd)->kind;
+    const struct mc_cmd_info *ci = mc_cmd_info(cmd);
+    enum mc_kind kind = ci->kind;
     if (kind == MC_KIND_RETRIEVAL)
         *rsp = FL_RSP_END;
     if (cmd == MC_STATS) {
@@ -297,8 +298,11 @@ static enum fl_line_kind fl_classify(const uint8_t *line, uint32_t len, uint8_t 
         *rsp = FL_RSP_NONE;
     if (kind != MC_KIND_STORAGE)
         return FL_PLAIN;
-    if (ntok < 5 || !mc_parse_uint(line + t[4].off, t[4].len, FL_MAX_VALUE, dlen))
-        return FL_BAD; /* the stream cannot be followed past this line */
+    /* memcached reads a block only after a well-formed line (a wrong arity is one ERROR, and
+     * the block would then be read as commands): such a line cannot be followed */
+    if (ntok - 1 < (uint32_t)ci->min_args || ntok - 1 > (uint32_t)ci->max_args ||
+        !mc_parse_uint(line + t[4].off, t[4].len, FL_MAX_VALUE, dlen))
+        return FL_BAD;
     return FL_DATA;
 }
 

@@ -137,7 +137,7 @@ long frame_requests(mc_framer *fr, mc_req *req, const uint8_t *buf, size_t len, 
  * in place, ask for the data block after VALUE, as sconn_parse() does. Adds the data bytes
  * announced to *data. Returns the replies ended (END, one-line replies, errors), or -1 on a
  * framing error or an invalid line. */
-long frame_replies(mc_rsp_framer *f, const uint8_t *buf, size_t len, uint64_t *data)
+long frame_replies(mc_framer *f, const uint8_t *buf, size_t len, uint64_t *data)
 {
     size_t pos = 0, used;
     long nrsp = 0;
@@ -240,7 +240,7 @@ void BM_req_parse_line(benchmark::State &state, const std::string &line)
 /* Reply framer + classifier over a buffer of nrsp whole replies. */
 void BM_rsp(benchmark::State &state, const std::string &in, long nrsp)
 {
-    mc_rsp_framer f;
+    mc_framer f;
     uint64_t data = 0;
 
     mc_rsp_framer_init(&f);
