@@ -24,6 +24,7 @@
 #include "proto/mc_req.h"
 #include "proto/mc_rsp.h"
 #include "src/io.h"
+#include "src/linebuf.h"
 #include "src/log.h"
 #include "src/mbuf.h"
 #include "src/msg.h"
@@ -53,22 +54,15 @@ struct fl_conn {
     struct sendrec *send; /* the one send in flight; clients give it back when idle */
 };
 
-/* A command line that spans two receive buffers, copied so that it can be read in one piece:
- * the only copy in the data path, and only for lines cut by a buffer boundary. */
-struct fl_line {
-    uint8_t *p;
-    uint32_t len, cap;
-};
-
 struct fl_client {
     struct fl_conn k;
     struct fl_client *next, *prev;
     struct mc_framer fr;
-    struct fl_line line;
-    struct svec part;  /* a request begun in an earlier buffer: held until it is whole */
-    uint32_t inflight; /* FIFO entries naming this client: freed only at zero */
-    uint8_t cur_rsp;   /* enum fl_rsp of the request being received */
-    bool eof;          /* no more requests: close once every reply is out */
+    struct linebuf line; /* a line cut by a buffer boundary, copied to be read (not forwarded) */
+    struct svec part;    /* a request begun in an earlier buffer: held until it is whole */
+    uint32_t inflight;   /* FIFO entries naming this client: freed only at zero */
+    uint8_t cur_rsp;     /* enum fl_rsp of the request being received */
+    bool eof;            /* no more requests: close once every reply is out */
 };
 
 /* Whose reply comes next from the server, and what ends it. */
@@ -82,7 +76,7 @@ struct fl_server {
     struct fl_pend *q; /* FIFO ring, qcap a power of two */
     uint32_t qhead, qlen, qcap;
     struct mc_framer fr;
-    struct fl_line line;
+    struct linebuf line;
 };
 
 struct floor {
@@ -117,25 +111,6 @@ static void fl_mark_dirty(struct floor *f, struct fl_conn *k)
     k->dirty = true;
     k->dnext = f->dirty;
     f->dirty = k;
-}
-
-static int fl_line_add(struct fl_line *l, const uint8_t *p, size_t n)
-{
-    if (l->len + n > FL_MAX_LINE)
-        return -1;
-    if (l->len + n > l->cap) {
-        uint32_t cap = l->cap ? l->cap * 2 : 512;
-        while (cap < l->len + n)
-            cap *= 2;
-        uint8_t *q = realloc(l->p, cap);
-        if (q == NULL)
-            return -1;
-        l->p = q;
-        l->cap = cap;
-    }
-    memcpy(l->p + l->len, p, n);
-    l->len += (uint32_t)n;
-    return 0;
 }
 
 static void fl_fail(struct floor *f, const char *why)
@@ -348,24 +323,22 @@ static void fl_client_parse(struct floor *f, struct fl_client *c, uint32_t buf, 
         enum mc_status st = mc_framer_feed(&c->fr, &f->limits, base + pos, n - pos, &used);
         const uint8_t *chunk = base + pos;
         pos += used;
-        if (in_line && st == MC_AGAIN && used > 0 && fl_line_add(&c->line, chunk, used) < 0)
+        if (in_line && st == MC_AGAIN && used > 0 &&
+            linebuf_append(&c->line, chunk, (uint32_t)used, FL_MAX_LINE) < 0)
             st = MC_ERROR;
 
         switch (st) {
         case MC_AGAIN:
             break;
         case MC_LINE: {
-            const uint8_t *line = chunk;
-            uint32_t len = (uint32_t)used;
+            uint32_t len;
             uint64_t dlen;
-            if (c->line.len > 0) {
-                if (fl_line_add(&c->line, chunk, used) < 0)
-                    goto out_bad;
-                line = c->line.p;
-                len = c->line.len;
-            }
+            const uint8_t *line =
+                linebuf_finish(&c->line, chunk, (uint32_t)used, FL_MAX_LINE, &len);
+            if (line == NULL)
+                goto out_bad;
             enum fl_line_kind kind = fl_classify(line, len, &c->cur_rsp, &dlen);
-            c->line.len = 0;
+            linebuf_reset(&c->line);
             if (kind == FL_QUIT) {
                 c->eof = true;
                 break;
@@ -425,7 +398,7 @@ static void fl_client_maybe_free(struct floor *f, struct fl_client *c)
         sendrec_reset(c->k.send, &f->pool);
         sendrec_give(&f->sendrecs, c->k.send);
     }
-    free(c->line.p);
+    linebuf_free(&c->line);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -514,7 +487,7 @@ static void fl_server_parse(struct floor *f, uint32_t buf, uint32_t n)
         switch (st) {
         case MC_RSP_AGAIN:
             if (in_line && e->rsp == FL_RSP_END && used > 0 &&
-                fl_line_add(&s->line, chunk, used) < 0)
+                linebuf_append(&s->line, chunk, (uint32_t)used, FL_MAX_LINE) < 0)
                 goto out_bad;
             break;
         case MC_RSP_GOT_LINE: {
@@ -522,17 +495,14 @@ static void fl_server_parse(struct floor *f, uint32_t buf, uint32_t n)
                 done = true;
                 break;
             }
-            const uint8_t *line = chunk;
-            uint32_t len = (uint32_t)used;
-            if (s->line.len > 0) {
-                if (fl_line_add(&s->line, chunk, used) < 0)
-                    goto out_bad;
-                line = s->line.p;
-                len = s->line.len;
-            }
+            uint32_t len;
+            const uint8_t *line =
+                linebuf_finish(&s->line, chunk, (uint32_t)used, FL_MAX_LINE, &len);
+            if (line == NULL)
+                goto out_bad;
             struct mc_rsp_line rl;
             mc_rsp_parse_line(line, len, FL_MAX_VALUE, &rl);
-            s->line.len = 0;
+            linebuf_reset(&s->line);
             if (rl.type == MC_RSP_VALUE)
                 mc_rsp_framer_expect_data(&s->fr, rl.data_len);
             else if (rl.type == MC_RSP_END || rl.type == MC_RSP_ERROR)
@@ -850,7 +820,7 @@ int main(int argc, char **argv)
                    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
                ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6);
     free(f.srv.q);
-    free(f.srv.line.p);
+    linebuf_free(&f.srv.line);
 out_engine:
     if (f.srv.k.send != NULL) {
         sendrec_reset(f.srv.k.send, &f.pool);
