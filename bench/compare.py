@@ -1,0 +1,900 @@
+#!/usr/bin/env python3
+"""bench/compare: ringproxy against memcached, the floor forwarder and nutcracker, on loopback.
+
+Starts 4 memcached on ports chosen at run time, then, INTERLEAVED over several rounds (within a
+round every workload runs once on every target, in an order that rotates from round to round, so
+that drift on a shared machine hits all targets alike):
+
+  4-server pool   nutcracker, ringproxy io_uring / epoll (1 worker, then --workers = cores)
+  one server      floor, nutcracker, ringproxy io_uring / epoll, each in front of memcached #0
+  direct          memcached #0 itself
+
+For each run: loadgen's throughput and latency, the target's CPU per request (utime + stime from
+/proc/PID/stat), its system calls per request (perf, raw_syscalls:sys_enter, in a separate
+window of the same run: see measure()), its resident memory, and the backends' CPU per request.
+Then memory per idle connection (10,000 connections, fresh processes) and an open-loop rate sweep
+of workload 1 for the latency-vs-throughput plot. Writes DIR/results.json (every raw run),
+DIR/RESULTS.md (medians, ratios), DIR/latency.svg and DIR/latency.png. A benchmark, not a test:
+it asserts nothing about speed. Every process it starts is stopped at the end (process groups,
+try/finally, SIGTERM/SIGINT handled).
+
+usage: bench/compare [--quick] [--rounds N] [--duration S] [--out DIR] [--only W[,W...]]
+                     [--no-perf] [--no-sweep] [--no-idle] [--idle-rounds N] [--sweep-duration S]
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+NPROC = os.cpu_count() or 1
+TICK = os.sysconf("SC_CLK_TCK")
+
+# Keyspaces, prefilled once (through the 4-server pool, and straight into memcached #0, which
+# serves the direct and one-server targets), so that every get hits.
+KEYSPACES = {
+    "small": dict(prefix="key:", keys=100000, value=100),
+    "16k": dict(prefix="v16k:", keys=4000, value=16384),
+    "512k": dict(prefix="v512k:", keys=128, value=524288),
+}
+
+# The workloads. args are loadgen's; lead is how long after loadgen starts the first sample is
+# taken (connections set up, steady state reached). Workload 5 (idle connections) and the sweep
+# are run apart from the rounds.
+WORKLOADS = [
+    dict(id="w1", title="32 connections, no pipelining, 90% get / 10% set, 100 B",
+         conns=32, args=["-c", "32", "-t", "1", "-d", "1"], space="small", width=1),
+    dict(id="w2", title="32 connections, pipeline 16, 90% get / 10% set, 100 B",
+         conns=32, args=["-c", "32", "-t", "1", "-d", "16"], space="small", width=1),
+    dict(id="w3", title="8 connections, 100-key multi-gets (gets only), 100 B",
+         conns=8, args=["-c", "8", "-t", "1", "-d", "1", "-w", "100", "--ratio", "0:1"],
+         space="small", width=100),
+    dict(id="w4", title="1,000 connections, open loop at 40,000 requests/s, 90% get, 100 B",
+         conns=1000, args=["-c", "1000", "-t", "2", "-d", "1", "-r", "40000"], space="small",
+         width=1, lead=1.3, rate=40000),
+    dict(id="w6-16k", title="32 connections, no pipelining, 90% get / 10% set, 16 KiB values",
+         conns=32, args=["-c", "32", "-t", "1", "-d", "1"], space="16k", width=1),
+    dict(id="w6-512k", title="8 connections, no pipelining, 90% get / 10% set, 512 KiB values",
+         conns=8, args=["-c", "8", "-t", "1", "-d", "1"], space="512k", width=1),
+]
+WL = {w["id"]: w for w in WORKLOADS}
+
+# The targets. group "pool4": the main comparison; "one": the one-server comparison (the floor
+# distance); memcached #0 direct belongs to both. ref_nc / ref_ep: the rows their ratio columns
+# divide by.
+TARGETS = [
+    dict(id="mc", label="memcached (direct)", kind="memcached", groups=("pool4", "one")),
+    dict(id="nc4", label="nutcracker", kind="nutcracker", pool=4, groups=("pool4",)),
+    dict(id="rpu4", label="ringproxy/io_uring", kind="ringproxy", pool=4, io="uring", workers=1,
+         groups=("pool4",)),
+    dict(id="rpe4", label="ringproxy/epoll", kind="ringproxy", pool=4, io="epoll", workers=1,
+         groups=("pool4",)),
+    dict(id="rpu4w", label=f"ringproxy/io_uring x{NPROC}w", kind="ringproxy", pool=4, io="uring",
+         workers=NPROC, groups=("pool4",)),
+    dict(id="rpe4w", label=f"ringproxy/epoll x{NPROC}w", kind="ringproxy", pool=4, io="epoll",
+         workers=NPROC, groups=("pool4",)),
+    dict(id="floor", label="floor/io_uring", kind="floor", pool=1, io="uring", groups=("one",)),
+    dict(id="nc1", label="nutcracker", kind="nutcracker", pool=1, groups=("one",)),
+    dict(id="rpu1", label="ringproxy/io_uring", kind="ringproxy", pool=1, io="uring", workers=1,
+         groups=("one",)),
+    dict(id="rpe1", label="ringproxy/epoll", kind="ringproxy", pool=1, io="epoll", workers=1,
+         groups=("one",)),
+]
+TG = {t["id"]: t for t in TARGETS}
+GROUP_TARGETS = {
+    "pool4": ["mc", "nc4", "rpu4", "rpe4", "rpu4w", "rpe4w"],
+    "one": ["mc", "floor", "nc1", "rpu1", "rpe1"],
+}
+REF_NC = {"pool4": "nc4", "one": "nc1"}
+REF_EP = {"rpu4w": "rpe4w", "rpe4w": "rpe4w"}  # others: the 1-worker epoll of their group
+ONE_SERVER_WORKLOADS = ["w1", "w2", "w3", "w4"]  # w6 only on the 4-server pool: time
+SWEEP_TARGETS = ["mc", "floor", "nc4", "rpu4", "rpe4", "rpu1"]
+SWEEP_RATES = [10000, 25000, 40000, 55000, 70000, 85000, 100000, 120000, 150000]
+IDLE_TARGETS = ["mc", "floor", "nc4", "rpu4", "rpe4", "rpu4w", "nc1", "rpu1", "rpe1"]
+IDLE_CONNS = 10000
+
+WARMUP = 0.5  # s of unmeasured load before each run's window
+RP_BUFFERS, RP_BUFFER_SIZE = 1024, 16384  # ringproxy's default arena; the floor gets the same
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+class Terminated(Exception):
+    pass
+
+
+def _on_signal(signum, _frame):
+    raise Terminated(f"signal {signum}")
+
+
+class Procs:
+    """Every process this script starts, each in its own session (process group), stopped with
+    SIGTERM then SIGKILL to the group."""
+
+    def __init__(self):
+        self.live = []
+
+    def spawn(self, args, log_path=None, **kw):
+        out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        try:
+            p = subprocess.Popen(args, stdout=kw.pop("stdout", out), stderr=kw.pop("stderr", out),
+                                 stdin=subprocess.DEVNULL, start_new_session=True, **kw)
+        finally:
+            if log_path:
+                out.close()
+        self.live.append(p)
+        return p
+
+    def stop(self, p, grace=3.0):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(grace)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait(5)
+        else:  # its children, if any, may outlive it
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if p in self.live:
+            self.live.remove(p)
+
+    def stop_all(self):
+        for p in reversed(list(self.live)):
+            try:
+                self.stop(p)
+            except Exception as e:  # keep stopping the others
+                log(f"could not stop pid {p.pid}: {e}")
+
+
+def wait_port(port, proc, what, timeout=8.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.03)
+    raise RuntimeError(f"{what} did not listen on port {port} within {timeout} s")
+
+
+class McStats:
+    """A persistent stats connection to one memcached."""
+
+    def __init__(self, port):
+        self.port, self.sock = port, None
+
+    def read(self):
+        for _ in range(2):
+            try:
+                if self.sock is None:
+                    self.sock = socket.create_connection(("127.0.0.1", self.port), 2)
+                self.sock.sendall(b"stats\r\n")
+                buf = b""
+                while not buf.endswith(b"END\r\n"):
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise OSError("closed")
+                    buf += chunk
+                return {l.split()[1]: l.split()[2] for l in buf.decode().splitlines()
+                        if l.startswith("STAT ")}
+            except OSError:
+                if self.sock:
+                    self.sock.close()
+                self.sock = None
+        raise RuntimeError(f"memcached on port {self.port} does not answer stats")
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+
+
+def http_json(port):
+    """The stats JSON a nutcracker-style stats port writes on connect."""
+    with socket.create_connection(("127.0.0.1", port), 2) as c:
+        buf = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    return json.loads(buf.decode())
+
+
+class Bench:
+    def __init__(self, opts):
+        self.o = opts
+        self.procs = Procs()
+        self.tmp = tempfile.mkdtemp(prefix="rp-compare-")
+        self.bin = {}
+        self.mc_ports, self.mc_procs, self.mc_stats = [], [], []
+        self.live = {}  # target id -> dict(proc, port, stats_port, pid)
+        self.runs, self.idle, self.sweep, self.events, self.prefill = [], [], [], [], []
+        self.seq = 0
+        self.perf_ok = False
+
+    # ---------------------------------------------------------------- binaries and machine
+    def find_binaries(self):
+        o = self.o
+        cands = {
+            "ringproxy": [o.ringproxy or os.path.join(ROOT, "build/ringproxy")],
+            "floor": [o.floor] if o.floor else [os.path.join(ROOT, "build/bench/floor"),
+                                                os.path.join(HERE, "build/floor")],
+            "loadgen": [o.loadgen or os.path.join(HERE, "build/loadgen")],
+        }
+        bindir = os.path.join(self.out, "bin")
+        os.makedirs(bindir, exist_ok=True)
+        self.bin_info = {}
+        for name, paths in cands.items():
+            path = next((p for p in paths if os.access(p, os.X_OK)), None)
+            if path is None:
+                raise SystemExit(f"compare: {name} not found (tried {', '.join(paths)}); build it "
+                                 "with `make -C bench compare-bins` (see bench/README.md)")
+            # a private copy: other engineers may rebuild the tree while this runs
+            copy = os.path.join(bindir, name)
+            shutil.copy2(path, copy)
+            with open(copy, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()[:16]
+            self.bin[name] = copy
+            self.bin_info[name] = dict(path=path, sha256_16=digest,
+                                       mtime=time.ctime(os.path.getmtime(path)))
+        for name in ("memcached", "nutcracker", "gnuplot"):
+            path = shutil.which(name) or (f"/usr/sbin/{name}" if os.access(
+                f"/usr/sbin/{name}", os.X_OK) else None)
+            if path is None and name != "gnuplot":
+                raise SystemExit(f"compare: {name} not found")
+            self.bin[name] = path
+
+    def machine(self):
+        def cmd(args):
+            try:
+                r = subprocess.run(args, capture_output=True, text=True, timeout=10)
+                return (r.stdout + r.stderr).strip()
+            except Exception:
+                return ""
+        model = ""
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        mem = ""
+        with open("/proc/meminfo") as f:
+            mem = f"{int(f.readline().split()[1]) / 2**20:.1f} GiB"
+        os_name = ""
+        if os.path.exists("/etc/os-release"):
+            with open("/etc/os-release") as f:
+                for line in f:
+                    if line.startswith("PRETTY_NAME="):
+                        os_name = line.split("=", 1)[1].strip().strip('"')
+        return dict(
+            nproc=NPROC, kernel=platform.release(), cpu_model=model, memory=mem, os=os_name,
+            date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            memcached=cmd([self.bin["memcached"], "-V"]),
+            nutcracker=cmd([self.bin["nutcracker"], "-V"]).splitlines()[0:1],
+            gnuplot=cmd([self.bin["gnuplot"], "--version"]) if self.bin.get("gnuplot") else "",
+            perf=cmd(["perf", "--version"]),
+            git=cmd(["git", "-C", ROOT, "describe", "--always", "--dirty", "--abbrev=12"]),
+            git_status_src=cmd(["git", "-C", ROOT, "status", "--short", "--", "src", "uring",
+                                "proto", "hash", "conf", "bench/floor", "bench/floor.mk"]),
+            binaries=self.bin_info,
+            io_uring_disabled=open("/proc/sys/kernel/io_uring_disabled").read().strip()
+            if os.path.exists("/proc/sys/kernel/io_uring_disabled") else "n/a",
+        )
+
+    # ---------------------------------------------------------------- processes
+    def start_memcached(self, port, maxconns=12000):
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []
+        p = self.procs.spawn([self.bin["memcached"], *user, "-l", "127.0.0.1", "-p", str(port),
+                              "-U", "0", "-t", "1", "-m", "256", "-I", "2m", "-c",
+                              str(maxconns)], os.path.join(self.out, "logs", f"mc-{port}.log"))
+        wait_port(port, p, f"memcached :{port}")
+        return p
+
+    def start_fleet(self):
+        os.makedirs(os.path.join(self.out, "logs"), exist_ok=True)
+        for _ in range(4):
+            port = free_port()
+            self.mc_procs.append(self.start_memcached(port))
+            self.mc_ports.append(port)
+            self.mc_stats.append(McStats(port))
+
+    def pool_yaml(self, name, listen, servers):
+        # The same pool for nutcracker and ringproxy: plain nutcracker.yml.
+        lines = [f"{name}:", f"  listen: 127.0.0.1:{listen}", "  hash: fnv1a_64",
+                 "  distribution: ketama", "  timeout: 2000", "  preconnect: true",
+                 "  auto_eject_hosts: false", "  server_connections: 1", "  servers:"]
+        lines += [f"   - 127.0.0.1:{p}:1" for p in servers]
+        return "\n".join(lines) + "\n"
+
+    def start_target(self, tid, fresh=False):
+        """Starts target tid on new ports; returns its record. fresh: a separate instance (the idle
+        measurement), not the one the rounds use; memcached then is a new memcached too."""
+        t = TG[tid]
+        port, stats = free_port(), free_port()
+        tag = f"{tid}-{port}"
+        logf = os.path.join(self.out, "logs", f"{tag}.log")
+        servers = self.mc_ports if t.get("pool") == 4 else self.mc_ports[:1]
+        if t["kind"] == "memcached":
+            if not fresh:
+                return dict(proc=self.mc_procs[0], port=self.mc_ports[0], pid=self.mc_procs[0].pid,
+                            stats_port=None, log=None, owned=False)
+            p = self.start_memcached(port, 12000)
+        elif t["kind"] == "floor":
+            p = self.procs.spawn([self.bin["floor"], "--listen", f"127.0.0.1:{port}", "--server",
+                                  f"127.0.0.1:{servers[0]}", "--io", t["io"], "--buffers",
+                                  str(RP_BUFFERS), "--buffer-size", str(RP_BUFFER_SIZE)], logf)
+        else:
+            conf = os.path.join(self.tmp, f"{tag}.yml")  # nutcracker wants an absolute path
+            with open(conf, "w") as f:
+                f.write(self.pool_yaml("bench", port, servers))
+            if t["kind"] == "nutcracker":
+                args = [self.bin["nutcracker"], "-c", conf, "-s", str(stats), "-a", "127.0.0.1",
+                        "-o", logf]
+            else:
+                args = [self.bin["ringproxy"], "-c", conf, "-s", str(stats), "-a", "127.0.0.1",
+                        "-o", logf, f"--io={t['io']}", f"--workers={t['workers']}"]
+            p = self.procs.spawn(args, logf)
+        wait_port(port, p, t["label"])
+        rec = dict(proc=p, port=port, pid=p.pid, stats_port=stats if t["kind"] in (
+            "nutcracker", "ringproxy") else None, log=logf, owned=True)
+        if t["kind"] == "ringproxy":
+            time.sleep(0.1)
+            st = http_json(stats)["ringproxy"]
+            rec["engine"] = st.get("engine")
+            if st.get("engine") != t["io"] or int(st.get("workers", 0)) != t["workers"]:
+                self.event("engine-mismatch", tid, f"asked {t['io']} x{t['workers']}, stats say "
+                           f"{st.get('engine')} x{st.get('workers')}")
+        return rec
+
+    def event(self, kind, tid, text):
+        log(f"!! {kind} {tid}: {text}")
+        self.events.append(dict(kind=kind, target=tid, text=text, time=time.time()))
+
+    def log_tail(self, rec, n=15):
+        if not rec.get("log") or not os.path.exists(rec["log"]):
+            return ""
+        with open(rec["log"], "rb") as f:
+            return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+
+    def ensure_alive(self, tid):
+        rec = self.live[tid]
+        if rec["proc"].poll() is None:
+            return True
+        self.event("died", tid, f"exit status {rec['proc'].returncode}; log tail:\n"
+                   f"{self.log_tail(rec)}")
+        if not rec["owned"]:
+            raise RuntimeError("memcached #0 died")
+        self.live[tid] = self.start_target(tid)
+        return False
+
+    # ---------------------------------------------------------------- loadgen
+    def loadgen_args(self, port, wl, duration, seed, extra=()):
+        ks = KEYSPACES[wl["space"]]
+        return [self.bin["loadgen"], "-s", f"127.0.0.1:{port}", *wl["args"], "-k",
+                str(ks["keys"]), "--key-prefix", ks["prefix"], "-v", str(ks["value"]), "-D",
+                f"{duration:g}", "--seed", str(seed), "--json", *extra]
+
+    def run_loadgen(self, args, timeout):
+        p = self.procs.spawn(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.procs.stop(p)
+            return None, "timeout"
+        self.procs.live.remove(p)
+        try:
+            return json.loads(out.decode().strip().splitlines()[-1]), err.decode()
+        except (ValueError, IndexError):
+            return None, f"status {p.returncode}: {err.decode()[-500:]}"
+
+    def do_prefill(self):
+        """Every keyspace, once through nutcracker's 4-server pool (ketama places the keys where
+        ringproxy looks for them) and once into memcached #0 (direct and one-server targets)."""
+        for via, port in (("nc4", self.live["nc4"]["port"]), ("mc", self.mc_ports[0])):
+            for name, ks in KEYSPACES.items():
+                args = [self.bin["loadgen"], "-s", f"127.0.0.1:{port}", "-c", "8", "-k",
+                        str(ks["keys"]), "--key-prefix", ks["prefix"], "-v", str(ks["value"]),
+                        "--prefill", "-n", "1", "--json"]
+                res, err = self.run_loadgen(args, 120)
+                ok = res is not None and res["prefill_errors"] == 0 and \
+                    res["prefill_sets"] == ks["keys"]
+                self.prefill.append(dict(via=via, space=name, ok=ok,
+                                         sets=res and res["prefill_sets"],
+                                         errors=res and res["prefill_errors"]))
+                if not ok:
+                    raise RuntimeError(f"prefill {name} via {via} failed: {res or err}")
+
+    # ---------------------------------------------------------------- one measured run
+    def sample(self, pid):
+        t = time.monotonic()
+        cpu = cpu_seconds(pid)
+        backend = sum(cpu_seconds(p.pid) for p in self.mc_procs)
+        gets = sets = 0
+        for s in self.mc_stats:
+            st = s.read()
+            gets += int(st["cmd_get"])
+            sets += int(st["cmd_set"])
+        return dict(t=t, cpu=cpu, backend=backend, gets=gets, sets=sets, rss=rss_kib(pid))
+
+    def sleep_until(self, t, lg):
+        while True:
+            left = t - time.monotonic()
+            if left <= 0:
+                return True
+            if lg.poll() is not None:
+                return False
+            time.sleep(min(left, 0.05))
+
+    def measure(self, tid, wl, duration, seed, rnd, order, extra=(), perf=True, store=None):
+        """One loadgen run: an unmeasured warmup of WARMUP s, then duration s measured. The
+        figures per request come from the servers' own counters (memcached's cmd_get / keys per
+        request + cmd_set, summed over the 4 servers) over windows inside loadgen's measured one:
+        window A (CPU, RSS, the request rate the servers saw) and, after it, window B with perf
+        attached (system calls). perf's tracepoint costs the target CPU (about 0.3 us per system
+        call here, some 20% of nutcracker's CPU per request), so it stays out of window A."""
+        rec = self.live[tid]
+        pid = rec["pid"]
+        perf = perf and self.perf_ok
+        lead = wl.get("lead", WARMUP + 0.2)  # after connection set-up and the warmup
+        end = WARMUP + duration - 0.2
+        win_a = (end - lead) * (0.62 if perf else 1.0)
+        args = self.loadgen_args(rec["port"], wl, duration, seed, ["--warmup", str(WARMUP),
+                                                                   *extra])
+        run = dict(seq=self.seq, round=rnd, order=order, workload=wl["id"], target=tid,
+                   label=TG[tid]["label"], seed=seed, duration=duration, args=args[1:],
+                   loadavg_before=loadavg())
+        self.seq += 1
+        lg = self.procs.spawn(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        t0 = time.monotonic()
+        a = b = c = d = rp0 = None
+        perf_count = perf_runtime = None
+        try:
+            if self.sleep_until(t0 + lead, lg):
+                a = self.sample(pid)
+                rp0 = self.rp_stats(tid)
+            if a and self.sleep_until(a["t"] + win_a, lg):
+                b = self.sample(pid)
+                rp1 = self.rp_stats(tid)
+                if rp0 is not None and rp1 is not None:
+                    run["ringproxy_stats_delta"] = {k: rp1[k] - rp0[k] for k in rp1
+                                                    if isinstance(rp1[k], int) and k in rp0}
+            win_b = t0 + end - time.monotonic()
+            if b and perf and win_b > 0.35:
+                pf = os.path.join(self.tmp, "perf.csv")
+                perf_wall = round(win_b - 0.15, 2)
+                c = self.sample(pid)
+                pp = self.procs.spawn(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-x", ",",
+                                       "-o", pf, "-p", str(pid), "--", "sleep",
+                                       f"{perf_wall:.2f}"])
+                try:
+                    pp.wait(win_b + 10)
+                except subprocess.TimeoutExpired:
+                    self.procs.stop(pp)
+                if pp in self.procs.live:
+                    self.procs.live.remove(pp)
+                d = self.sample(pid)
+                perf_count, perf_runtime = parse_perf(pf)
+            out, err = lg.communicate(timeout=duration + WARMUP + 60)
+        except subprocess.TimeoutExpired:
+            self.procs.stop(lg)
+            out, err = b"", b"loadgen timed out"
+        finally:
+            if lg in self.procs.live:
+                self.procs.live.remove(lg)
+        run["loadavg_after"] = loadavg()
+        try:
+            res = json.loads(out.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            res = None
+        run["loadgen"] = res
+        run["loadgen_status"] = lg.returncode
+        if res is None:
+            run["loadgen_stderr"] = err.decode(errors="replace")[-800:]
+        width = wl["width"]
+        if a and b:
+            dt = b["t"] - a["t"]
+            req = (b["gets"] - a["gets"]) / width + (b["sets"] - a["sets"])
+            run.update(window_s=dt, window_requests=req, server_rate=req / dt if dt else 0,
+                       cpu_s=b["cpu"] - a["cpu"], backend_cpu_s=b["backend"] - a["backend"],
+                       rss_kib=max(a["rss"], b["rss"]))
+            if req > 0:
+                run["cpu_us_per_req"] = run["cpu_s"] * 1e6 / req
+                run["backend_cpu_us_per_req"] = run["backend_cpu_s"] * 1e6 / req
+                run["cpu_ticks"] = round(run["cpu_s"] * TICK)
+        if c and d and perf_count is not None:
+            # perf counts for the wall time of its `sleep` (its runtime field is the time the
+            # threads were on a CPU, not wall time); the request rate is the servers' over the
+            # slightly longer interval from c to d.
+            dt = d["t"] - c["t"]
+            req = (d["gets"] - c["gets"]) / width + (d["sets"] - c["sets"])
+            run.update(perf_window_s=perf_wall, perf_syscalls=perf_count,
+                       perf_task_running_s=perf_runtime, perf_window_requests=req,
+                       perf_interval_s=dt)
+            if req > 0 and dt > 0:
+                run["syscalls_per_req"] = (perf_count / perf_wall) / (req / dt)
+            run["rss_kib"] = max(run.get("rss_kib", 0), d["rss"])
+        run["flags"] = self.flags(run, wl)
+        if not self.ensure_alive(tid):
+            run["flags"].append("target died")
+        (self.runs if store is None else store).append(run)
+        return run
+
+    def rp_stats(self, tid):
+        rec = self.live[tid]
+        if TG[tid]["kind"] != "ringproxy":
+            return None
+        try:
+            return http_json(rec["stats_port"])["ringproxy"]
+        except Exception:
+            return None
+
+    def flags(self, run, wl):
+        f = []
+        r = run.get("loadgen")
+        if r is None:
+            return [f"loadgen failed ({run.get('loadgen_stderr', '')[:120]!r})"]
+        if r["errors"]:
+            f.append(f"{r['errors']} error replies ({r.get('first_error')!r})")
+        if r["misses"]:
+            f.append(f"{r['misses']} misses")
+        if r["incomplete"]:
+            f.append(f"{r['incomplete']} incomplete")
+        if r["connections_failed"]:
+            f.append(f"{r['connections_failed']} connections failed ({r.get('first_failure')!r})")
+        if "window_requests" not in run:
+            f.append("no counter window")
+        elif r["ops_per_sec"] > 0 and abs(run["server_rate"] / r["ops_per_sec"] - 1) > 0.15:
+            f.append(f"server-counted rate {run['server_rate']:.0f}/s vs loadgen "
+                     f"{r['ops_per_sec']:.0f}/s")
+        if wl.get("rate") and r["ops_per_sec"] < 0.95 * wl["rate"]:
+            f.append(f"open loop fell behind: {r['ops_per_sec']:.0f} of {wl['rate']}/s")
+        if wl.get("rate") and r.get("send_lag_max_us", 0) > 50000:
+            f.append(f"client send lag up to {r['send_lag_max_us'] / 1000:.0f} ms")
+        if run.get("cpu_ticks") is not None and run["cpu_ticks"] < 30:
+            f.append(f"only {run['cpu_ticks']} CPU ticks in the window (coarse)")
+        return f
+
+    # ---------------------------------------------------------------- rounds
+    def rounds(self):
+        o = self.o
+        plan = []  # (workload, [targets])
+        for wl in WORKLOADS:
+            if not selected(o.only, wl["id"]):
+                continue
+            tids = list(GROUP_TARGETS["pool4"])
+            if wl["id"] in ONE_SERVER_WORKLOADS:
+                tids += [t for t in GROUP_TARGETS["one"] if t not in tids]
+            plan.append((wl, tids))
+        if not plan:
+            return
+        n_runs = sum(len(t) for _, t in plan) * o.rounds
+        log(f"rounds: {o.rounds} x {sum(len(t) for _, t in plan)} runs of {o.duration:g} s "
+            f"(about {n_runs * (o.duration + 0.5) / 60:.1f} min)")
+        # warm every target once (server connections made, allocators warm)
+        for tid in sorted({t for _, ts in plan for t in ts}):
+            self.run_loadgen(self.loadgen_args(self.live[tid]["port"], WL["w1"], 1, 1), 30)
+        start = time.time()
+        done = 0
+        for rnd in range(o.rounds):
+            for wi, (wl, tids) in enumerate(plan):
+                k = (rnd + wi) % len(tids)  # rotate the order: no target always goes first
+                order = tids[k:] + tids[:k]
+                seed = 1000 * (rnd + 1) + wi  # the same key sequence for every target
+                for i, tid in enumerate(order):
+                    run = self.measure(tid, wl, o.duration, seed, rnd, i)
+                    done += 1
+                    r = run.get("loadgen") or {}
+                    eta = (time.time() - start) / done * (n_runs - done)
+                    log(f"r{rnd + 1} {wl['id']:8} {TG[tid]['label']:24} "
+                        f"{r.get('ops_per_sec', 0):9.0f}/s p99 {r.get('p99_us', 0):8.0f} us "
+                        f"cpu {run.get('cpu_us_per_req', float('nan')):6.2f} us/req "
+                        f"sc {run.get('syscalls_per_req', float('nan')):5.2f}/req "
+                        f"{'FLAGS: ' + '; '.join(run['flags']) if run['flags'] else ''}"
+                        f"  [eta {eta / 60:.1f} min]")
+
+    # ---------------------------------------------------------------- idle connections
+    def idle_conns(self):
+        o = self.o
+        for rnd in range(o.idle_rounds):
+            for touch in (False, True):
+                tids = IDLE_TARGETS[rnd % len(IDLE_TARGETS):] + IDLE_TARGETS[:rnd % len(
+                    IDLE_TARGETS)]
+                for tid in tids:
+                    self.idle.append(self.idle_one(tid, touch, rnd))
+
+    def idle_one(self, tid, touch, rnd):
+        rec = self.start_target(tid, fresh=True)
+        pid = rec["pid"]
+        res = dict(target=tid, label=TG[tid]["label"], touch=touch, round=rnd,
+                   connections=IDLE_CONNS)
+        try:
+            time.sleep(0.3)
+            res["rss0_kib"] = rss_kib(pid)
+            args = [self.bin["loadgen"], "-s", f"127.0.0.1:{rec['port']}", "--idle",
+                    str(IDLE_CONNS), "-t", "2", "-D", f"{o_hold(self.o):g}", "--json"]
+            if touch:
+                args += ["-k", "100000", "--key-prefix", "key:", "--idle-touch"]
+            lg = self.procs.spawn(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            line = b""
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # stderr says when all are open
+                ch = lg.stderr.readline()
+                if not ch:
+                    break
+                line = ch
+                if b"idle connections open" in ch:
+                    break
+            res["loadgen_line"] = line.decode(errors="replace").strip()
+            time.sleep(0.3)
+            res["rss1_kib"] = rss_kib(pid)
+            out, err = lg.communicate(timeout=o_hold(self.o) + 30)
+            if lg in self.procs.live:
+                self.procs.live.remove(lg)
+            try:
+                r = json.loads(out.decode().strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                r = None
+            res["loadgen"] = r
+            m = re.search(rb"(\d+)/(\d+) idle connections open", line)
+            res["open"] = int(m.group(1)) if m else 0
+            res["bytes_per_conn"] = (res["rss1_kib"] - res["rss0_kib"]) * 1024 / IDLE_CONNS
+            res["flags"] = []
+            if res["open"] != IDLE_CONNS:
+                res["flags"].append(f"only {res['open']} connections open")
+            if r and r["connections_open_at_end"] != IDLE_CONNS:
+                res["flags"].append(f"{r['connections_open_at_end']} open at the end")
+            if r and touch and r["touched"] != IDLE_CONNS:
+                res["flags"].append(f"{r['touched']} touches answered")
+            if rec["proc"].poll() is not None:
+                res["flags"].append("target died")
+                self.event("died", tid, f"idle run: {self.log_tail(rec)}")
+            log(f"idle {'touched ' if touch else 'untouched'} {TG[tid]['label']:24} "
+                f"{res['bytes_per_conn']:7.0f} B/conn (RSS {res['rss0_kib'] / 1024:.1f} -> "
+                f"{res['rss1_kib'] / 1024:.1f} MiB) {'; '.join(res['flags'])}")
+        finally:
+            self.procs.stop(rec["proc"])
+        return res
+
+    # ---------------------------------------------------------------- open-loop sweep
+    def rate_sweep(self):
+        """Workload 1 in open loop at rising rates, the targets interleaved at each rate. The
+        achieved throughput is the rate the servers counted inside the window (loadgen's own
+        count includes requests answered late, in the drain, so it equals the asked rate)."""
+        o = self.o
+        rates = [10000, 40000, 80000, 120000] if o.quick else SWEEP_RATES
+        active = list(SWEEP_TARGETS)
+        saturated = {t: 0 for t in active}
+        for i, rate in enumerate(rates):
+            if not active:
+                break
+            k = i % len(active)
+            wl = dict(WL["w1"], id="w1-open", rate=rate)
+            for j, tid in enumerate(active[k:] + active[:k]):
+                pt = self.measure(tid, wl, o.sweep_duration, 77 + i, 0, j, ["-r", str(rate)],
+                                  perf=False, store=self.sweep)
+                pt["rate"] = rate
+                res = pt.get("loadgen")
+                if res is None or "server_rate" not in pt:
+                    saturated[tid] += 2
+                    log(f"sweep {rate:7d}/s {TG[tid]['label']:24} failed: {pt['flags']}")
+                    continue
+                log(f"sweep {rate:7d}/s {TG[tid]['label']:24} achieved {pt['server_rate']:8.0f}"
+                    f" p99 {res['p99_us']:8.0f} us, cpu {pt.get('cpu_us_per_req', 0):5.2f} "
+                    f"us/req, send lag max {res['send_lag_max_us'] / 1000:.1f} ms, "
+                    f"incomplete {res['incomplete']}")
+                if pt["server_rate"] < 0.9 * rate or res["p99_us"] > 20000 or res["incomplete"]:
+                    saturated[tid] += 1
+            active = [t for t in active if saturated[t] < 2]
+
+    # ---------------------------------------------------------------- main
+    def main(self):
+        o = self.o
+        self.out = os.path.abspath(o.out)
+        os.makedirs(self.out, exist_ok=True)
+        self.find_binaries()
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:  # the children inherit it: 10,000 idle connections need it
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        self.la_start = loadavg()
+        info = self.machine()
+        info["rlimit_nofile"] = resource.getrlimit(resource.RLIMIT_NOFILE)
+        log(f"out: {self.out}; load average {self.la_start}; {info['cpu_model']}, "
+            f"{NPROC} CPUs, kernel {info['kernel']}")
+        self.t_start = time.time()
+        try:
+            self.start_fleet()
+            needed = set(GROUP_TARGETS["pool4"]) | set(GROUP_TARGETS["one"])
+            for tid in [t["id"] for t in TARGETS if t["id"] in needed]:
+                self.live[tid] = self.start_target(tid)
+            self.perf_ok = (not o.no_perf) and self.check_perf()
+            self.do_prefill()
+            self.rounds()
+            if not o.no_idle and selected(o.only, "w5"):
+                self.idle_conns()
+            if not o.no_sweep and selected(o.only, "sweep"):
+                self.rate_sweep()
+            self.evictions = {p: int(s.read().get("evictions", 0)) for p, s in
+                              zip(self.mc_ports, self.mc_stats)}
+        finally:
+            for s in self.mc_stats:
+                s.close()
+            self.procs.stop_all()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            info["elapsed_s"] = time.time() - self.t_start
+            info["loadavg_start"], info["loadavg_end"] = self.la_start, loadavg()
+            self.write(info)
+
+    def check_perf(self):
+        pf = os.path.join(self.tmp, "perf-check.csv")
+        try:
+            r = subprocess.run(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-x", ",", "-o",
+                                pf, "-p", str(self.mc_procs[0].pid), "--", "sleep", "0.2"],
+                               capture_output=True, timeout=20, start_new_session=True)
+            count, _ = parse_perf(pf)
+            if r.returncode == 0 and count is not None:
+                return True
+        except Exception as e:
+            log(f"perf: {e}")
+        log("perf stat -e raw_syscalls:sys_enter does not work here: no system call counts")
+        return False
+
+    def write(self, info):
+        o = self.o
+        data = dict(machine=info, options=vars(o), workloads=WORKLOADS, targets=TARGETS,
+                    keyspaces=KEYSPACES, prefill=self.prefill, runs=self.runs, idle=self.idle,
+                    sweep=self.sweep, events=self.events, perf=self.perf_ok,
+                    evictions=getattr(self, "evictions", None),
+                    rounds_completed=max([r["round"] for r in self.runs], default=-1) + 1)
+        with open(os.path.join(self.out, "results.json"), "w") as f:
+            json.dump(data, f, indent=1)
+        sys.path.insert(0, HERE)
+        import compare_report
+        md = compare_report.render(data)
+        with open(os.path.join(self.out, "RESULTS.md"), "w") as f:
+            f.write(md)
+        if self.sweep:
+            compare_report.plot(data, self.out, self.bin.get("gnuplot"))
+        log(f"wrote {self.out}/results.json, RESULTS.md"
+            f"{', latency.svg, latency.png' if self.sweep else ''} "
+            f"in {info['elapsed_s'] / 60:.1f} min")
+
+
+def o_hold(o):
+    return 0.5 if o.quick else 1.5
+
+
+def parse_perf(path):
+    """perf stat -x, output: count,unit,event,runtime_ns,percent,... -> (count, runtime_s)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.strip().split(",")
+                if len(parts) >= 4 and "raw_syscalls:sys_enter" in parts[2]:
+                    if not parts[0].strip().isdigit():
+                        return None, None
+                    return int(parts[0]), int(parts[3]) / 1e9
+    except OSError:
+        pass
+    return None, None
+
+
+def selected(only, wid):
+    if not only:
+        return True
+    return any(wid == w or wid.startswith(w + "-") for w in only)
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="bench/compare", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 1 round of 2 s runs, a short sweep, short idle holds")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 3; quick 1)")
+    ap.add_argument("--duration", type=float, help="seconds per run (default 3.5; quick 2)")
+    ap.add_argument("--sweep-duration", type=float, help="seconds per sweep point (default 3)")
+    ap.add_argument("--idle-rounds", type=int, default=1, help="rounds of the idle measurement")
+    ap.add_argument("--out", help="output directory (default bench/out/DATE)")
+    ap.add_argument("--only", help="comma-separated workloads: w1 w2 w3 w4 w5 w6 (w6-16k, "
+                    "w6-512k) sweep; default all")
+    ap.add_argument("--no-perf", action="store_true", help="no system call counts")
+    ap.add_argument("--no-sweep", action="store_true")
+    ap.add_argument("--no-idle", action="store_true")
+    ap.add_argument("--ringproxy", help="ringproxy binary (default build/ringproxy)")
+    ap.add_argument("--floor", help="floor binary (default build/bench/floor)")
+    ap.add_argument("--loadgen", help="loadgen binary (default bench/build/loadgen)")
+    ap.add_argument("--report", metavar="RESULTS_JSON",
+                    help="only re-render RESULTS.md and the plot from a results.json")
+    o = ap.parse_args(argv)
+    o.rounds = o.rounds or (1 if o.quick else 3)
+    o.duration = o.duration or (2.0 if o.quick else 3.5)
+    o.sweep_duration = o.sweep_duration or (1.5 if o.quick else 3.0)
+    if o.duration < 1.5:
+        ap.error("--duration must be at least 1.5 s")
+    o.only = [w.strip() for w in o.only.split(",")] if o.only else None
+    if o.only:
+        known = [w["id"] for w in WORKLOADS] + ["w5", "w6", "sweep"]
+        for w in o.only:
+            if not any(k == w or k.startswith(w + "-") for k in known):
+                ap.error(f"--only: unknown workload {w!r} (known: {', '.join(known)})")
+    o.out = o.out or os.path.join(HERE, "out", time.strftime("%Y-%m-%d_%H%M%S"))
+    return o
+
+
+def main(argv):
+    o = parse_args(argv)
+    if o.report:
+        sys.path.insert(0, HERE)
+        import compare_report
+        with open(o.report) as f:
+            data = json.load(f)
+        out = os.path.dirname(os.path.abspath(o.report))
+        with open(os.path.join(out, "RESULTS.md"), "w") as f:
+            f.write(compare_report.render(data))
+        if data.get("sweep"):
+            compare_report.plot(data, out, shutil.which("gnuplot"))
+        print(os.path.join(out, "RESULTS.md"))
+        return 0
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+    b = Bench(o)
+    try:
+        b.main()
+    except (Terminated, KeyboardInterrupt) as e:
+        log(f"stopped ({e or 'interrupt'}); processes cleaned up, partial results written")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
