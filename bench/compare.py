@@ -135,6 +135,27 @@ def rss_kib(pid):
     return 0
 
 
+def machine_busy():
+    """CPU-seconds the whole machine has been busy (all CPUs), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest is inside user)
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)) / TICK
+
+
+def ksoftirqd_pids():
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    if f.read().startswith("ksoftirqd/"):
+                        pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return [float(x) for x in f.read().split()[:3]]
@@ -263,6 +284,7 @@ class Bench:
         self.runs, self.idle, self.sweep, self.events, self.prefill = [], [], [], [], []
         self.seq = 0
         self.perf_ok = False
+        self.ksoftirqd = ksoftirqd_pids()
 
     # ---------------------------------------------------------------- binaries and machine
     def find_binaries(self):
@@ -457,16 +479,21 @@ class Bench:
                     raise RuntimeError(f"prefill {name} via {via} failed: {res or err}")
 
     # ---------------------------------------------------------------- one measured run
-    def sample(self, pid):
+    def sample(self, pid, lg=None):
         t = time.monotonic()
+        busy = machine_busy()
         cpu = cpu_seconds(pid)
         backend = sum(cpu_seconds(p.pid) for p in self.mc_procs)
+        mine = cpu_seconds(os.getpid()) + (cpu_seconds(lg.pid) if lg and lg.poll() is None
+                                           else 0)
+        ksirq = sum(cpu_seconds(k) for k in self.ksoftirqd if os.path.exists(f"/proc/{k}"))
         gets = sets = 0
         for s in self.mc_stats:
             st = s.read()
             gets += int(st["cmd_get"])
             sets += int(st["cmd_set"])
-        return dict(t=t, cpu=cpu, backend=backend, gets=gets, sets=sets, rss=rss_kib(pid))
+        return dict(t=t, cpu=cpu, backend=backend, gets=gets, sets=sets, rss=rss_kib(pid),
+                    busy=busy, mine=mine, ksirq=ksirq)
 
     def sleep_until(self, t, lg):
         while True:
@@ -502,10 +529,10 @@ class Bench:
         perf_count = perf_runtime = None
         try:
             if self.sleep_until(t0 + lead, lg):
-                a = self.sample(pid)
+                a = self.sample(pid, lg)
                 rp0 = self.rp_stats(tid)
             if a and self.sleep_until(a["t"] + win_a, lg):
-                b = self.sample(pid)
+                b = self.sample(pid, lg)
                 rp1 = self.rp_stats(tid)
                 if rp0 is not None and rp1 is not None:
                     run["ringproxy_stats_delta"] = {k: rp1[k] - rp0[k] for k in rp1
@@ -549,6 +576,15 @@ class Bench:
             run.update(window_s=dt, window_requests=req, server_rate=req / dt if dt else 0,
                        cpu_s=b["cpu"] - a["cpu"], backend_cpu_s=b["backend"] - a["backend"],
                        rss_kib=max(a["rss"], b["rss"]))
+            # What else ran on the machine in the window, in CPUs: all busy time (/proc/stat)
+            # less this script, loadgen, the target, the memcached servers and ksoftirqd
+            # (loopback work deferred there is ours too). Another engineer's test shows here.
+            ours = (b["mine"] - a["mine"]) + run["backend_cpu_s"] + (
+                run["cpu_s"] if tid != "mc" else 0) + (b["ksirq"] - a["ksirq"])
+            if dt > 0:
+                run["machine_busy_cpus"] = (b["busy"] - a["busy"]) / dt
+                run["ksoftirqd_cpus"] = (b["ksirq"] - a["ksirq"]) / dt
+                run["other_cpus"] = max(0.0, (b["busy"] - a["busy"] - ours) / dt)
             if req > 0:
                 run["cpu_us_per_req"] = run["cpu_s"] * 1e6 / req
                 run["backend_cpu_us_per_req"] = run["backend_cpu_s"] * 1e6 / req
@@ -602,6 +638,8 @@ class Bench:
             f.append(f"open loop fell behind: {r['ops_per_sec']:.0f} of {wl['rate']}/s")
         if wl.get("rate") and r.get("send_lag_max_us", 0) > 50000:
             f.append(f"client send lag up to {r['send_lag_max_us'] / 1000:.0f} ms")
+        if run.get("other_cpus", 0) > 0.25:
+            f.append(f"other processes used {run['other_cpus']:.2f} CPUs in the window")
         if run.get("cpu_ticks") is not None and run["cpu_ticks"] < 30:
             f.append(f"only {run['cpu_ticks']} CPU ticks in the window (coarse)")
         return f

@@ -110,6 +110,12 @@ def render(data):
     if las:
         w(f"- 1-minute load average seen between runs: {min(las):.2f} to {max(las):.2f} "
           f"(median {statistics.median(las):.2f}); the machine has {m['nproc']} CPUs")
+    oth = [r["other_cpus"] for r in data["runs"] if "other_cpus" in r]
+    if oth:
+        busy = [r["other_cpus"] for r in data["runs"] if r["other_cpus"] > 0.25]
+        w(f"- other processes (not this suite's: another engineer's tests) used a median of "
+          f"{statistics.median(oth):.2f} CPUs during the measured windows, at most "
+          f"{max(oth):.2f}; {len(busy)} of {len(oth)} runs saw more than 0.25 CPUs (flagged)")
     w(f"- runs: {rounds} interleaved rounds of {o['duration']:g} s per (workload, target), "
       f"order rotated each round; figures are medians over rounds, `±x%` is half the "
       f"range between rounds when above 3%; system calls counted: "
