@@ -2,8 +2,8 @@
 """bench/compare: ringproxy against memcached, the floor forwarder and nutcracker, on loopback.
 
 Starts 4 memcached on ports chosen at run time, then, INTERLEAVED over several rounds (within a
-round every workload runs once on every target, in an order that rotates from round to round, so
-that drift on a shared machine hits all targets alike):
+round every workload runs once on every target, the targets in a new shuffled order each round,
+so that drift on a shared machine hits all targets alike):
 
   4-server pool   nutcracker, ringproxy io_uring / epoll (1 worker, then --workers = cores)
   one server      floor, nutcracker, ringproxy io_uring / epoll, each in front of memcached #0
@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import re
 import resource
 import shutil
@@ -667,8 +668,10 @@ class Bench:
         done = 0
         for rnd in range(o.rounds):
             for wi, (wl, tids) in enumerate(plan):
-                k = (rnd + wi) % len(tids)  # rotate the order: no target always goes first
-                order = tids[k:] + tids[:k]
+                # a new order each round (seeded): no target always goes first, and none
+                # always follows the same one (a fixed cyclic order did: see README)
+                order = list(tids)
+                random.Random(7919 * rnd + wi).shuffle(order)
                 seed = 1000 * (rnd + 1) + wi  # the same key sequence for every target
                 for i, tid in enumerate(order):
                     run = self.measure(tid, wl, o.duration, seed, rnd, i)

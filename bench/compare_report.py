@@ -117,7 +117,7 @@ def render(data):
           f"{statistics.median(oth):.2f} CPUs during the measured windows, at most "
           f"{max(oth):.2f}; {len(busy)} of {len(oth)} runs saw more than 0.25 CPUs (flagged)")
     w(f"- runs: {rounds} interleaved rounds of {o['duration']:g} s per (workload, target), "
-      f"order rotated each round; figures are medians over rounds, `±x%` is half the "
+      f"targets shuffled anew each round; figures are medians over rounds, `±x%` is half the "
       f"range between rounds when above 3%; system calls counted: "
       f"{'yes' if data['perf'] else 'no (perf unavailable)'}")
     w("- memcached: 4 instances, `-t 1 -m 256 -I 2m -c 12000`; the pools: fnv1a_64, ketama, "
