@@ -18,7 +18,7 @@ FLOOR_LDLIBS := -luring -lpthread
 
 FLOOR_SRCS   := bench/floor/floor.c src/io.c src/ep_engine.c uring/ur_engine.c src/mbuf.c \
                 src/log.c src/sendrec.c src/msg.c src/linebuf.c \
-                $(patsubst $(FLOOR_ROOT)/%,%,$(wildcard $(FLOOR_ROOT)/proto/*.c)) proto/mc_frame.c
+                $(patsubst $(FLOOR_ROOT)/%,%,$(wildcard $(FLOOR_ROOT)/proto/*.c))
 FLOOR_OBJS   := $(FLOOR_SRCS:%.c=$(BUILD)/floor-obj/%.o)
 FLOOR_BIN    := $(BUILD)/floor
 
