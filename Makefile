@@ -4,7 +4,7 @@
 #   SANITIZE=address,undefined make test    same under sanitizers, in build/san/
 #   make run             deps, build, start local memcached servers and the proxy
 #   make deps            install the Debian packages the build and tests need
-#   make bench           benchmark suite (bench/)
+#   make bench           benchmark suite: micro benchmarks, then bench/compare
 #   WERROR=1             warnings are errors (CI sets it)
 
 CC       ?= cc
@@ -77,8 +77,11 @@ run: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@sh tests/run-local.sh $(BIN)
 
+# the benchmark suite: micro benchmarks (ns/op), then bench/compare (about 15 minutes), which
+# writes bench/out/DATE/RESULTS.md; copy it to bench/RESULTS.md when the data path changed
 bench: deps
-	@$(MAKE) --no-print-directory -C bench BUILD=$(abspath $(BUILD))/bench
+	@$(MAKE) --no-print-directory -C bench/micro run
+	@$(MAKE) --no-print-directory -C bench compare
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
