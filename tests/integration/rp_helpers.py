@@ -1162,3 +1162,25 @@ SANITIZER_ANY = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime err
 def sanitizer_lines(text):
     """The lines of text that report a sanitizer error (leaks included)."""
     return [line for line in text.splitlines() if any(p in line for p in SANITIZER_ANY)]
+
+
+def run_pipeline(client, request, expected_len, timeout=30.0):
+    """Writes request in one sendall (from a helper thread, so a proxy that applies
+    back-pressure cannot deadlock us) while reading expected_len reply bytes."""
+    send_error = []
+
+    def sender():
+        try:
+            client.sock.sendall(request)
+        except OSError as e:
+            send_error.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    try:
+        got = client.read_exact(expected_len, timeout=timeout)
+    finally:
+        t.join(timeout)
+    if send_error:
+        raise AssertionError("send failed: %r" % send_error[0])
+    return got

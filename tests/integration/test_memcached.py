@@ -23,6 +23,7 @@ from rp_helpers import (  # noqa: E402
     io_mode,
     is_nutcracker,
     ringproxy_only,
+    run_pipeline,
 )
 
 TIMEOUT_S = 1.0                  # the pool's `timeout: 1000`
@@ -177,26 +178,6 @@ def gen_ops(rng, keys, n, model, multi=True):
     return bytes(req), bytes(rep)
 
 
-def run_pipeline(client, request, expected_len, timeout=30.0):
-    """Writes request in one sendall (from a helper thread, so a proxy that applies
-    back-pressure cannot deadlock us) while reading expected_len reply bytes."""
-    send_error = []
-
-    def sender():
-        try:
-            client.sock.sendall(request)
-        except OSError as e:
-            send_error.append(e)
-
-    t = threading.Thread(target=sender, daemon=True)
-    t.start()
-    try:
-        got = client.read_exact(expected_len, timeout=timeout)
-    finally:
-        t.join(timeout)
-    if send_error:
-        raise AssertionError("send failed: %r" % send_error[0])
-    return got
 
 
 # ---------------------------------------------------------------------------------------------

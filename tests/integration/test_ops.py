@@ -95,26 +95,6 @@ def expect(cond, message):
         raise AssertionError(message)
 
 
-def pipeline(client, request, expected_len, timeout=30.0):
-    """Sends request from a helper thread (so a proxy applying back-pressure cannot deadlock
-    us) while reading expected_len reply bytes."""
-    errs = []
-
-    def sender():
-        try:
-            client.sock.sendall(request)
-        except OSError as e:
-            errs.append(e)
-
-    t = threading.Thread(target=sender, daemon=True)
-    t.start()
-    try:
-        got = client.read_exact(expected_len, timeout=timeout)
-    finally:
-        t.join(timeout)
-    if errs:
-        raise AssertionError("send failed: %r" % errs[0])
-    return got
 
 
 def value_block(key, flags, data):
@@ -223,7 +203,7 @@ class OpsCase(unittest.TestCase):
 
     def set_many(self, client, items):
         req = b"".join(client.storage_request("set", k, v) for k, v in items.items())
-        got = pipeline(client, req, len(b"STORED\r\n") * len(items))
+        got = rp.run_pipeline(client, req, len(b"STORED\r\n") * len(items))
         self.assertEqual(got, b"STORED\r\n" * len(items))
 
     def assertNoErrors(self, errors, nclients, proxy):
@@ -265,11 +245,11 @@ class ArenaTests(OpsCase):
             keys = [spread_key("%s:small%s_" % (prefix, tag), j) for j in range(n)]
             vals = {k: value_of(k, 1 + len(k) % 300) for k in keys}
             req = b"".join(c.storage_request("set", k, v, flags=7) for k, v in vals.items())
-            got = pipeline(c, req, 8 * n, timeout=15)
+            got = rp.run_pipeline(c, req, 8 * n, timeout=15)
             expect(got == b"STORED\r\n" * n, "%s: pipelined sets: %r" % (tag, got[:200]))
             req = b"".join(b"get %s\r\n" % k.encode() for k in keys)
             want = b"".join(value_block(k, 7, vals[k]) + b"END\r\n" for k in keys)
-            got = pipeline(c, req, len(want), timeout=15)
+            got = rp.run_pipeline(c, req, len(want), timeout=15)
             expect(got == want, "%s: pipelined gets: replies differ" % tag)
 
         def big_client(i):
@@ -349,13 +329,13 @@ class ServerConnectionsTests(OpsCase):
                     vals = {k: value_of("%d.%d.%s" % (i, rnd, k), rng.randint(0, 3000))
                             for k in keys}
                     req = b"".join(c.storage_request("set", k, v) for k, v in vals.items())
-                    got = pipeline(c, req, 8 * len(keys))
+                    got = rp.run_pipeline(c, req, 8 * len(keys))
                     expect(got == b"STORED\r\n" * len(keys),
                            "client %d round %d: sets: %r" % (i, rnd, got[:300]))
                     order = [rng.choice(keys) for _ in range(150)]
                     req = b"".join(b"get %s\r\n" % k.encode() for k in order)
                     want = b"".join(value_block(k, 0, vals[k]) + b"END\r\n" for k in order)
-                    got = pipeline(c, req, len(want))
+                    got = rp.run_pipeline(c, req, len(want))
                     expect(got == want, "client %d round %d: pipelined gets: replies differ"
                            % (i, rnd))
 
