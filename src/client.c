@@ -52,6 +52,7 @@ static const char *msg_err_line(enum msg_err e, uint32_t *len)
         [MSG_ERR_PROTOCOL] = "SERVER_ERROR backend sent an invalid reply\r\n",
         [MSG_ERR_NOMEM] = "SERVER_ERROR out of memory\r\n",
         [MSG_ERR_EJECTED] = "SERVER_ERROR backend ejected\r\n",
+        [MSG_ERR_NOFD] = "SERVER_ERROR proxy out of file descriptors\r\n",
     };
     const char *s = lines[e < sizeof(lines) / sizeof(lines[0]) ? e : 0];
     *len = (uint32_t)strlen(s);
@@ -117,7 +118,7 @@ void msg_server_done(struct worker *w, struct msg *m)
             parent_complete(w, p);
         return;
     }
-    if (m->err != MSG_OK) {
+    if (m->err != MSG_OK && !m->noreply) {
         if (m->rsp_handed > 0 && m->client != NULL) {
             /* part of this reply is already on its way: the client cannot be told cleanly */
             m->client->close_now = true;
@@ -125,9 +126,9 @@ void msg_server_done(struct worker *w, struct msg *m)
         uint32_t len;
         const char *line = msg_err_line(m->err, &len);
         msg_set_reply(w, m, line, len);
-        if (m->client != NULL)
-            STAT_INC(m->client->pool->st->forward_error);
     }
+    if (m->err != MSG_OK && m->client != NULL)
+        STAT_INC(m->client->pool->st->forward_error);
     m->rsp_done = true;
     if (!m->in_client)
         msg_put(&w->msgs, &w->mbufs, m);
@@ -185,8 +186,9 @@ static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
 /* Splits a retrieval whose keys live on several servers. line stays valid until return;
  * keys are referenced in place (buf) or copied once into m->owned when the line was gathered
  * from several buffers (buf == MBUF_COPY). */
-static void client_split(struct worker *w, struct client *c, struct msg *m, const uint8_t *line,
-                         uint32_t len, uint32_t buf, const struct mc_req *req, const uint32_t *dest)
+static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
+                              const uint8_t *line, uint32_t len, uint32_t buf,
+                              const struct mc_req *req, const uint32_t *dest)
 {
     struct pool_rt *pool = c->pool;
     static const struct {
@@ -283,6 +285,24 @@ static void client_split(struct worker *w, struct client *c, struct msg *m, cons
 out_nomem:
     svec_release(&m->req, &w->mbufs);
     msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+}
+
+static void client_split(struct worker *w, struct client *c, struct msg *m, const uint8_t *line,
+                         uint32_t len, uint32_t buf, const struct mc_req *req, const uint32_t *dest)
+{
+    uint32_t spilled = MBUF_NONE;
+    if (buf < w->mbufs.count && mbuf_pressure(&w->mbufs)) {
+        /* the keys wait for every fragment's reply: under pressure they must not pin the
+         * receive buffer, so the line moves to spill space first */
+        const uint8_t *d;
+        if (mbuf_spill_whole(&w->mbufs, line, len, &d, &spilled) == len) {
+            line = d;
+            buf = spilled;
+            STAT_ADD(w->st.bytes_copied, len);
+        }
+    }
+    client_split_keys(w, c, m, line, len, buf, req, dest);
+    mbuf_put(&w->mbufs, spilled); /* the keys and fragments hold their own references */
 }
 
 /* ---- request lines --------------------------------------------------------------------- */
@@ -386,6 +406,13 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         m->rsp_done = true;
 
     uint32_t dest = pool_route(w, pool, line + req.keys[0].off, req.keys[0].len);
+    if (ci->kind == MC_KIND_STORAGE) {
+        /* queued once its data block is whole (client_parse, MC_DONE): a server connection
+         * never carries part of a request, so a client that stops or vanishes halfway costs
+         * nobody else anything */
+        m->server_idx = dest;
+        return;
+    }
     if (ci->kind == MC_KIND_RETRIEVAL && req.nkeys > 1) {
         /* where does every key go? one server: forward the line untouched */
         uint32_t *dests = malloc(req.nkeys * sizeof(*dests));
@@ -470,10 +497,9 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
                 }
                 STAT_ADD(w->st.line_assembly, used);
             }
-        } else if (used > 0 && !m->swallow && m->in_server) {
-            /* a data block streams on to the server as it arrives */
+        } else if (used > 0 && !m->swallow && !m->req_done) {
+            /* a data block is kept (by reference; spilled under pressure) until it is whole */
             svec_push_wait(&m->req, &w->mbufs, chunk, (uint32_t)used, buf, false);
-            server_msg_grew(w, m);
         }
 
         switch (st) {
@@ -502,29 +528,23 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
             break;
         }
         case MC_DONE:
-            if (!m->req_done) {
-                m->req_done = true;
-                if (m->in_server && !m->swallow)
-                    server_msg_grew(w, m);
-            }
             c->cur = NULL;
+            if (!m->req_done) {
+                /* a storage request is whole: now it may go to its server */
+                m->req_done = true;
+                if (!m->swallow) {
+                    m->in_server = true;
+                    server_enqueue(w, c->pool, m->server_idx, m);
+                }
+            }
             break;
         case MC_ERROR:
+            /* framing is lost (a line too long, a data block not ended by "\r\n"): nothing of
+             * this request reached a server; answer and close */
             STAT_INC(c->pool->st->client_err);
             c->close_now = true;
-            if (m->in_server && !m->swallow && !m->req_done) {
-                /* the data block was streamed to the server already: end it with a wrong
-                 * terminator, so that the server rejects it ("bad data chunk") and stays in
-                 * step; its error reply goes to the client, which is then closed */
-                if (c->fr.state == MC_FS_DATA_LF)
-                    svec_push(&m->req, &w->mbufs, (const uint8_t *)"X", 1, MBUF_NONE);
-                else
-                    svec_push(&m->req, &w->mbufs, (const uint8_t *)"XX", 2, MBUF_NONE);
-                m->req_done = true;
-                server_msg_grew(w, m);
-            } else if (!m->in_server) {
+            if (!m->in_server)
                 msg_client_error(w, m, c->fr.error ? c->fr.error : "bad request");
-            }
             break;
         }
     }
@@ -556,28 +576,36 @@ void client_flush(struct worker *w, struct client *c)
     }
     struct msg *m;
     while ((m = c->qhead) != NULL) {
-        /* a reply streams only once its first line has been checked: a server's garbage
-         * must never reach the client */
-        while (m->rsp_handed < m->rsp.n && (m->rsp_done || m->rsp_type != 0) && !sendrec_full(s)) {
-            const struct slice *sl = &m->rsp.v[m->rsp_handed++];
-            sendrec_add(s, sl);
-            slice_account(w, sl);
-        }
-        m->rsp.sealed = m->rsp_handed;
-        if (m->rsp_handed < m->rsp.n || !m->rsp_done || m == c->cur)
-            break;
-        /* a reply the proxy generated lives in m->owned: the send keeps it alive */
-        if (m->owned != NULL) {
-            if (!sendrec_own(s, m->owned))
+        if (m->noreply) {
+            /* noreply means no reply, whatever became of the request (errors included) */
+            if (!m->rsp_done || m == c->cur)
                 break;
-            m->owned = NULL;
+            svec_release_from(&m->rsp, &w->mbufs, m->rsp_handed);
+        } else {
+            /* a reply streams only once its first line has been checked: a server's garbage
+             * must never reach the client */
+            while (m->rsp_handed < m->rsp.n && (m->rsp_done || m->rsp_type != 0) &&
+                   !sendrec_full(s)) {
+                const struct slice *sl = &m->rsp.v[m->rsp_handed++];
+                sendrec_add(s, sl);
+                slice_account(w, sl);
+            }
+            m->rsp.sealed = m->rsp_handed;
+            if (m->rsp_handed < m->rsp.n || !m->rsp_done || m == c->cur)
+                break;
+            /* a reply the proxy generated lives in m->owned: the send keeps it alive */
+            if (m->owned != NULL) {
+                if (!sendrec_own(s, m->owned))
+                    break;
+                m->owned = NULL;
+            }
+            /* every slice of this reply now belongs to the send: forget them without a put */
+            svec_release_from(&m->rsp, &w->mbufs, m->rsp.n);
         }
-        /* every slice of this reply now belongs to the send: forget them without a put */
         c->qhead = m->cnext;
         if (c->qhead == NULL)
             c->qtail = NULL;
         c->nqueued--;
-        svec_release_from(&m->rsp, &w->mbufs, m->rsp.n);
         m->rsp_handed = 0;
         m->in_client = false;
         m->client = NULL;
@@ -732,7 +760,9 @@ void client_close(struct worker *w, struct client *c)
         c->starved = false;
         w->nstarved--;
     }
-    /* detach every request: replies still coming are dropped by the server side */
+    /* detach every request. One still being received (its data block not whole) was never
+     * queued on a server and goes at once; queued ones are complete requests, so the server
+     * connection stays in step: they are answered and their replies dropped as they arrive */
     struct msg *m = c->qhead;
     while (m != NULL) {
         struct msg *next = m->cnext;
@@ -740,9 +770,7 @@ void client_close(struct worker *w, struct client *c)
         m->rsp_handed = 0;
         m->in_client = false;
         m->client = NULL;
-        if (m->in_server && !m->is_frag && !m->req_done && m->sconn != NULL)
-            server_abort_msg(w, m); /* takes m over */
-        else if (!m->in_server)
+        if (!m->in_server)
             msg_put(&w->msgs, &w->mbufs, m);
         m = next;
     }

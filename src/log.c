@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Process-wide by nature (one log per process); written before threads start. */
+/* Process-wide by nature (one log per process). The path is written before threads start; the
+ * descriptor number never changes after log_init (reopen dup2s over it); the level changes on
+ * signals, so it is an atomic. */
 static int log_fd = STDERR_FILENO;
-static int log_lvl = LOG_NOTICE;
+static _Atomic int log_lvl = LOG_NOTICE;
 static char log_path[4096];
 
 int log_init(int level, const char *path)
 {
-    log_lvl = level;
+    atomic_store(&log_lvl, level);
     if (path == NULL || path[0] == '\0')
         return 0;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -36,14 +39,48 @@ void log_reopen(void)
     int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return;
-    int old = log_fd;
-    log_fd = fd;
-    close(old);
+    if (dup3(fd, log_fd, O_CLOEXEC) < 0) {
+        close(fd);
+        return;
+    }
+    close(fd);
 }
 
 int log_level(void)
 {
-    return log_lvl;
+    return atomic_load_explicit(&log_lvl, memory_order_relaxed);
+}
+
+int log_level_up(void)
+{
+    int l = atomic_load(&log_lvl);
+    if (l < LOG_PVERB)
+        atomic_store(&log_lvl, ++l);
+    return l;
+}
+
+int log_level_down(void)
+{
+    int l = atomic_load(&log_lvl);
+    if (l > LOG_EMERG)
+        atomic_store(&log_lvl, --l);
+    return l;
+}
+
+bool log_allow(struct log_limit *l, uint32_t interval_ms, uint32_t *held)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    uint64_t next = __atomic_load_n(&l->next_ns, __ATOMIC_RELAXED);
+    if (now < next ||
+        !__atomic_compare_exchange_n(&l->next_ns, &next, now + (uint64_t)interval_ms * 1000000ULL,
+                                     false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        __atomic_add_fetch(&l->suppressed, 1, __ATOMIC_RELAXED);
+        return false;
+    }
+    *held = __atomic_exchange_n(&l->suppressed, 0, __ATOMIC_RELAXED);
+    return true;
 }
 
 static void log_vwrite(const char *fmt, va_list ap)

@@ -13,6 +13,7 @@
 
 #include "conf/conf.h"
 #include "hash/hash_dist.h"
+#include "src/health.h"
 #include "src/io.h"
 #include "src/log.h"
 #include "src/stats.h"
@@ -339,6 +340,8 @@ static int run(struct conf *conf, const struct options *o)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGTTIN);
+    sigaddset(&set, SIGTTOU);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -347,11 +350,20 @@ static int run(struct conf *conf, const struct options *o)
         log_error("out of memory");
         return 1;
     }
+    char err[512];
+    struct health health;
+    if (health_init(&health, conf, &reg, (uint32_t)nworkers, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        fprintf(stderr, "ringproxy: %s\n", err);
+        health_destroy(&health);
+        stats_registry_free(&reg);
+        return 1;
+    }
     struct worker *workers = calloc((size_t)nworkers, sizeof(*workers));
     int started = 0, ret = 1;
-    char err[512];
     for (int i = 0; i < nworkers; i++) {
-        if (worker_init(&workers[i], (uint32_t)i, conf, choice, &reg, err, sizeof(err)) < 0) {
+        if (worker_init(&workers[i], (uint32_t)i, conf, choice, &reg, &health, err, sizeof(err)) <
+            0) {
             log_error("worker %d: %s", i, err);
             fprintf(stderr, "ringproxy: %s\n", err);
             goto out_workers;
@@ -381,6 +393,11 @@ static int run(struct conf *conf, const struct options *o)
             failed = true;
         }
     struct stats_server *ss = NULL;
+    if (!failed && health_start(&health) < 0) {
+        log_error("cannot start the health thread");
+        fprintf(stderr, "ringproxy: cannot start the health thread\n");
+        failed = true;
+    }
     if (!failed) {
         reg.engine = workers[0].io->ops->name;
         ss = stats_server_start(&reg, o->stats_addr, o->stats_port, err, sizeof(err));
@@ -417,6 +434,14 @@ static int run(struct conf *conf, const struct options *o)
             continue;
         if (sig == SIGHUP) {
             log_reopen();
+            log_notice("signal SIGHUP received: log reopened");
+            continue;
+        }
+        if (sig == SIGTTIN || sig == SIGTTOU) {
+            /* as nutcracker: TTIN raises the log level, TTOU lowers it */
+            int lvl = sig == SIGTTIN ? log_level_up() : log_level_down();
+            log_write(LOG_NOTICE, "signal %s received: log level set to %d",
+                      sig == SIGTTIN ? "SIGTTIN" : "SIGTTOU", lvl);
             continue;
         }
         if (sig == SIGUSR1 || sig == SIGUSR2)
@@ -435,6 +460,7 @@ out_workers:
     for (int i = 0; i < started; i++)
         worker_destroy(&workers[i]);
     free(workers);
+    health_destroy(&health);
     stats_registry_free(&reg);
     return ret;
 }
@@ -480,6 +506,16 @@ int main(int argc, char **argv)
         conf_free(conf);
         return r;
     }
+    for (uint32_t p = 0; p < conf->npools; p++)
+        if (conf->pools[p].redis) {
+            /* better to refuse than to speak memcached to redis servers and clients */
+            fprintf(stderr,
+                    "ringproxy: pool '%s' has 'redis: true', but this version of ringproxy "
+                    "proxies memcached only; remove the pool or run nutcracker for it\n",
+                    conf->pools[p].name);
+            conf_free(conf);
+            return 1;
+        }
     if (log_init(o.verbosity, o.log_file) < 0) {
         fprintf(stderr, "ringproxy: cannot open log file '%s': %s\n", o.log_file, strerror(errno));
         conf_free(conf);

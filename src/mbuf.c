@@ -97,6 +97,21 @@ uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const
     return n;
 }
 
+uint32_t mbuf_spill_whole(struct mbuf_pool *p, const uint8_t *src, uint32_t len,
+                          const uint8_t **dst, uint32_t *id)
+{
+    if (len == 0 || len > p->size)
+        return 0;
+    if (p->spill_cur != MBUF_NONE && p->size - p->spill_used < len) {
+        /* too little room left in the one being filled: close it (drop the filler's reference) */
+        uint32_t old = p->spill_cur;
+        p->spill_cur = MBUF_NONE;
+        if (--p->refs[old] == 0)
+            mbuf_spill_release(p, old);
+    }
+    return mbuf_spill(p, src, len, dst, id) == len ? len : 0;
+}
+
 void mbuf_received(struct mbuf_pool *p, uint32_t id)
 {
     assert(id < p->count);

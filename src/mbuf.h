@@ -75,6 +75,11 @@ static inline bool mbuf_pressure(const struct mbuf_pool *p)
 uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const uint8_t **dst,
                     uint32_t *id);
 
+/* Like mbuf_spill, but all len bytes (len <= size) land contiguously, in a fresh spill buffer
+ * when the current one has no room for them. Returns len, or 0 when no spill space is left. */
+uint32_t mbuf_spill_whole(struct mbuf_pool *p, const uint8_t *src, uint32_t len,
+                          const uint8_t **dst, uint32_t *id);
+
 /* Takes one reference on buffer id (no-op for ids >= MBUF_COPY). */
 void mbuf_get(struct mbuf_pool *p, uint32_t id);
 

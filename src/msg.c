@@ -108,6 +108,50 @@ uint64_t svec_bytes(const struct svec *s)
     return b;
 }
 
+/* One slice out of the arena; false when spill space ran out. */
+static bool slice_evacuate(struct slice *sl, struct mbuf_pool *p)
+{
+    if (sl->buf >= p->count)
+        return true; /* spill space, a copy or static bytes already */
+    const uint8_t *d;
+    uint32_t id;
+    if (mbuf_spill_whole(p, sl->ptr, sl->len, &d, &id) != sl->len)
+        return false;
+    uint32_t old = sl->buf;
+    sl->ptr = d;
+    sl->buf = id; /* the reference mbuf_spill_whole took is the slice's now */
+    mbuf_put(p, old);
+    return true;
+}
+
+uint32_t svec_evacuate(struct svec *s, struct mbuf_pool *p, uint32_t from)
+{
+    uint32_t moved = 0;
+    for (uint32_t i = from; i < s->n; i++) {
+        bool arena = s->v[i].buf < p->count;
+        if (!slice_evacuate(&s->v[i], p))
+            break;
+        moved += arena;
+    }
+    return moved;
+}
+
+uint32_t msg_evacuate(struct msg *m, struct mbuf_pool *p)
+{
+    uint32_t moved = svec_evacuate(&m->req, p, m->req_handed);
+    moved += svec_evacuate(&m->rsp, p, m->rsp_handed);
+    if (m->mg != NULL)
+        for (uint32_t k = 0; k < m->mg->nkeys; k++) {
+            bool arena = m->mg->keys[k].buf < p->count;
+            if (!slice_evacuate(&m->mg->keys[k], p))
+                break;
+            moved += arena;
+        }
+    for (struct msg *f = m->frags; f != NULL; f = f->fnext)
+        moved += msg_evacuate(f, p);
+    return moved;
+}
+
 struct msg *msg_get(struct msg_pool *mp)
 {
     struct msg *m = mp->free;

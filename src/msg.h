@@ -38,6 +38,10 @@ void svec_release(struct svec *s, struct mbuf_pool *p);
  * holds them now) and empties s. */
 void svec_release_from(struct svec *s, struct mbuf_pool *p, uint32_t from);
 uint64_t svec_bytes(const struct svec *s);
+/* Moves slices [from, n) that point into the arena to spill space (one slice stays one slice,
+ * so indices into s keep their meaning), dropping their arena references. Stops early when
+ * spill space runs out. Returns the slices moved. */
+uint32_t svec_evacuate(struct svec *s, struct mbuf_pool *p, uint32_t from);
 
 struct client;
 struct sconn;
@@ -50,7 +54,8 @@ enum msg_err {
     MSG_ERR_CLOSED,
     MSG_ERR_PROTOCOL,
     MSG_ERR_NOMEM,
-    MSG_ERR_EJECTED
+    MSG_ERR_EJECTED,
+    MSG_ERR_NOFD /* the proxy ran out of descriptors: a local failure, not the server's */
 };
 
 /* One item of a split retrieval: where the reply for a key is, in its fragment's reply. */
@@ -99,6 +104,7 @@ struct msg {
     struct mget *mg;   /* parent of a split retrieval */
     uint8_t *owned;    /* bytes this message owns (a generated reply, a copied line) */
     uint64_t t_queued; /* monotonic ns when queued on a server (timeout) */
+    uint64_t qbytes;   /* request bytes counted in its server's in/out queue gauges */
     uint32_t pool_idx;
     uint32_t server_idx;
 };
@@ -114,5 +120,9 @@ struct msg *msg_get(struct msg_pool *mp);
  * split state) and recycles it. */
 void msg_put(struct msg_pool *mp, struct mbuf_pool *p, struct msg *m);
 void msg_pool_destroy(struct msg_pool *mp);
+
+/* Moves every arena slice of m that waits (request and reply bytes not yet handed to a send,
+ * a split request's keys, its fragments') to spill space. Returns the slices moved. */
+uint32_t msg_evacuate(struct msg *m, struct mbuf_pool *p);
 
 #endif

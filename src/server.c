@@ -15,32 +15,11 @@ static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err);
 
 /* ---- pools and routing -------------------------------------------------------------- */
 
-static int pool_build_dist(struct pool_rt *pool)
-{
-    struct dist_server ds[pool->nservers > 0 ? pool->nservers : 1];
-    for (uint32_t i = 0; i < pool->nservers; i++) {
-        const struct conf_server *cs = pool->servers[i].cs;
-        ds[i].ring_name = cs->ring_name;
-        ds[i].ring_name_len = strlen(cs->ring_name);
-        ds[i].weight = cs->weight;
-        ds[i].live = pool->servers[i].ejected_until == 0;
-    }
-    struct dist d;
-    if (dist_build(&d, pool->cp->distribution, ds, pool->nservers) < 0)
-        return -1;
-    dist_free(&pool->dist);
-    pool->dist = d;
-    pool->dist_stale = false;
-    return 0;
-}
-
 uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len)
 {
-    (void)w;
-    if (pool->dist_stale)
-        pool_build_dist(pool);
-    return dist_route(&pool->dist, pool->cp->hash,
-                      pool->cp->has_hash_tag ? pool->cp->hash_tag : NULL, (const char *)key, len);
+    const struct conf_pool *cp = pool->cp;
+    return dist_route(health_ring(w->health, pool->idx), cp->hash,
+                      cp->has_hash_tag ? cp->hash_tag : NULL, (const char *)key, len);
 }
 
 int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
@@ -73,8 +52,6 @@ int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const str
         if (net_resolve(&s->cs->addr, &s->addr, &s->addrlen, err, errlen) < 0)
             return -1;
     }
-    if (pool_build_dist(pool) < 0)
-        goto out_nomem;
 
     /* every worker listens on its own SO_REUSEPORT socket; a unix socket is served by
      * worker 0 alone (it cannot be shared that way) */
@@ -113,22 +90,30 @@ void pool_rt_destroy(struct worker *w, struct pool_rt *pool)
         free(s->conns);
     }
     free(pool->servers);
-    dist_free(&pool->dist);
     if (pool->lst.o.fd >= 0 && !pool->lst.o.closing)
         close(pool->lst.o.fd);
 }
 
 /* ---- connections -------------------------------------------------------------------- */
 
-static struct sconn *sconn_open(struct worker *w, struct server *s, uint32_t ci)
+/* True for errors that say the proxy ran out of something, not that the server is unwell. */
+static bool errno_is_local(int e)
+{
+    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM || e == EADDRNOTAVAIL ||
+           e == EAGAIN || e == EBUSY;
+}
+
+/* Opens connection ci of server s. Returns 0 with *out set, or -errno: a local error
+ * (errno_is_local) is nobody's failure; anything else is the server's. */
+static int sconn_open(struct worker *w, struct server *s, uint32_t ci, struct sconn **out)
 {
     int fd = net_server_socket(&s->addr, s->pool->cp->tcpkeepalive);
     if (fd < 0)
-        return NULL;
+        return fd;
     struct sconn *sc = calloc(1, sizeof(*sc));
     if (sc == NULL) {
         close(fd);
-        return NULL;
+        return -ENOMEM;
     }
     sc->o.type = OWNER_SCONN;
     sc->o.fd = fd;
@@ -136,15 +121,28 @@ static struct sconn *sconn_open(struct worker *w, struct server *s, uint32_t ci)
     sc->conn_idx = ci;
     sc->state = SC_CONNECTING;
     mc_rsp_framer_init(&sc->fr);
-    if (w->io->ops->connect(w->io, fd, (struct sockaddr *)&s->addr, s->addrlen, sc) < 0) {
+    int ret = w->io->ops->connect(w->io, fd, (struct sockaddr *)&s->addr, s->addrlen, sc);
+    if (ret < 0) {
         close(fd);
         free(sc);
-        return NULL;
+        return ret;
     }
     sc->o.pending++;
     s->conns[ci] = sc;
-    STAT_INC(s->st->server_connections);
-    return sc;
+    *out = sc;
+    return 0;
+}
+
+/* A local resource ran out while serving server s: a counter and a rate-limited line, and no
+ * failure charged to the server. */
+static void server_local_error(struct worker *w, struct server *s, int err)
+{
+    static struct log_limit lim;
+    STAT_INC(w->st.local_errors);
+    log_limited(&lim, 1000, LOG_ERR,
+                "pool '%s': cannot open a connection to %s: %s (a local "
+                "limit, not the server's failure)",
+                s->pool->cp->name, s->cs->pname, strerror(-err));
 }
 
 void sconn_rearm(struct worker *w, struct sconn *sc)
@@ -163,31 +161,17 @@ void sconn_rearm(struct worker *w, struct sconn *sc)
     }
 }
 
+/* The server failed a request (connect, close, timeout, garbage): counted for every worker. */
 static void server_failed(struct worker *w, struct server *s)
 {
-    const struct conf_pool *cp = s->pool->cp;
-    s->failures++;
-    if (!cp->auto_eject_hosts || s->failures < (uint32_t)cp->server_failure_limit ||
-        s->ejected_until != 0)
-        return;
-    s->ejected_until = w->now + (uint64_t)cp->server_retry_timeout_ms * 1000000ULL;
-    if (s->ejected_until == 0)
-        s->ejected_until = 1;
-    s->pool->dist_stale = true;
-    STAT_INC(s->pool->st->server_ejects);
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    /* microseconds since the epoch, as twemproxy reports it */
-    STAT_SET(s->st->server_ejected_at,
-             (uint64_t)now.tv_sec * 1000000ULL + (uint64_t)now.tv_nsec / 1000);
-    log_warn("pool '%s': server %s ejected for %d ms after %u failures", cp->name, s->cs->pname,
-             cp->server_retry_timeout_ms, s->failures);
+    health_failure(w->health, s->pool->idx, s->idx);
 }
 
-/* Takes the oldest request off sc's queue. */
+/* Takes the oldest request off sc's queue (and out of the queue gauges). */
 static struct msg *sconn_pop(struct sconn *sc)
 {
     struct msg *m = sc->head;
+    struct server_stats *st = sc->server->st;
     sc->head = m->snext;
     if (sc->head == NULL)
         sc->tail = NULL;
@@ -195,6 +179,13 @@ static struct msg *sconn_pop(struct sconn *sc)
         sc->unsent = m->snext;
     m->snext = NULL;
     sc->nqueued--;
+    if (m->sent) {
+        STAT_DEC(st->out_queue);
+        STAT_SUB(st->out_queue_bytes, m->qbytes);
+    } else {
+        STAT_DEC(st->in_queue);
+        STAT_SUB(st->in_queue_bytes, m->qbytes);
+    }
     return m;
 }
 
@@ -215,7 +206,8 @@ static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
     bool was_connected = sc->state == SC_CONNECTED;
     sc->state = SC_DEAD;
     s->conns[sc->conn_idx] = NULL;
-    STAT_DEC(s->st->server_connections);
+    if (was_connected)
+        STAT_DEC(s->st->server_connections);
     if (err == MSG_ERR_TIMEOUT)
         STAT_INC(s->st->server_timedout);
     else if (err == MSG_ERR_CLOSED && was_connected)
@@ -226,12 +218,15 @@ static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
         sc->starved = false;
         w->nstarved--;
     }
-    log_info("pool '%s': server %s connection failed (%s), %u requests affected", s->pool->cp->name,
-             s->cs->pname,
-             err == MSG_ERR_TIMEOUT ? "timeout"
-             : err == MSG_ERR_DOWN  ? "connect"
-                                    : "closed",
-             sc->nqueued);
+    if (!w->stop)
+        log_limited(&s->lim, 1000, LOG_WARN, "pool '%s': server %s: %s, %u requests failed",
+                    s->pool->cp->name, s->cs->pname,
+                    err == MSG_ERR_TIMEOUT    ? "timed out"
+                    : err == MSG_ERR_DOWN     ? "connect failed"
+                    : err == MSG_ERR_PROTOCOL ? "invalid reply, connection closed"
+                    : err == MSG_ERR_NOMEM    ? "out of memory, connection closed"
+                                              : "connection closed",
+                    sc->nqueued);
     while (sc->head != NULL) {
         struct msg *m = sconn_pop(sc);
         m->err = (uint8_t)err;
@@ -240,8 +235,9 @@ static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
         m->sent = true;
         msg_server_done(w, m);
     }
-    if (!w->stop)
-        server_failed(w, s); /* a shutdown is nobody's failure */
+    /* a shutdown is nobody's failure, and neither is the proxy running out of memory */
+    if (!w->stop && err != MSG_ERR_NOMEM)
+        server_failed(w, s);
     if (!sc->o.closing)
         worker_close_owner(w, &sc->o);
 }
@@ -267,16 +263,27 @@ void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct
     uint32_t nconn = (uint32_t)pool->cp->server_connections;
     uint32_t ci = nconn > 1 ? s->rr++ % nconn : 0;
     struct sconn *sc = s->conns[ci];
-    if (sc == NULL && (sc = sconn_open(w, s, ci)) == NULL) {
-        m->err = MSG_ERR_DOWN;
-        server_failed(w, s);
-        msg_server_done(w, m);
-        return;
+    if (sc == NULL) {
+        int ret = sconn_open(w, s, ci, &sc);
+        if (ret < 0) {
+            if (errno_is_local(-ret)) {
+                m->err = ret == -EMFILE || ret == -ENFILE ? MSG_ERR_NOFD : MSG_ERR_NOMEM;
+                server_local_error(w, s, ret);
+            } else {
+                m->err = MSG_ERR_DOWN;
+                log_limited(&s->lim, 1000, LOG_WARN, "pool '%s': server %s: connect failed: %s",
+                            pool->cp->name, s->cs->pname, strerror(-ret));
+                server_failed(w, s);
+            }
+            msg_server_done(w, m);
+            return;
+        }
     }
     m->sconn = sc;
     m->server_idx = idx;
     m->t_queued = w->now;
     m->snext = NULL;
+    m->qbytes = svec_bytes(&m->req);
     if (sc->tail != NULL)
         sc->tail->snext = m;
     else
@@ -286,41 +293,10 @@ void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct
         sc->unsent = m;
     sc->nqueued++;
     STAT_INC(s->st->requests);
+    STAT_INC(s->st->in_queue);
+    STAT_ADD(s->st->in_queue_bytes, m->qbytes);
     if (sc->state == SC_CONNECTED)
         worker_mark_dirty(w, &sc->o);
-}
-
-void server_msg_grew(struct worker *w, struct msg *m)
-{
-    if (m->sconn != NULL && m->sconn->state == SC_CONNECTED)
-        worker_mark_dirty(w, &m->sconn->o);
-}
-
-void server_abort_msg(struct worker *w, struct msg *m)
-{
-    struct sconn *sc = m->sconn;
-    if (m->req_handed == 0) {
-        /* nothing of it reached the server: just take it out of the queue */
-        struct msg **pp = &sc->head, *prev = NULL;
-        while (*pp != NULL && *pp != m) {
-            prev = *pp;
-            pp = &(*pp)->snext;
-        }
-        if (*pp == m) {
-            *pp = m->snext;
-            if (sc->tail == m)
-                sc->tail = prev;
-            if (sc->unsent == m)
-                sc->unsent = m->snext;
-            sc->nqueued--;
-        }
-        m->in_server = false;
-        m->sconn = NULL;
-        msg_put(&w->msgs, &w->mbufs, m);
-        return;
-    }
-    /* the server holds half a request and would wait for the rest forever */
-    sconn_fail(w, sc, MSG_ERR_CLOSED);
 }
 
 void sconn_flush(struct worker *w, struct sconn *sc)
@@ -347,9 +323,15 @@ void sconn_flush(struct worker *w, struct sconn *sc)
             slice_account(w, sl);
         }
         m->req.sealed = m->req_handed;
-        if (m->req_handed < m->req.n || !m->req_done)
+        if (m->req_handed < m->req.n)
             break;
+        /* every byte of it is in a send now: from the in-queue to the out-queue */
         m->sent = true;
+        struct server_stats *st = sc->server->st;
+        STAT_DEC(st->in_queue);
+        STAT_SUB(st->in_queue_bytes, m->qbytes);
+        STAT_INC(st->out_queue);
+        STAT_ADD(st->out_queue_bytes, m->qbytes);
     }
     sc->unsent = m;
     if (s->niov == 0) {
@@ -408,7 +390,7 @@ static bool frag_match(struct msg *f, const uint8_t *key, uint32_t len, uint32_t
 static void sconn_reply_done(struct worker *w, struct sconn *sc)
 {
     struct msg *m = sconn_pop(sc);
-    sc->server->failures = 0;
+    health_success(w->health, sc->server->pool->idx, sc->server->idx);
     STAT_INC(sc->server->st->responses);
     msg_server_done(w, m);
     sconn_pop_noreply(w, sc);
@@ -476,8 +458,10 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
         enum mc_rsp_status st = mc_rsp_framer_feed(&sc->fr, max_line, base + pos, n - pos, &used);
         const uint8_t *chunk = base + pos;
         pos += used;
-        /* fragments keep item boundaries: a framed piece never merges with the one before */
-        svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag);
+        /* fragments keep item boundaries: a framed piece never merges with the one before; the
+         * reply of a request whose client is gone is framed (to stay in step) and dropped */
+        if (m->is_frag || m->client != NULL)
+            svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag);
         if (in_line && st == MC_RSP_AGAIN && used > 0) {
             if (linebuf_append(&sc->line, chunk, (uint32_t)used, max_line) < 0) {
                 sconn_fail(w, sc, MSG_ERR_PROTOCOL);
@@ -534,12 +518,19 @@ void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev)
         if (sc->state != SC_CONNECTING)
             break;
         if (ev->res < 0) {
-            log_info("pool '%s': connect to %s failed: %s", sc->server->pool->cp->name,
-                     sc->server->cs->pname, strerror(-ev->res));
+            if (errno_is_local(-ev->res)) {
+                server_local_error(w, sc->server, ev->res);
+                sconn_fail(w, sc, MSG_ERR_NOMEM);
+                break;
+            }
+            log_limited(&sc->server->lim, 1000, LOG_WARN,
+                        "pool '%s': server %s: connect failed: %s", sc->server->pool->cp->name,
+                        sc->server->cs->pname, strerror(-ev->res));
             sconn_fail(w, sc, MSG_ERR_DOWN);
             break;
         }
         sc->state = SC_CONNECTED;
+        STAT_INC(sc->server->st->server_connections);
         sconn_rearm(w, sc);
         worker_mark_dirty(w, &sc->o);
         break;
@@ -574,20 +565,41 @@ void servers_tick(struct worker *w)
     for (uint32_t p = 0; p < w->npools; p++) {
         struct pool_rt *pool = &w->pools[p];
         const struct conf_pool *cp = pool->cp;
-        uint64_t tmo = cp->timeout_ms > 0 ? (uint64_t)cp->timeout_ms * 1000000ULL : 0;
+        if (cp->timeout_ms <= 0)
+            continue;
+        uint64_t tmo = (uint64_t)cp->timeout_ms * 1000000ULL;
         for (uint32_t i = 0; i < pool->nservers; i++) {
             struct server *s = &pool->servers[i];
-            if (s->ejected_until != 0 && w->now >= s->ejected_until) {
-                s->ejected_until = 0;
-                s->failures = 0;
-                pool->dist_stale = true;
-                STAT_SET(s->st->server_ejected_at, 0);
-                log_notice("pool '%s': server %s back in the ring", cp->name, s->cs->pname);
-            }
-            for (int c = 0; tmo && c < cp->server_connections; c++) {
+            for (int c = 0; c < cp->server_connections; c++) {
                 struct sconn *sc = s->conns[c];
                 if (sc != NULL && sc->head != NULL && w->now - sc->head->t_queued > tmo)
                     sconn_fail(w, sc, MSG_ERR_TIMEOUT);
+            }
+        }
+    }
+}
+
+void servers_preconnect(struct worker *w)
+{
+    for (uint32_t p = 0; p < w->npools; p++) {
+        struct pool_rt *pool = &w->pools[p];
+        if (!pool->cp->preconnect)
+            continue;
+        for (uint32_t i = 0; i < pool->nservers; i++) {
+            struct server *s = &pool->servers[i];
+            for (uint32_t c = 0; c < (uint32_t)pool->cp->server_connections; c++) {
+                struct sconn *sc;
+                if (s->conns[c] != NULL)
+                    continue;
+                int ret = sconn_open(w, s, c, &sc);
+                if (ret < 0 && errno_is_local(-ret)) {
+                    server_local_error(w, s, ret);
+                } else if (ret < 0) {
+                    log_limited(&s->lim, 1000, LOG_WARN,
+                                "pool '%s': server %s: preconnect failed: %s", pool->cp->name,
+                                s->cs->pname, strerror(-ret));
+                    server_failed(w, s);
+                }
             }
         }
     }

@@ -34,8 +34,9 @@ int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint3
         r->server_base[p] = r->nservers_total;
         r->nservers_total += conf->pools[p].nservers;
     }
-    r->pools = calloc((size_t)nworkers * conf->npools + 1, sizeof(*r->pools));
-    r->servers = calloc((size_t)nworkers * r->nservers_total + 1, sizeof(*r->servers));
+    /* one slot per worker, plus the process's own (ejections, decided once for all workers) */
+    r->pools = calloc((size_t)(nworkers + 1) * conf->npools + 1, sizeof(*r->pools));
+    r->servers = calloc((size_t)(nworkers + 1) * r->nservers_total + 1, sizeof(*r->servers));
     r->workers = calloc(nworkers, sizeof(*r->workers));
     if (r->pools == NULL || r->servers == NULL || r->workers == NULL) {
         stats_registry_free(r);
@@ -120,7 +121,7 @@ static uint64_t sum_worker(struct stats_registry *r, size_t off)
 static uint64_t sum_pool(struct stats_registry *r, uint32_t p, size_t off)
 {
     uint64_t v = 0;
-    for (uint32_t w = 0; w < r->nworkers; w++)
+    for (uint32_t w = 0; w <= r->nworkers; w++)
         v += __atomic_load_n((uint64_t *)((char *)stats_pool(r, w, p) + off), __ATOMIC_RELAXED);
     return v;
 }
@@ -128,7 +129,7 @@ static uint64_t sum_pool(struct stats_registry *r, uint32_t p, size_t off)
 static uint64_t sum_server(struct stats_registry *r, uint32_t p, uint32_t s, size_t off, bool max)
 {
     uint64_t v = 0;
-    for (uint32_t w = 0; w < r->nworkers; w++) {
+    for (uint32_t w = 0; w <= r->nworkers; w++) {
         uint64_t x =
             __atomic_load_n((uint64_t *)((char *)stats_server(r, w, p, s) + off), __ATOMIC_RELAXED);
         v = max ? (x > v ? x : v) : v + x;

@@ -13,6 +13,7 @@
 #define STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (uint64_t)(n), __ATOMIC_RELAXED)
 #define STAT_INC(field)    STAT_ADD(field, 1)
 #define STAT_DEC(field)    __atomic_store_n(&(field), (field)-1, __ATOMIC_RELAXED)
+#define STAT_SUB(field, n) __atomic_store_n(&(field), (field) - (uint64_t)(n), __ATOMIC_RELAXED)
 #define STAT_SET(field, v) __atomic_store_n(&(field), (uint64_t)(v), __ATOMIC_RELAXED)
 #define STAT_GET(field)    __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
@@ -51,6 +52,9 @@
     X(bytes_invented, 0)  /* written by the proxy: split headers, merged END, errors */            \
     X(line_assembly, 0)   /* line bytes gathered to tokenize a line split over buffers */          \
     X(buffers_held, 1)                                                                             \
+    X(buffers_evacuated, 0) /* waiting slices copied out of the arena under pressure */            \
+    X(accept_errors, 0)     /* accepts refused by the kernel (EMFILE, ENFILE, ENOMEM ...) */       \
+    X(local_errors, 0)      /* requests failed for lack of a local resource, not the server's */   \
     X(enobufs, 0)                                                                                  \
     X(syscalls, 0)                                                                                 \
     X(events, 0)
@@ -67,14 +71,17 @@ struct worker_stats {
 };
 #undef STATS_FIELD
 
-/* Every worker's counters, laid out for the readers. Built once at start. */
+/* Every worker's counters, laid out for the readers. Built once at start. Pool and server
+ * counters have one slot per worker (0 .. nworkers - 1), written by that worker only, and a
+ * process slot (nworkers) for what is decided once for every worker (ejections), written under
+ * the health module's pool lock. Readers add every slot up. */
 struct stats_registry {
     const struct conf *conf;
     uint32_t nworkers;
     uint32_t nservers_total;       /* servers over all pools */
     uint32_t *server_base;         /* pool index -> its first server in the flat arrays */
-    struct pool_stats *pools;      /* [worker * npools + pool] */
-    struct server_stats *servers;  /* [worker * nservers_total + server_base[pool] + server] */
+    struct pool_stats *pools;      /* [slot * npools + pool] */
+    struct server_stats *servers;  /* [slot * nservers_total + server_base[pool] + server] */
     struct worker_stats **workers; /* [worker], set by each worker */
     const char *engine;            /* engine the workers run on */
     uint64_t start_time;           /* unix seconds */

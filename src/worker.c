@@ -58,25 +58,42 @@ static void worker_free_owner(struct worker *w, struct owner *o)
     }
 }
 
+static void listener_arm(struct worker *w, struct listener *l)
+{
+    if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
+        l->o.pending++;
+    else
+        l->paused = true; /* no room in the ring: try again on the next tick */
+}
+
 static void listener_event(struct worker *w, struct listener *l, const struct io_event *ev)
 {
     if (ev->kind != IO_ACCEPT)
         return;
     bool starved = false;
     if (ev->res >= 0) {
+        l->backoff_ms = 0;
         client_accept(w, l->pool, ev->res);
     } else if (ev->res != -ECANCELED) {
-        starved =
-            ev->res == -EMFILE || ev->res == -ENFILE || ev->res == -ENOMEM || ev->res == -ENOBUFS;
-        log_warn("pool '%s': accept failed: %s", l->pool->cp->name, strerror(-ev->res));
+        int e = -ev->res;
+        starved = e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS;
+        STAT_INC(w->st.accept_errors);
+        if (starved) {
+            /* a local limit: back off (10 ms doubling to 1 s) rather than spin on it */
+            l->backoff_ms = l->backoff_ms == 0 ? 10 : l->backoff_ms * 2;
+            if (l->backoff_ms > 1000)
+                l->backoff_ms = 1000;
+            l->resume_at = w->now + (uint64_t)l->backoff_ms * 1000000ULL;
+        }
+        log_limited(&l->lim, 1000, LOG_ERR, "pool '%s': accept failed: %s%s", l->pool->cp->name,
+                    strerror(e), starved ? " (not accepting for a while)" : "");
     }
     if (!(ev->flags & IO_F_MORE) && !l->o.closing && !w->stop) {
-        /* multishot accept ended: arm it again, at once unless resources ran out (then on the
-         * next tick, so that a full descriptor table does not make the loop spin) */
+        /* multishot accept ended: arm it again, at once unless resources ran out */
         if (starved)
             l->paused = true;
-        else if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
-            l->o.pending++;
+        else
+            listener_arm(w, l);
     }
 }
 
@@ -84,10 +101,9 @@ static void worker_resume_listeners(struct worker *w)
 {
     for (uint32_t p = 0; p < w->npools; p++) {
         struct listener *l = &w->pools[p].lst;
-        if (l->paused && !l->o.closing) {
+        if (l->paused && !l->o.closing && w->now >= l->resume_at) {
             l->paused = false;
-            if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
-                l->o.pending++;
+            listener_arm(w, l);
         }
     }
 }
@@ -135,6 +151,27 @@ static void worker_flush(struct worker *w)
         else if (o->type == OWNER_SCONN)
             sconn_flush(w, (struct sconn *)o);
     }
+}
+
+uint32_t worker_evacuate(struct worker *w)
+{
+    uint32_t moved = 0;
+    for (struct client *c = w->clients; c != NULL; c = c->next)
+        for (struct msg *m = c->qhead; m != NULL; m = m->cnext)
+            moved += msg_evacuate(m, &w->mbufs);
+    /* requests whose client is gone, and fragments, are only on server queues */
+    for (uint32_t p = 0; p < w->npools; p++) {
+        struct pool_rt *pool = &w->pools[p];
+        for (uint32_t s = 0; s < pool->nservers; s++)
+            for (int i = 0; i < pool->cp->server_connections; i++) {
+                struct sconn *sc = pool->servers[s].conns[i];
+                for (struct msg *m = sc != NULL ? sc->head : NULL; m != NULL; m = m->snext)
+                    moved += msg_evacuate(m, &w->mbufs);
+            }
+    }
+    w->last_evacuation = w->now;
+    STAT_ADD(w->st.buffers_evacuated, moved);
+    return moved;
 }
 
 /* Re-arms receives that stopped because the arena was empty, once a few buffers are back
@@ -187,13 +224,16 @@ void *worker_main(void *arg)
     if (ev == NULL)
         log_panic("worker %u: out of memory", w->id);
 
+    w->now = w->last_tick = worker_now();
+    servers_preconnect(w);
     for (uint32_t p = 0; p < w->npools; p++) {
         struct listener *l = &w->pools[p].lst;
-        if (l->o.fd >= 0 && w->io->ops->accept(w->io, l->o.fd, l) == 0)
-            l->o.pending++;
+        if (l->o.fd >= 0)
+            listener_arm(w, l);
     }
-    w->now = w->last_tick = worker_now();
     while (!w->stop) {
+        /* between batches this worker holds no ring: replaced ones may be freed */
+        health_quiesce(w->health, w->id);
         int n = w->io->ops->wait(w->io, ev, WORKER_BATCH, w->tick_ms);
         if (n < 0) {
             log_error("worker %u: wait failed: %s", w->id, strerror(-n));
@@ -203,6 +243,10 @@ void *worker_main(void *arg)
         for (int i = 0; i < n; i++)
             worker_dispatch(w, &ev[i]);
         worker_flush(w);
+        /* waiting bytes must not keep the arena from the kernel: under pressure, copy them
+         * out (at most every 10 ms: a pass walks every queue) */
+        if (mbuf_pressure(&w->mbufs) && w->now - w->last_evacuation >= 10000000ULL)
+            worker_evacuate(w);
         if (w->nstarved > 0)
             worker_rearm_starved(w);
         if (w->now - w->last_tick >= (uint64_t)w->tick_ms * 1000000ULL) {
@@ -217,6 +261,7 @@ void *worker_main(void *arg)
         STAT_SET(w->st.buffers_held, w->mbufs.held);
     }
 
+    health_worker_gone(w->health, w->id);
     /* shutting down: close everything and drain the final events */
     for (uint32_t p = 0; p < w->npools; p++)
         if (w->pools[p].lst.o.fd >= 0)
@@ -246,11 +291,12 @@ void *worker_main(void *arg)
 }
 
 int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_choice choice,
-                struct stats_registry *reg, char *err, size_t errlen)
+                struct stats_registry *reg, struct health *health, char *err, size_t errlen)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
     w->conf = conf;
+    w->health = health;
     w->tick_ms = 50;
     for (uint32_t p = 0; p < conf->npools; p++) {
         int t = conf->pools[p].timeout_ms;

@@ -4,6 +4,7 @@
 #define RP_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -12,7 +13,9 @@
 #include "hash/hash_dist.h"
 #include "proto/mc_req.h"
 #include "proto/mc_rsp.h"
+#include "src/health.h"
 #include "src/io.h"
+#include "src/log.h"
 #include "src/linebuf.h"
 #include "src/mbuf.h"
 #include "src/msg.h"
@@ -37,7 +40,10 @@ struct pool_rt;
 struct listener {
     struct owner o;
     struct pool_rt *pool;
-    bool paused; /* accept failed for lack of resources (EMFILE...): re-armed on the next tick */
+    bool paused;          /* accept failed for lack of resources (EMFILE...): re-armed later */
+    uint32_t backoff_ms;  /* pause after the last such failure: doubles up to a second */
+    uint64_t resume_at;   /* monotonic ns when a paused accept is armed again */
+    struct log_limit lim; /* "accept failed" lines */
 };
 
 struct client {
@@ -83,17 +89,18 @@ struct sconn {
     struct mc_rsp_line rl; /* the reply line being handled */
 };
 
+/* This worker's side of one server: its connections and counters. Whether the server is
+ * healthy is not kept here but in the process-wide struct health (w->health). */
 struct server {
     struct pool_rt *pool;
     uint32_t idx; /* index in the pool's configuration */
     const struct conf_server *cs;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    struct sconn **conns;   /* server_connections entries, NULL when not connected */
-    uint32_t rr;            /* round robin over conns */
-    uint32_t failures;      /* consecutive failures */
-    uint64_t ejected_until; /* monotonic ns; 0 when not ejected */
+    struct sconn **conns; /* server_connections entries, NULL when not connected */
+    uint32_t rr;          /* round robin over conns */
     struct server_stats *st;
+    struct log_limit lim; /* connect failures and closes: one line a second */
 };
 
 struct pool_rt {
@@ -101,8 +108,6 @@ struct pool_rt {
     uint32_t idx;
     const struct conf_pool *cp;
     struct mc_limits limits;
-    struct dist dist;
-    bool dist_stale; /* a server was ejected or came back: rebuild */
     struct server *servers;
     uint32_t nservers;
     struct listener lst;
@@ -127,7 +132,9 @@ struct worker {
     uint64_t last_tick;
     uint32_t nstarved; /* connections whose receive waits for buffers */
     struct stats_registry *reg;
-    volatile int stop; /* set by the main thread */
+    struct health *health;    /* the process's view of the fleet: rings, failures, ejections */
+    atomic_int stop;          /* set by the main thread */
+    uint64_t last_evacuation; /* monotonic ns of the last pass that copied waiting bytes out */
     enum io_choice choice;
     pthread_barrier_t *start_barrier; /* shared with main: engine started, then go */
     int start_rc;
@@ -141,7 +148,7 @@ struct worker {
  * or -1 with a message in err. The listeners use SO_REUSEPORT so every worker accepts on its own.
  */
 int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_choice choice,
-                struct stats_registry *reg, char *err, size_t errlen);
+                struct stats_registry *reg, struct health *health, char *err, size_t errlen);
 /* Runs the event loop until w->stop is set. */
 void *worker_main(void *arg);
 void worker_destroy(struct worker *w);
@@ -170,9 +177,6 @@ void client_close(struct worker *w, struct client *c);
 void client_free(struct worker *w, struct client *c);
 /* Makes m's reply the single line text (static, len bytes), dropping what it had. */
 void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len);
-/* Removes m, whose client is gone, from its server queue, or fails the connection when part
- * of m was already sent (the server would wait for the rest forever). */
-void server_abort_msg(struct worker *w, struct msg *m);
 
 int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
                  struct stats_registry *reg, char *err, size_t errlen);
@@ -186,10 +190,13 @@ void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev);
 void sconn_flush(struct worker *w, struct sconn *sc);
 void sconn_rearm(struct worker *w, struct sconn *sc);
 void sconn_free(struct worker *w, struct sconn *sc);
-/* A request's bytes grew (streamed data block): its connection may send more. */
-void server_msg_grew(struct worker *w, struct msg *m);
-/* Fails requests that waited longer than the pool's timeout; brings back ejected servers. */
+/* Fails requests that waited longer than the pool's timeout. */
 void servers_tick(struct worker *w);
+/* Opens every connection of the pools with `preconnect` (at start). */
+void servers_preconnect(struct worker *w);
+/* Copies the arena bytes of every request and reply that waits (not yet handed to a send) into
+ * spill space, so that the arena buffers go back to the kernel. Returns the slices moved. */
+uint32_t worker_evacuate(struct worker *w);
 /* Fails every server connection (shutdown). */
 void servers_shutdown(struct worker *w);
 /* The server side is done with m (reply complete or failed). */

@@ -1,4 +1,4 @@
-/* The io_uring engine: one ring per worker, the arena as fixed buffers and a provided-buffer
+/* The io_uring engine: one ring per worker, the arena lent to the kernel as a provided-buffer
  * ring, multishot accept and recv, sendmsg, connect, cancel+close, all through the ring. */
 #include "uring/ur_engine.h"
 
@@ -291,16 +291,8 @@ struct io_engine *ur_engine_create(struct mbuf_pool *pool, unsigned entries, cha
         io_uring_free_probe(probe);
     }
 
-    /* fixed buffers: the whole arena as one registered region (one region avoids the per-ring
-     * cap on buffer count); pinned memory counts against RLIMIT_MEMLOCK */
-    struct iovec whole = {.iov_base = pool->arena, .iov_len = (size_t)pool->size * pool->count};
-    ret = io_uring_register_buffers(&u->ring, &whole, 1);
-    bool fixed_ok = ret == 0;
-    if (ret < 0)
-        log_warn("uring: registering the %zu-byte arena as fixed buffers failed (%s); serving "
-                 "without it (raise RLIMIT_MEMLOCK: ulimit -l, LimitMEMLOCK=, "
-                 "--ulimit memlock=)",
-                 whole.iov_len, strerror(-ret));
+    /* The arena is not registered as fixed buffers: no operation here uses a fixed buffer, and
+     * a registration would pin the whole arena against RLIMIT_MEMLOCK for nothing. */
 
     /* the provided-buffer ring: every arena buffer lent to the kernel */
     u->br_entries = 1;
@@ -338,13 +330,12 @@ struct io_engine *ur_engine_create(struct mbuf_pool *pool, unsigned entries, cha
 
     snprintf(u->base.desc, sizeof(u->base.desc),
              "uring: ring of %u entries, %s, multishot accept and recv, provided-buffer ring of "
-             "%u x %u bytes, %s",
+             "%u x %u bytes",
              entries,
              (u->setup_flags & IORING_SETUP_DEFER_TASKRUN)  ? "single issuer, deferred task run"
              : (u->setup_flags & IORING_SETUP_COOP_TASKRUN) ? "cooperative task run"
                                                             : "default task run",
-             pool->count, pool->size,
-             fixed_ok ? "arena registered as fixed buffers" : "arena not registered (memlock)");
+             pool->count, pool->size);
     log_info("%s", u->base.desc);
     return &u->base;
 

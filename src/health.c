@@ -1,0 +1,323 @@
+/* Process-wide server health: shared failure counts, one ejection decision, rings published by
+ * pointer swap and retired by generation, and the probe thread that lets servers back in. */
+#include "src/health.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/log.h"
+#include "src/net.h"
+
+#define HEALTH_TICK_MS     50
+#define PROBE_TIMEOUT_CAP  1000 /* ms: a probe never blocks the thread longer than this */
+#define PROBE_TIMEOUT_NONE 1000 /* ms: a pool without `timeout` */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A ring over the servers of hp that are not ejected now. NULL when out of memory. */
+static struct health_ring *ring_build(struct health_pool *hp)
+{
+    const struct conf_pool *cp = hp->cp;
+    struct health_ring *r = calloc(1, sizeof(*r));
+    struct dist_server *ds = calloc(cp->nservers ? cp->nservers : 1, sizeof(*ds));
+    if (r == NULL || ds == NULL)
+        goto out_free;
+    for (uint32_t i = 0; i < cp->nservers; i++) {
+        ds[i].ring_name = cp->servers[i].ring_name;
+        ds[i].ring_name_len = strlen(cp->servers[i].ring_name);
+        ds[i].weight = cp->servers[i].weight;
+        ds[i].live = !atomic_load(&hp->servers[i].ejected);
+    }
+    if (dist_build(&r->dist, cp->distribution, ds, cp->nservers) < 0)
+        goto out_free;
+    free(ds);
+    return r;
+out_free:
+    free(ds);
+    free(r);
+    return NULL;
+}
+
+/* Frees retired rings no worker can still hold. */
+static void ring_reclaim(struct health *h)
+{
+    uint64_t min = UINT64_MAX;
+    for (uint32_t w = 0; w < h->nworkers; w++) {
+        uint64_t g = atomic_load_explicit(&h->worker_gen[w], memory_order_acquire);
+        if (g < min)
+            min = g;
+    }
+    pthread_mutex_lock(&h->retired_lock);
+    struct health_ring **pp = &h->retired;
+    while (*pp != NULL) {
+        struct health_ring *r = *pp;
+        if (r->retired_gen <= min) {
+            *pp = r->next;
+            dist_free(&r->dist);
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+    pthread_mutex_unlock(&h->retired_lock);
+}
+
+/* Rebuilds and publishes pool hp's ring (caller holds hp->lock). On allocation failure the old
+ * ring stays: routing to an ejected server fails fast, which is still correct. */
+static void ring_publish(struct health *h, struct health_pool *hp)
+{
+    struct health_ring *r = ring_build(hp);
+    if (r == NULL) {
+        log_error("pool '%s': out of memory rebuilding the ring", hp->cp->name);
+        return;
+    }
+    struct health_ring *old = atomic_exchange_explicit(&hp->ring, r, memory_order_acq_rel);
+    old->retired_gen = atomic_fetch_add(&h->gen, 1) + 1;
+    pthread_mutex_lock(&h->retired_lock);
+    old->next = h->retired;
+    h->retired = old;
+    pthread_mutex_unlock(&h->retired_lock);
+}
+
+int health_init(struct health *h, const struct conf *conf, struct stats_registry *reg,
+                uint32_t nworkers, char *err, size_t errlen)
+{
+    memset(h, 0, sizeof(*h));
+    h->conf = conf;
+    h->reg = reg;
+    h->nworkers = nworkers;
+    h->stop_pipe[0] = h->stop_pipe[1] = -1;
+    atomic_init(&h->gen, 1);
+    pthread_mutex_init(&h->retired_lock, NULL);
+    h->worker_gen = calloc(nworkers ? nworkers : 1, sizeof(*h->worker_gen));
+    h->pools = calloc(conf->npools ? conf->npools : 1, sizeof(*h->pools));
+    if (h->worker_gen == NULL || h->pools == NULL)
+        goto out_nomem;
+    for (uint32_t w = 0; w < nworkers; w++)
+        atomic_init(&h->worker_gen[w], UINT64_MAX);
+    for (uint32_t p = 0; p < conf->npools; p++) {
+        struct health_pool *hp = &h->pools[p];
+        const struct conf_pool *cp = &conf->pools[p];
+        hp->cp = cp;
+        pthread_mutex_init(&hp->lock, NULL);
+        h->npools++;
+        hp->servers = calloc(cp->nservers ? cp->nservers : 1, sizeof(*hp->servers));
+        if (hp->servers == NULL)
+            goto out_nomem;
+        for (uint32_t s = 0; s < cp->nservers; s++)
+            if (net_resolve(&cp->servers[s].addr, &hp->servers[s].addr, &hp->servers[s].addrlen,
+                            err, errlen) < 0)
+                return -1;
+        struct health_ring *r = ring_build(hp);
+        if (r == NULL)
+            goto out_nomem;
+        atomic_init(&hp->ring, r);
+    }
+    return 0;
+out_nomem:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+void health_worker_gone(struct health *h, uint32_t w)
+{
+    atomic_store_explicit(&h->worker_gen[w], UINT64_MAX, memory_order_release);
+}
+
+bool health_failure(struct health *h, uint32_t p, uint32_t s)
+{
+    struct health_pool *hp = &h->pools[p];
+    struct health_server *hs = &hp->servers[s];
+    const struct conf_pool *cp = hp->cp;
+    uint32_t n = atomic_fetch_add_explicit(&hs->failures, 1, memory_order_relaxed) + 1;
+    if (!cp->auto_eject_hosts || n < (uint32_t)cp->server_failure_limit)
+        return false;
+    bool expected = false;
+    if (!atomic_compare_exchange_strong(&hs->ejected, &expected, true))
+        return false; /* another report got there first */
+    uint64_t now = mono_ns();
+    atomic_store(&hs->retry_at, now + (uint64_t)cp->server_retry_timeout_ms * 1000000ULL);
+    pthread_mutex_lock(&hp->lock);
+    ring_publish(h, hp);
+    struct pool_stats *ps = stats_pool(h->reg, h->reg->nworkers, p);
+    struct server_stats *ss = stats_server(h->reg, h->reg->nworkers, p, s);
+    STAT_INC(ps->server_ejects);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    /* microseconds since the epoch, as twemproxy reports it */
+    STAT_SET(ss->server_ejected_at, (uint64_t)rt.tv_sec * 1000000ULL + (uint64_t)rt.tv_nsec / 1000);
+    pthread_mutex_unlock(&hp->lock);
+    log_warn("pool '%s': server %s ejected for %d ms after %u failures", cp->name,
+             cp->servers[s].pname, cp->server_retry_timeout_ms, n);
+    return true;
+}
+
+/* Waits up to the deadline for events on fd. Returns 0, or -ETIMEDOUT / -errno. */
+static int probe_wait(int fd, short events, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t now = mono_ns();
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int ms = (int)((deadline - now + 999999) / 1000000);
+        int r = poll(&pfd, 1, ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return -ETIMEDOUT;
+        return 0;
+    }
+}
+
+int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
+{
+    uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int ret;
+    if (connect(fd, (const struct sockaddr *)ss, len) < 0 && errno != EINPROGRESS) {
+        ret = -errno;
+        goto out_close;
+    }
+    if ((ret = probe_wait(fd, POLLOUT, deadline)) < 0)
+        goto out_close;
+    int soerr = 0;
+    socklen_t sl = sizeof(soerr);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
+        ret = soerr ? -soerr : -errno;
+        goto out_close;
+    }
+    static const char ask[] = "version\r\n";
+    if (send(fd, ask, sizeof(ask) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(ask) - 1)) {
+        ret = -EIO;
+        goto out_close;
+    }
+    char buf[128];
+    size_t got = 0;
+    while (got < sizeof(buf) && memchr(buf, '\n', got) == NULL) {
+        if ((ret = probe_wait(fd, POLLIN, deadline)) < 0)
+            goto out_close;
+        ssize_t n = recv(fd, buf + got, sizeof(buf) - got, 0);
+        if (n == 0) {
+            ret = -ECONNRESET;
+            goto out_close;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                continue;
+            ret = -errno;
+            goto out_close;
+        }
+        got += (size_t)n;
+    }
+    ret = got >= 8 && memcmp(buf, "VERSION ", 8) == 0 ? 0 : -EPROTO;
+out_close:
+    close(fd);
+    return ret;
+}
+
+void health_tick(struct health *h, uint64_t now)
+{
+    for (uint32_t p = 0; p < h->npools; p++) {
+        struct health_pool *hp = &h->pools[p];
+        const struct conf_pool *cp = hp->cp;
+        for (uint32_t s = 0; s < cp->nservers; s++) {
+            struct health_server *hs = &hp->servers[s];
+            if (!atomic_load(&hs->ejected) || now < atomic_load(&hs->retry_at))
+                continue;
+            int tmo = cp->timeout_ms > 0 ? cp->timeout_ms : PROBE_TIMEOUT_NONE;
+            if (tmo > PROBE_TIMEOUT_CAP)
+                tmo = PROBE_TIMEOUT_CAP;
+            int r = health_probe(&hs->addr, hs->addrlen, tmo);
+            if (r < 0) {
+                atomic_store(&hs->retry_at,
+                             mono_ns() + (uint64_t)cp->server_retry_timeout_ms * 1000000ULL);
+                log_warn("pool '%s': server %s still down (probe: %s), next probe in %d ms",
+                         cp->name, cp->servers[s].pname,
+                         r == -EPROTO ? "unexpected answer to version" : strerror(-r),
+                         cp->server_retry_timeout_ms);
+                continue;
+            }
+            pthread_mutex_lock(&hp->lock);
+            atomic_store(&hs->failures, 0);
+            atomic_store(&hs->ejected, false);
+            ring_publish(h, hp);
+            STAT_SET(stats_server(h->reg, h->reg->nworkers, p, s)->server_ejected_at, 0);
+            pthread_mutex_unlock(&hp->lock);
+            log_notice("pool '%s': server %s answered a probe: back in the ring", cp->name,
+                       cp->servers[s].pname);
+        }
+    }
+    ring_reclaim(h);
+}
+
+static void *health_thread(void *arg)
+{
+    struct health *h = arg;
+    struct pollfd pfd = {.fd = h->stop_pipe[0], .events = POLLIN};
+    for (;;) {
+        int r = poll(&pfd, 1, HEALTH_TICK_MS);
+        if (r > 0)
+            break;
+        health_tick(h, mono_ns());
+    }
+    return NULL;
+}
+
+int health_start(struct health *h)
+{
+    if (pipe2(h->stop_pipe, O_CLOEXEC) < 0)
+        return -1;
+    if (pthread_create(&h->thread, NULL, health_thread, h) != 0)
+        return -1;
+    h->thread_started = true;
+    return 0;
+}
+
+void health_destroy(struct health *h)
+{
+    if (h->thread_started) {
+        ssize_t n = write(h->stop_pipe[1], "x", 1);
+        (void)n;
+        pthread_join(h->thread, NULL);
+    }
+    if (h->stop_pipe[0] >= 0) {
+        close(h->stop_pipe[0]);
+        close(h->stop_pipe[1]);
+    }
+    for (uint32_t p = 0; p < h->npools; p++) {
+        struct health_pool *hp = &h->pools[p];
+        struct health_ring *r = atomic_load(&hp->ring);
+        if (r != NULL) {
+            dist_free(&r->dist);
+            free(r);
+        }
+        free(hp->servers);
+        pthread_mutex_destroy(&hp->lock);
+    }
+    while (h->retired != NULL) {
+        struct health_ring *r = h->retired;
+        h->retired = r->next;
+        dist_free(&r->dist);
+        free(r);
+    }
+    pthread_mutex_destroy(&h->retired_lock);
+    free(h->pools);
+    free(h->worker_gen);
+    memset(h, 0, sizeof(*h));
+}
