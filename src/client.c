@@ -761,8 +761,9 @@ void client_close(struct worker *w, struct client *c)
         w->nstarved--;
     }
     /* detach every request. One still being received (its data block not whole) was never
-     * queued on a server and goes at once; queued ones are complete requests, so the server
-     * connection stays in step: they are answered and their replies dropped as they arrive */
+     * queued on a server and goes at once, and so does one queued but not yet sent; the rest are
+     * complete requests a server already has, so the connection stays in step: they are
+     * answered and their replies dropped as they arrive */
     struct msg *m = c->qhead;
     while (m != NULL) {
         struct msg *next = m->cnext;
@@ -772,6 +773,8 @@ void client_close(struct worker *w, struct client *c)
         m->client = NULL;
         if (!m->in_server)
             msg_put(&w->msgs, &w->mbufs, m);
+        else
+            server_drop_unsent(w, m); /* nobody waits for it: do not send it at all */
         m = next;
     }
     c->qhead = c->qtail = c->cur = NULL;

@@ -28,10 +28,10 @@ struct health_ring {
 };
 
 struct health_server {
-    _Atomic uint32_t failures;      /* consecutive failures, over every worker */
-    _Atomic bool ejected;           /* out of the ring */
-    _Atomic uint64_t retry_at;      /* monotonic ns: next probe of an ejected server */
-    struct sockaddr_storage addr;   /* where the probe connects */
+    _Atomic uint32_t failures;    /* consecutive failures, over every worker */
+    _Atomic bool ejected;         /* out of the ring */
+    _Atomic uint64_t retry_at;    /* monotonic ns: next probe of an ejected server */
+    struct sockaddr_storage addr; /* where the probe connects */
     socklen_t addrlen;
 };
 

@@ -37,6 +37,11 @@ int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const str
     pool->lst.o.fd = -1;
     pool->lst.pool = pool;
     pool->nservers = cp->nservers;
+    /* server_connections is the process's: split over the workers, at least one each */
+    uint32_t sc = (uint32_t)cp->server_connections, nw = reg->nworkers;
+    pool->nconns = sc / nw + (w->id < sc % nw ? 1 : 0);
+    if (pool->nconns == 0)
+        pool->nconns = 1;
     pool->servers = calloc(cp->nservers, sizeof(*pool->servers));
     if (pool->servers == NULL)
         goto out_nomem;
@@ -46,7 +51,7 @@ int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const str
         s->idx = i;
         s->cs = &cp->servers[i];
         s->st = stats_server(reg, w->id, idx, i);
-        s->conns = calloc((size_t)cp->server_connections, sizeof(*s->conns));
+        s->conns = calloc(pool->nconns, sizeof(*s->conns));
         if (s->conns == NULL)
             goto out_nomem;
         if (net_resolve(&s->cs->addr, &s->addr, &s->addrlen, err, errlen) < 0)
@@ -81,7 +86,7 @@ void pool_rt_destroy(struct worker *w, struct pool_rt *pool)
 {
     for (uint32_t i = 0; i < pool->nservers && pool->servers != NULL; i++) {
         struct server *s = &pool->servers[i];
-        for (int c = 0; s->conns != NULL && c < pool->cp->server_connections; c++)
+        for (uint32_t c = 0; s->conns != NULL && c < pool->nconns; c++)
             if (s->conns[c] != NULL) {
                 struct sconn *sc = s->conns[c];
                 sconn_fail(w, sc, MSG_ERR_CLOSED);
@@ -167,14 +172,17 @@ static void server_failed(struct worker *w, struct server *s)
     health_failure(w->health, s->pool->idx, s->idx);
 }
 
-/* Takes the oldest request off sc's queue (and out of the queue gauges). */
-static struct msg *sconn_pop(struct sconn *sc)
+/* Takes m, which follows prev (NULL: m is the head), off sc's queue and out of the queue
+ * gauges. */
+static void sconn_unlink(struct sconn *sc, struct msg *prev, struct msg *m)
 {
-    struct msg *m = sc->head;
     struct server_stats *st = sc->server->st;
-    sc->head = m->snext;
-    if (sc->head == NULL)
-        sc->tail = NULL;
+    if (prev == NULL)
+        sc->head = m->snext;
+    else
+        prev->snext = m->snext;
+    if (sc->tail == m)
+        sc->tail = prev;
     if (sc->unsent == m)
         sc->unsent = m->snext;
     m->snext = NULL;
@@ -186,7 +194,33 @@ static struct msg *sconn_pop(struct sconn *sc)
         STAT_DEC(st->in_queue);
         STAT_SUB(st->in_queue_bytes, m->qbytes);
     }
+}
+
+/* Takes the oldest request off sc's queue. */
+static struct msg *sconn_pop(struct sconn *sc)
+{
+    struct msg *m = sc->head;
+    sconn_unlink(sc, NULL, m);
     return m;
+}
+
+bool server_drop_unsent(struct worker *w, struct msg *m)
+{
+    struct sconn *sc = m->sconn;
+    if (sc == NULL || m->is_frag || m->req_handed > 0)
+        return false;
+    struct msg *prev = NULL, *x = sc->head;
+    while (x != NULL && x != m) {
+        prev = x;
+        x = x->snext;
+    }
+    if (x == NULL)
+        return false;
+    sconn_unlink(sc, prev, m);
+    m->in_server = false;
+    m->sconn = NULL;
+    msg_put(&w->msgs, &w->mbufs, m);
+    return true;
 }
 
 /* Requests that expect no reply are done once handed to a send and at the head. */
@@ -260,7 +294,7 @@ void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct
         return;
     }
     struct server *s = &pool->servers[idx];
-    uint32_t nconn = (uint32_t)pool->cp->server_connections;
+    uint32_t nconn = pool->nconns;
     uint32_t ci = nconn > 1 ? s->rr++ % nconn : 0;
     struct sconn *sc = s->conns[ci];
     if (sc == NULL) {
@@ -570,7 +604,7 @@ void servers_tick(struct worker *w)
         uint64_t tmo = (uint64_t)cp->timeout_ms * 1000000ULL;
         for (uint32_t i = 0; i < pool->nservers; i++) {
             struct server *s = &pool->servers[i];
-            for (int c = 0; c < cp->server_connections; c++) {
+            for (uint32_t c = 0; c < pool->nconns; c++) {
                 struct sconn *sc = s->conns[c];
                 if (sc != NULL && sc->head != NULL && w->now - sc->head->t_queued > tmo)
                     sconn_fail(w, sc, MSG_ERR_TIMEOUT);
@@ -587,7 +621,7 @@ void servers_preconnect(struct worker *w)
             continue;
         for (uint32_t i = 0; i < pool->nservers; i++) {
             struct server *s = &pool->servers[i];
-            for (uint32_t c = 0; c < (uint32_t)pool->cp->server_connections; c++) {
+            for (uint32_t c = 0; c < pool->nconns; c++) {
                 struct sconn *sc;
                 if (s->conns[c] != NULL)
                     continue;
@@ -610,7 +644,7 @@ void servers_shutdown(struct worker *w)
     for (uint32_t p = 0; p < w->npools; p++) {
         struct pool_rt *pool = &w->pools[p];
         for (uint32_t i = 0; i < pool->nservers; i++)
-            for (int c = 0; c < pool->cp->server_connections; c++)
+            for (uint32_t c = 0; c < pool->nconns; c++)
                 if (pool->servers[i].conns[c] != NULL)
                     sconn_fail(w, pool->servers[i].conns[c], MSG_ERR_CLOSED);
     }

@@ -163,7 +163,7 @@ uint32_t worker_evacuate(struct worker *w)
     for (uint32_t p = 0; p < w->npools; p++) {
         struct pool_rt *pool = &w->pools[p];
         for (uint32_t s = 0; s < pool->nservers; s++)
-            for (int i = 0; i < pool->cp->server_connections; i++) {
+            for (uint32_t i = 0; i < pool->nconns; i++) {
                 struct sconn *sc = pool->servers[s].conns[i];
                 for (struct msg *m = sc != NULL ? sc->head : NULL; m != NULL; m = m->snext)
                     moved += msg_evacuate(m, &w->mbufs);
@@ -184,7 +184,7 @@ static void worker_rearm_starved(struct worker *w)
     for (uint32_t p = 0; p < w->npools; p++) {
         struct pool_rt *pool = &w->pools[p];
         for (uint32_t s = 0; s < pool->nservers; s++)
-            for (int i = 0; i < pool->cp->server_connections; i++) {
+            for (uint32_t i = 0; i < pool->nconns; i++) {
                 struct sconn *sc = pool->servers[s].conns[i];
                 if (sc != NULL && sc->starved)
                     sconn_rearm(w, sc);

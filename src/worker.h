@@ -97,7 +97,7 @@ struct server {
     const struct conf_server *cs;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    struct sconn **conns; /* server_connections entries, NULL when not connected */
+    struct sconn **conns; /* pool->nconns entries, NULL when not connected */
     uint32_t rr;          /* round robin over conns */
     struct server_stats *st;
     struct log_limit lim; /* connect failures and closes: one line a second */
@@ -108,6 +108,7 @@ struct pool_rt {
     uint32_t idx;
     const struct conf_pool *cp;
     struct mc_limits limits;
+    uint32_t nconns; /* connections per server on this worker: its share of server_connections */
     struct server *servers;
     uint32_t nservers;
     struct listener lst;
@@ -190,6 +191,10 @@ void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev);
 void sconn_flush(struct worker *w, struct sconn *sc);
 void sconn_rearm(struct worker *w, struct sconn *sc);
 void sconn_free(struct worker *w, struct sconn *sc);
+/* m, whose client is gone, is taken off its server queue and freed if none of its bytes went
+ * to a send yet. Returns false (m untouched) otherwise: it stays queued, is answered, and the
+ * reply is dropped, so the connection stays in step. */
+bool server_drop_unsent(struct worker *w, struct msg *m);
 /* Fails requests that waited longer than the pool's timeout. */
 void servers_tick(struct worker *w);
 /* Opens every connection of the pools with `preconnect` (at start). */
