@@ -108,7 +108,7 @@ static void worker_resume_listeners(struct worker *w)
     }
 }
 
-static void worker_dispatch(struct worker *w, const struct io_event *ev)
+void worker_dispatch(struct worker *w, const struct io_event *ev)
 {
     struct owner *o = ev->owner;
     if (!(ev->flags & IO_F_MORE))
@@ -138,7 +138,7 @@ out:
         worker_free_owner(w, o);
 }
 
-static void worker_flush(struct worker *w)
+void worker_flush(struct worker *w)
 {
     while (w->dirty != NULL) {
         struct owner *o = w->dirty;

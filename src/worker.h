@@ -154,6 +154,12 @@ int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_
 void *worker_main(void *arg);
 void worker_destroy(struct worker *w);
 
+/* One step of the loop, exposed so that unit tests can drive a worker with a scripted engine:
+ * hand one event to its owner (buffer accounting included; frees an owner whose close is done),
+ * and flush every connection marked dirty (one send per socket). */
+void worker_dispatch(struct worker *w, const struct io_event *ev);
+void worker_flush(struct worker *w);
+
 /* Internal to the core (client.c, server.c, worker.c). */
 void worker_mark_dirty(struct worker *w, struct owner *o);
 /* Counts a slice handed to a send: forwarded from the arena, copied, or invented. */
