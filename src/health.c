@@ -54,7 +54,7 @@ static void ring_reclaim(struct health *h)
 {
     uint64_t min = UINT64_MAX;
     for (uint32_t w = 0; w < h->nworkers; w++) {
-        uint64_t g = atomic_load_explicit(&h->worker_gen[w], memory_order_acquire);
+        uint64_t g = atomic_load_explicit(&h->seen[w].gen, memory_order_acquire);
         if (g < min)
             min = g;
     }
@@ -100,12 +100,12 @@ int health_init(struct health *h, const struct conf *conf, struct stats_registry
     h->stop_pipe[0] = h->stop_pipe[1] = -1;
     atomic_init(&h->gen, 1);
     pthread_mutex_init(&h->retired_lock, NULL);
-    h->worker_gen = calloc(nworkers ? nworkers : 1, sizeof(*h->worker_gen));
+    h->seen = aligned_alloc(64, (nworkers ? nworkers : 1) * sizeof(*h->seen));
     h->pools = calloc(conf->npools ? conf->npools : 1, sizeof(*h->pools));
-    if (h->worker_gen == NULL || h->pools == NULL)
+    if (h->seen == NULL || h->pools == NULL)
         goto out_nomem;
     for (uint32_t w = 0; w < nworkers; w++)
-        atomic_init(&h->worker_gen[w], UINT64_MAX);
+        atomic_init(&h->seen[w].gen, UINT64_MAX);
     for (uint32_t p = 0; p < conf->npools; p++) {
         struct health_pool *hp = &h->pools[p];
         const struct conf_pool *cp = &conf->pools[p];
@@ -132,7 +132,7 @@ out_nomem:
 
 void health_worker_gone(struct health *h, uint32_t w)
 {
-    atomic_store_explicit(&h->worker_gen[w], UINT64_MAX, memory_order_release);
+    atomic_store_explicit(&h->seen[w].gen, UINT64_MAX, memory_order_release);
 }
 
 bool health_failure(struct health *h, uint32_t p, uint32_t s)
@@ -318,6 +318,6 @@ void health_destroy(struct health *h)
     }
     pthread_mutex_destroy(&h->retired_lock);
     free(h->pools);
-    free(h->worker_gen);
+    free(h->seen);
     memset(h, 0, sizeof(*h));
 }

@@ -42,6 +42,12 @@ struct health_pool {
     pthread_mutex_t lock; /* serialises ejections and returns (ring rebuilds) of this pool */
 };
 
+/* A worker's announcement, on a cache line of its own (workers write theirs, nobody else). */
+struct health_seen {
+    _Atomic uint64_t gen;
+    char pad[64 - sizeof(uint64_t)];
+};
+
 struct health {
     const struct conf *conf;
     struct stats_registry *reg; /* ejections are counted in its process slot */
@@ -49,7 +55,7 @@ struct health {
     uint32_t npools;
     uint32_t nworkers;
     _Atomic uint64_t gen;         /* bumped each time a ring is replaced */
-    _Atomic uint64_t *worker_gen; /* per worker: the gen it saw when it last held no ring */
+    struct health_seen *seen; /* per worker: the gen it saw when it last held no ring */
     pthread_mutex_t retired_lock;
     struct health_ring *retired;
     pthread_t thread;
@@ -75,8 +81,9 @@ static inline const struct dist *health_ring(struct health *h, uint32_t p)
 /* Worker w holds no ring pointer any more (call between batches of events). */
 static inline void health_quiesce(struct health *h, uint32_t w)
 {
-    atomic_store_explicit(&h->worker_gen[w], atomic_load_explicit(&h->gen, memory_order_acquire),
-                          memory_order_release);
+    uint64_t g = atomic_load_explicit(&h->gen, memory_order_acquire);
+    if (atomic_load_explicit(&h->seen[w].gen, memory_order_relaxed) != g)
+        atomic_store_explicit(&h->seen[w].gen, g, memory_order_release);
 }
 
 /* Worker w will never route again (it stopped): it no longer holds back retirement. */
