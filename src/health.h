@@ -54,7 +54,7 @@ struct health {
     struct health_pool *pools;
     uint32_t npools;
     uint32_t nworkers;
-    _Atomic uint64_t gen;         /* bumped each time a ring is replaced */
+    _Atomic uint64_t gen;     /* bumped each time a ring is replaced */
     struct health_seen *seen; /* per worker: the gen it saw when it last held no ring */
     pthread_mutex_t retired_lock;
     struct health_ring *retired;

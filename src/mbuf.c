@@ -50,15 +50,18 @@ void mbuf_pool_free(struct mbuf_pool *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* A spill buffer nobody references any more: back on the free stack. Its memory is kept only
- * while few are free, so a burst of spilling does not stay resident. */
+/* A spill buffer nobody references any more: back on the free stack. The memory of up to 8 free
+ * ones is kept for the next spill; beyond that it is freed, so a burst of spilling does not
+ * stay resident. */
 static void mbuf_spill_release(struct mbuf_pool *p, uint32_t id)
 {
     uint32_t rel = id - p->count;
     p->spill_live--;
-    if (p->nspill_free >= 8) {
+    if (p->spill_cached >= 8) {
         free(p->spill[rel]);
         p->spill[rel] = NULL;
+    } else {
+        p->spill_cached++; /* on top of the free stack: the next spill takes it first */
     }
     p->spill_free[p->nspill_free++] = rel;
 }
@@ -66,6 +69,8 @@ static void mbuf_spill_release(struct mbuf_pool *p, uint32_t id)
 uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const uint8_t **dst,
                     uint32_t *id)
 {
+    if (len == 0)
+        return 0;
     if (p->spill_cur == MBUF_NONE || p->spill_used == p->size) {
         if (p->spill_cur != MBUF_NONE) {
             /* full: drop the filler's own reference */
@@ -77,7 +82,9 @@ uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const
         if (p->nspill_free == 0)
             return 0;
         uint32_t rel = p->spill_free[p->nspill_free - 1];
-        if (p->spill[rel] == NULL && (p->spill[rel] = malloc(p->size)) == NULL)
+        if (p->spill[rel] != NULL)
+            p->spill_cached--;
+        else if ((p->spill[rel] = malloc(p->size)) == NULL)
             return 0;
         p->nspill_free--;
         p->spill_cur = p->count + rel;

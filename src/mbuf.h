@@ -39,9 +39,10 @@ struct mbuf_pool {
     uint32_t spill_max;
     uint32_t *spill_free; /* free spill ids (relative), a stack */
     uint32_t nspill_free;
-    uint32_t spill_cur;  /* spill id being filled (absolute), or MBUF_NONE */
-    uint32_t spill_used; /* bytes of it in use */
-    uint32_t spill_live; /* spill buffers with references */
+    uint32_t spill_cur;    /* spill id being filled (absolute), or MBUF_NONE */
+    uint32_t spill_used;   /* bytes of it in use */
+    uint32_t spill_live;   /* spill buffers with references */
+    uint32_t spill_cached; /* free spill ids whose memory is kept (at most 8) */
 };
 
 /* A borrowed range of bytes: in an arena buffer (buf = its id) or elsewhere (buf = MBUF_NONE). */
@@ -71,7 +72,8 @@ static inline bool mbuf_pressure(const struct mbuf_pool *p)
 
 /* Copies up to len bytes of src into spill space. On success returns the bytes copied (> 0,
  * possibly fewer than len: call again for the rest), with *dst and *id naming where they are and
- * one reference on *id taken for the caller. Returns 0 when no spill space is left. */
+ * one reference on *id taken for the caller. Returns 0 (and takes nothing) when no spill space
+ * is left or len is 0. */
 uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const uint8_t **dst,
                     uint32_t *id);
 

@@ -111,8 +111,8 @@ uint64_t svec_bytes(const struct svec *s)
 /* One slice out of the arena; false when spill space ran out. */
 static bool slice_evacuate(struct slice *sl, struct mbuf_pool *p)
 {
-    if (sl->buf >= p->count)
-        return true; /* spill space, a copy or static bytes already */
+    if (sl->buf >= p->count || sl->len == 0)
+        return true; /* spill space, a copy or static bytes already (or nothing to move) */
     const uint8_t *d;
     uint32_t id;
     if (mbuf_spill_whole(p, sl->ptr, sl->len, &d, &id) != sl->len)
