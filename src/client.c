@@ -53,6 +53,7 @@ static const char *msg_err_line(enum msg_err e, uint32_t *len)
         [MSG_ERR_NOMEM] = "SERVER_ERROR out of memory\r\n",
         [MSG_ERR_EJECTED] = "SERVER_ERROR backend ejected\r\n",
         [MSG_ERR_NOFD] = "SERVER_ERROR proxy out of file descriptors\r\n",
+        [MSG_ERR_LOCAL] = "SERVER_ERROR proxy out of local resources\r\n",
     };
     const char *s = lines[e < sizeof(lines) / sizeof(lines[0]) ? e : 0];
     *len = (uint32_t)strlen(s);
@@ -119,13 +120,18 @@ void msg_server_done(struct worker *w, struct msg *m)
         return;
     }
     if (m->err != MSG_OK && !m->noreply) {
-        if (m->rsp_handed > 0 && m->client != NULL) {
-            /* part of this reply is already on its way: the client cannot be told cleanly */
-            m->client->close_now = true;
+        if (m->rsp_handed > 0) {
+            /* part of this reply is already on its way: it cannot be ended cleanly, and an
+             * error line would read as value bytes. What was sent stays; nothing follows it,
+             * and the client is closed */
+            svec_release_from(&m->rsp, &w->mbufs, m->rsp_handed);
+            if (m->client != NULL)
+                m->client->close_now = true;
+        } else {
+            uint32_t len;
+            const char *line = msg_err_line(m->err, &len);
+            msg_set_reply(w, m, line, len);
         }
-        uint32_t len;
-        const char *line = msg_err_line(m->err, &len);
-        msg_set_reply(w, m, line, len);
     }
     if (m->err != MSG_OK && m->client != NULL)
         STAT_INC(m->client->pool->st->forward_error);
@@ -559,6 +565,32 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
         worker_mark_dirty(w, &c->o);
 }
 
+/* Drops the request being received (c->cur, the last of the queue), which never reached a
+ * server: its client stopped sending halfway. */
+static void client_drop_partial(struct worker *w, struct client *c)
+{
+    struct msg *m = c->cur;
+    if (m == NULL)
+        return;
+    c->cur = NULL;
+    linebuf_reset(&c->line);
+    if (m->in_server)
+        return; /* cannot happen: a request is queued only once whole */
+    struct msg *prev = NULL;
+    for (struct msg *x = c->qhead; x != NULL && x != m; x = x->cnext)
+        prev = x;
+    if (prev == NULL)
+        c->qhead = m->cnext;
+    else
+        prev->cnext = m->cnext;
+    if (c->qtail == m)
+        c->qtail = prev;
+    c->nqueued--;
+    m->in_client = false;
+    m->client = NULL;
+    msg_put(&w->msgs, &w->mbufs, m);
+}
+
 /* ---- send path ----------------------------------------------------------------------- */
 
 void client_flush(struct worker *w, struct client *c)
@@ -726,7 +758,9 @@ void client_event(struct worker *w, struct client *c, const struct io_event *ev)
             if (!(ev->flags & IO_F_MORE))
                 client_rearm(w, c);
         } else if (ev->res == 0) {
-            /* the client is done sending: answer what it asked, then close */
+            /* the client is done sending: answer what it asked, then close. A request it left
+             * unfinished was never queued anywhere: it goes now */
+            client_drop_partial(w, c);
             c->eof = true;
             STAT_INC(c->pool->st->client_eof);
             worker_mark_dirty(w, &c->o);

@@ -55,8 +55,15 @@ enum msg_err {
     MSG_ERR_PROTOCOL,
     MSG_ERR_NOMEM,
     MSG_ERR_EJECTED,
-    MSG_ERR_NOFD /* the proxy ran out of descriptors: a local failure, not the server's */
+    MSG_ERR_NOFD,  /* the proxy ran out of descriptors: a local failure, not the server's */
+    MSG_ERR_LOCAL, /* another local resource ran out (ports, ring entries) */
 };
+
+/* True for failures of the proxy's own resources, which are not counted against a server. */
+static inline bool msg_err_is_local(enum msg_err e)
+{
+    return e == MSG_ERR_NOMEM || e == MSG_ERR_NOFD || e == MSG_ERR_LOCAL;
+}
 
 /* One item of a split retrieval: where the reply for a key is, in its fragment's reply. */
 struct mget_item {

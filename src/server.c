@@ -108,6 +108,14 @@ static bool errno_is_local(int e)
            e == EAGAIN || e == EBUSY;
 }
 
+/* The reply for a request that failed for such an error. */
+static enum msg_err local_err(int e)
+{
+    return e == EMFILE || e == ENFILE    ? MSG_ERR_NOFD
+           : e == ENOMEM || e == ENOBUFS ? MSG_ERR_NOMEM
+                                         : MSG_ERR_LOCAL;
+}
+
 /* Opens connection ci of server s. Returns 0 with *out set, or -errno: a local error
  * (errno_is_local) is nobody's failure; anything else is the server's. */
 static int sconn_open(struct worker *w, struct server *s, uint32_t ci, struct sconn **out)
@@ -238,27 +246,28 @@ static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
         return;
     struct server *s = sc->server;
     bool was_connected = sc->state == SC_CONNECTED;
+    bool idle = was_connected && sc->head == NULL;
     sc->state = SC_DEAD;
     s->conns[sc->conn_idx] = NULL;
     if (was_connected)
         STAT_DEC(s->st->server_connections);
+    bool local = msg_err_is_local(err); /* counted and logged as local_errors already */
     if (err == MSG_ERR_TIMEOUT)
         STAT_INC(s->st->server_timedout);
     else if (err == MSG_ERR_CLOSED && was_connected)
         STAT_INC(s->st->server_eof);
-    else
+    else if (!local)
         STAT_INC(s->st->server_err);
     if (sc->starved) {
         sc->starved = false;
         w->nstarved--;
     }
-    if (!w->stop)
+    if (!w->stop && !local)
         log_limited(&s->lim, 1000, LOG_WARN, "pool '%s': server %s: %s, %u requests failed",
                     s->pool->cp->name, s->cs->pname,
                     err == MSG_ERR_TIMEOUT    ? "timed out"
                     : err == MSG_ERR_DOWN     ? "connect failed"
                     : err == MSG_ERR_PROTOCOL ? "invalid reply, connection closed"
-                    : err == MSG_ERR_NOMEM    ? "out of memory, connection closed"
                                               : "connection closed",
                     sc->nqueued);
     while (sc->head != NULL) {
@@ -269,8 +278,10 @@ static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
         m->sent = true;
         msg_server_done(w, m);
     }
-    /* a shutdown is nobody's failure, and neither is the proxy running out of memory */
-    if (!w->stop && err != MSG_ERR_NOMEM)
+    /* a shutdown is nobody's failure, nor the proxy running out of something, nor a server
+     * closing a connection that had nothing outstanding (an idle timeout, a restart: the next
+     * connect tells whether it is down) */
+    if (!w->stop && !local && !(err == MSG_ERR_CLOSED && idle))
         server_failed(w, s);
     if (!sc->o.closing)
         worker_close_owner(w, &sc->o);
@@ -301,7 +312,7 @@ void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct
         int ret = sconn_open(w, s, ci, &sc);
         if (ret < 0) {
             if (errno_is_local(-ret)) {
-                m->err = ret == -EMFILE || ret == -ENFILE ? MSG_ERR_NOFD : MSG_ERR_NOMEM;
+                m->err = (uint8_t)local_err(-ret);
                 server_local_error(w, s, ret);
             } else {
                 m->err = MSG_ERR_DOWN;
@@ -554,7 +565,7 @@ void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev)
         if (ev->res < 0) {
             if (errno_is_local(-ev->res)) {
                 server_local_error(w, sc->server, ev->res);
-                sconn_fail(w, sc, MSG_ERR_NOMEM);
+                sconn_fail(w, sc, local_err(-ev->res));
                 break;
             }
             log_limited(&sc->server->lim, 1000, LOG_WARN,
