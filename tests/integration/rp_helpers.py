@@ -101,6 +101,14 @@ def cleanup_all():
 atexit.register(cleanup_all)
 
 
+def register_process(proc):
+    """Registers a process object (with kill()) started outside ManagedProcess's constructor,
+    so that cleanup_all kills it at exit even if a test's own cleanup is skipped."""
+    with _lock:
+        if proc not in _procs:
+            _procs.append(proc)
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that was free a moment ago and not handed out before."""
     for _ in range(200):
