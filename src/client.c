@@ -125,8 +125,9 @@ void msg_server_done(struct worker *w, struct msg *m)
              * error line would read as value bytes. What was sent stays; nothing follows it,
              * and the client is closed */
             svec_release_from(&m->rsp, &w->mbufs, m->rsp_handed);
+            m->rsp_handed = 0;
             if (m->client != NULL)
-                m->client->close_now = true;
+                m->client->cut = m->client->close_now = true;
         } else {
             uint32_t len;
             const char *line = msg_err_line(m->err, &len);
@@ -165,27 +166,39 @@ static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
 {
     struct pool_rt *pool = c->pool;
     struct msg *f;
+    bool nomem = false;
     m->in_server = true;
-    for (uint32_t s = 0; s < pool->nservers; s++) {
+    for (uint32_t s = 0; s < pool->nservers && !nomem; s++) {
         f = frag_new(w, m);
-        if (f == NULL)
+        if (f == NULL) {
+            nomem = true;
             break;
+        }
         for (uint32_t i = 0; i < m->req.n; i++)
             svec_push(&f->req, &w->mbufs, m->req.v[i].ptr, m->req.v[i].len, m->req.v[i].buf);
     }
     svec_release(&m->req, &w->mbufs);
+    if (nomem) {
+        /* nothing is queued yet: one error rather than a broadcast that misses servers */
+        while ((f = m->frags) != NULL) {
+            m->frags = f->fnext;
+            msg_put(&w->msgs, &w->mbufs, f);
+        }
+        m->frags_pending = 0;
+        m->in_server = false;
+        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+        return;
+    }
     uint32_t s = 0;
     /* frags were pushed at the list head: walk them and give each its server */
     for (f = m->frags; f != NULL; f = f->fnext)
         f->server_idx = pool->nservers - 1 - s++;
+    /* only the last fragment's failure can complete the parent (and free the list), and no
+     * fragment follows it */
     for (f = m->frags; f != NULL;) {
         struct msg *next = f->fnext;
         server_enqueue(w, pool, f->server_idx, f);
         f = next;
-    }
-    if (m->frags_pending == 0 && m->frags == NULL) {
-        m->in_server = false;
-        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
     }
 }
 
@@ -597,6 +610,11 @@ void client_flush(struct worker *w, struct client *c)
 {
     if (c->o.closing || (c->send != NULL && c->send->busy))
         return;
+    if (c->cut) {
+        /* what was sent of the cut reply is out: any later reply would be read as its rest */
+        client_close(w, c);
+        return;
+    }
     struct sendrec *s = c->send;
     if (s == NULL) {
         s = sendrec_take(&w->sendrecs);
@@ -684,6 +702,17 @@ static void client_sent(struct worker *w, struct client *c, int res)
         return;
     }
     client_flush(w, c);
+}
+
+uint64_t client_waiting_bytes(const struct client *c)
+{
+    uint64_t b = 0;
+    for (const struct msg *m = c->qhead; m != NULL; m = m->cnext) {
+        b += svec_bytes(&m->req) + svec_bytes(&m->rsp);
+        for (const struct msg *f = m->frags; f != NULL; f = f->fnext)
+            b += svec_bytes(&f->req) + svec_bytes(&f->rsp);
+    }
+    return b;
 }
 
 /* ---- life cycle --------------------------------------------------------------------- */
@@ -805,6 +834,10 @@ void client_close(struct worker *w, struct client *c)
         m->rsp_handed = 0;
         m->in_client = false;
         m->client = NULL;
+        /* the answered parts of a split request wait for the others: nobody will read them */
+        for (struct msg *f = m->frags; f != NULL; f = f->fnext)
+            if (!f->in_server)
+                svec_release(&f->rsp, &w->mbufs);
         if (!m->in_server)
             msg_put(&w->msgs, &w->mbufs, m);
         else

@@ -14,9 +14,8 @@
 #include "src/log.h"
 #include "src/net.h"
 
-#define HEALTH_TICK_MS     50
-#define PROBE_TIMEOUT_CAP  1000 /* ms: a probe never blocks the thread longer than this */
-#define PROBE_TIMEOUT_NONE 1000 /* ms: a pool without `timeout` */
+#define HEALTH_TICK_MS    50
+#define PROBE_TIMEOUT_MAX 1000 /* ms: the pool's `timeout`, at most this (and this without one) */
 
 static uint64_t mono_ns(void)
 {
@@ -73,14 +72,14 @@ static void ring_reclaim(struct health *h)
     pthread_mutex_unlock(&h->retired_lock);
 }
 
-/* Rebuilds and publishes pool hp's ring (caller holds hp->lock). On allocation failure the old
- * ring stays: routing to an ejected server fails fast, which is still correct. */
-static void ring_publish(struct health *h, struct health_pool *hp)
+/* Rebuilds and publishes pool hp's ring (caller holds hp->lock). Returns false on allocation
+ * failure: the old ring stays. */
+static bool ring_publish(struct health *h, struct health_pool *hp)
 {
     struct health_ring *r = ring_build(hp);
     if (r == NULL) {
         log_error("pool '%s': out of memory rebuilding the ring", hp->cp->name);
-        return;
+        return false;
     }
     struct health_ring *old = atomic_exchange_explicit(&hp->ring, r, memory_order_acq_rel);
     old->retired_gen = atomic_fetch_add(&h->gen, 1) + 1;
@@ -88,6 +87,7 @@ static void ring_publish(struct health *h, struct health_pool *hp)
     old->next = h->retired;
     h->retired = old;
     pthread_mutex_unlock(&h->retired_lock);
+    return true;
 }
 
 int health_init(struct health *h, const struct conf *conf, struct stats_registry *reg,
@@ -104,8 +104,10 @@ int health_init(struct health *h, const struct conf *conf, struct stats_registry
     h->pools = calloc(conf->npools ? conf->npools : 1, sizeof(*h->pools));
     if (h->seen == NULL || h->pools == NULL)
         goto out_nomem;
+    /* 0: "may hold any ring" until the worker's first announcement. Starting at "holds none"
+     * would let a ring go that the worker loads before its announcement is visible */
     for (uint32_t w = 0; w < nworkers; w++)
-        atomic_init(&h->seen[w].gen, UINT64_MAX);
+        atomic_init(&h->seen[w].gen, 0);
     for (uint32_t p = 0; p < conf->npools; p++) {
         struct health_pool *hp = &h->pools[p];
         const struct conf_pool *cp = &conf->pools[p];
@@ -143,12 +145,14 @@ bool health_failure(struct health *h, uint32_t p, uint32_t s)
     uint32_t n = atomic_fetch_add_explicit(&hs->failures, 1, memory_order_relaxed) + 1;
     if (!cp->auto_eject_hosts || n < (uint32_t)cp->server_failure_limit)
         return false;
+    /* the probe time is set before the server shows as ejected, so that the health thread
+     * never sees the ejection with an older time and probes at once */
+    atomic_store(&hs->retry_at, mono_ns() + (uint64_t)cp->server_retry_timeout_ms * 1000000ULL);
     bool expected = false;
     if (!atomic_compare_exchange_strong(&hs->ejected, &expected, true))
         return false; /* another report got there first */
-    uint64_t now = mono_ns();
-    atomic_store(&hs->retry_at, now + (uint64_t)cp->server_retry_timeout_ms * 1000000ULL);
     pthread_mutex_lock(&hp->lock);
+    /* out of memory: the old ring stays and routing to this server fails fast, still correct */
     ring_publish(h, hp);
     struct pool_stats *ps = stats_pool(h->reg, h->reg->nworkers, p);
     struct server_stats *ss = stats_server(h->reg, h->reg->nworkers, p, s);
@@ -163,27 +167,30 @@ bool health_failure(struct health *h, uint32_t p, uint32_t s)
     return true;
 }
 
-/* Waits up to the deadline for events on fd. Returns 0, or -ETIMEDOUT / -errno. */
-static int probe_wait(int fd, short events, uint64_t deadline)
+/* Waits up to the deadline for events on fd, or for stop_fd (>= 0) to become readable (the
+ * process is stopping). Returns 0, or -ETIMEDOUT / -ECANCELED / -errno. */
+static int probe_wait(int fd, short events, uint64_t deadline, int stop_fd)
 {
     for (;;) {
         uint64_t now = mono_ns();
         if (now >= deadline)
             return -ETIMEDOUT;
-        struct pollfd pfd = {.fd = fd, .events = events};
+        struct pollfd pfd[2] = {{.fd = fd, .events = events}, {.fd = stop_fd, .events = POLLIN}};
         int ms = (int)((deadline - now + 999999) / 1000000);
-        int r = poll(&pfd, 1, ms);
+        int r = poll(pfd, stop_fd >= 0 ? 2 : 1, ms);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return -errno;
         if (r == 0)
             return -ETIMEDOUT;
+        if (stop_fd >= 0 && pfd[1].revents != 0)
+            return -ECANCELED;
         return 0;
     }
 }
 
-int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms)
+int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, int stop_fd)
 {
     uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -194,7 +201,7 @@ int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_m
         ret = -errno;
         goto out_close;
     }
-    if ((ret = probe_wait(fd, POLLOUT, deadline)) < 0)
+    if ((ret = probe_wait(fd, POLLOUT, deadline, stop_fd)) < 0)
         goto out_close;
     int soerr = 0;
     socklen_t sl = sizeof(soerr);
@@ -210,7 +217,7 @@ int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_m
     char buf[128];
     size_t got = 0;
     while (got < sizeof(buf) && memchr(buf, '\n', got) == NULL) {
-        if ((ret = probe_wait(fd, POLLIN, deadline)) < 0)
+        if ((ret = probe_wait(fd, POLLIN, deadline, stop_fd)) < 0)
             goto out_close;
         ssize_t n = recv(fd, buf + got, sizeof(buf) - got, 0);
         if (n == 0) {
@@ -240,10 +247,11 @@ void health_tick(struct health *h, uint64_t now)
             struct health_server *hs = &hp->servers[s];
             if (!atomic_load(&hs->ejected) || now < atomic_load(&hs->retry_at))
                 continue;
-            int tmo = cp->timeout_ms > 0 ? cp->timeout_ms : PROBE_TIMEOUT_NONE;
-            if (tmo > PROBE_TIMEOUT_CAP)
-                tmo = PROBE_TIMEOUT_CAP;
-            int r = health_probe(&hs->addr, hs->addrlen, tmo);
+            int tmo = cp->timeout_ms > 0 && cp->timeout_ms < PROBE_TIMEOUT_MAX ? cp->timeout_ms
+                                                                               : PROBE_TIMEOUT_MAX;
+            int r = health_probe(&hs->addr, hs->addrlen, tmo, h->stop_pipe[0]);
+            if (r == -ECANCELED)
+                return; /* stopping */
             if (r < 0) {
                 atomic_store(&hs->retry_at,
                              mono_ns() + (uint64_t)cp->server_retry_timeout_ms * 1000000ULL);
@@ -254,9 +262,16 @@ void health_tick(struct health *h, uint64_t now)
                 continue;
             }
             pthread_mutex_lock(&hp->lock);
-            atomic_store(&hs->failures, 0);
             atomic_store(&hs->ejected, false);
-            ring_publish(h, hp);
+            if (!ring_publish(h, hp)) {
+                /* still out of every ring: try again at the next probe time */
+                atomic_store(&hs->ejected, true);
+                atomic_store(&hs->retry_at,
+                             mono_ns() + (uint64_t)cp->server_retry_timeout_ms * 1000000ULL);
+                pthread_mutex_unlock(&hp->lock);
+                continue;
+            }
+            atomic_store(&hs->failures, 0);
             STAT_SET(stats_server(h->reg, h->reg->nworkers, p, s)->server_ejected_at, 0);
             pthread_mutex_unlock(&hp->lock);
             log_notice("pool '%s': server %s answered a probe: back in the ring", cp->name,

@@ -89,11 +89,6 @@ static inline void health_quiesce(struct health *h, uint32_t w)
 /* Worker w will never route again (it stopped): it no longer holds back retirement. */
 void health_worker_gone(struct health *h, uint32_t w);
 
-static inline bool health_ejected(struct health *h, uint32_t p, uint32_t s)
-{
-    return atomic_load_explicit(&h->pools[p].servers[s].ejected, memory_order_relaxed);
-}
-
 /* A request to server s of pool p failed because of the server (connect refused, closed,
  * timed out, garbage). Counts it over every worker; returns true when this report ejected
  * the server (the caller logs nothing more: this function logged it). */
@@ -107,9 +102,10 @@ static inline void health_success(struct health *h, uint32_t p, uint32_t s)
         atomic_store_explicit(&hs->failures, 0, memory_order_relaxed);
 }
 
-/* One probe of an ejected server: connect, `version`, a VERSION line, within timeout_ms.
- * Returns 0 when it answered, else -errno (-ETIMEDOUT, -EPROTO for a wrong answer). */
-int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms);
+/* One probe of an ejected server: connect, `version`, a VERSION line, within timeout_ms; it
+ * gives up early when stop_fd (-1: none) becomes readable. Returns 0 when the server answered,
+ * else -errno (-ETIMEDOUT, -EPROTO for a wrong answer, -ECANCELED when stopped). */
+int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, int stop_fd);
 
 /* Runs one round of the probe thread's work at monotonic time now (exposed for tests). */
 void health_tick(struct health *h, uint64_t now);

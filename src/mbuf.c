@@ -57,6 +57,7 @@ static void mbuf_spill_release(struct mbuf_pool *p, uint32_t id)
 {
     uint32_t rel = id - p->count;
     p->spill_live--;
+    p->spill_failed = false; /* room again */
     if (p->spill_cached >= 8) {
         free(p->spill[rel]);
         p->spill[rel] = NULL;
@@ -79,13 +80,19 @@ uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const
             if (--p->refs[old] == 0)
                 mbuf_spill_release(p, old);
         }
-        if (p->nspill_free == 0)
+        if (p->nspill_free == 0) {
+            p->spill_failed = true;
             return 0;
+        }
         uint32_t rel = p->spill_free[p->nspill_free - 1];
-        if (p->spill[rel] != NULL)
+        if (p->spill[rel] != NULL) {
             p->spill_cached--;
-        else if ((p->spill[rel] = malloc(p->size)) == NULL)
+        } else if ((p->spill[rel] = malloc(p->size)) == NULL) {
+            p->spill_failed = true;
             return 0;
+        } else {
+            p->spill_allocs++;
+        }
         p->nspill_free--;
         p->spill_cur = p->count + rel;
         p->spill_used = 0;
@@ -97,6 +104,7 @@ uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const
         n = len;
     uint8_t *d = p->spill[p->spill_cur - p->count] + p->spill_used;
     memcpy(d, src, n);
+    p->spill_failed = false;
     p->spill_used += n;
     p->refs[p->spill_cur]++;
     *dst = d;
@@ -104,18 +112,23 @@ uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const
     return n;
 }
 
+void mbuf_spill_seal(struct mbuf_pool *p)
+{
+    if (p->spill_cur == MBUF_NONE)
+        return;
+    uint32_t old = p->spill_cur;
+    p->spill_cur = MBUF_NONE;
+    if (--p->refs[old] == 0)
+        mbuf_spill_release(p, old);
+}
+
 uint32_t mbuf_spill_whole(struct mbuf_pool *p, const uint8_t *src, uint32_t len,
                           const uint8_t **dst, uint32_t *id)
 {
     if (len == 0 || len > p->size)
         return 0;
-    if (p->spill_cur != MBUF_NONE && p->size - p->spill_used < len) {
-        /* too little room left in the one being filled: close it (drop the filler's reference) */
-        uint32_t old = p->spill_cur;
-        p->spill_cur = MBUF_NONE;
-        if (--p->refs[old] == 0)
-            mbuf_spill_release(p, old);
-    }
+    if (p->spill_cur != MBUF_NONE && p->size - p->spill_used < len)
+        mbuf_spill_seal(p); /* too little room left in the one being filled */
     return mbuf_spill(p, src, len, dst, id) == len ? len : 0;
 }
 
@@ -149,6 +162,7 @@ void mbuf_put(struct mbuf_pool *p, uint32_t id)
             return;
         }
         p->held--;
-        p->engine->ops->buf_return(p->engine, id);
+        if (p->engine != NULL) /* NULL once the engine is gone (shutdown) */
+            p->engine->ops->buf_return(p->engine, id);
     }
 }

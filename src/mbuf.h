@@ -43,6 +43,8 @@ struct mbuf_pool {
     uint32_t spill_used;   /* bytes of it in use */
     uint32_t spill_live;   /* spill buffers with references */
     uint32_t spill_cached; /* free spill ids whose memory is kept (at most 8) */
+    bool spill_failed;     /* the last attempt to spill found no room (or no memory) */
+    uint32_t spill_allocs; /* spill buffers malloc'd since the owner last gave memory back */
 };
 
 /* A borrowed range of bytes: in an arena buffer (buf = its id) or elsewhere (buf = MBUF_NONE). */
@@ -70,6 +72,12 @@ static inline bool mbuf_pressure(const struct mbuf_pool *p)
     return p->held >= p->count - p->count / 8;
 }
 
+/* True when spill space is used up: waiting bytes have nowhere to go but the arena. */
+static inline bool mbuf_spill_exhausted(const struct mbuf_pool *p)
+{
+    return p->spill_failed;
+}
+
 /* Copies up to len bytes of src into spill space. On success returns the bytes copied (> 0,
  * possibly fewer than len: call again for the rest), with *dst and *id naming where they are and
  * one reference on *id taken for the caller. Returns 0 (and takes nothing) when no spill space
@@ -81,6 +89,10 @@ uint32_t mbuf_spill(struct mbuf_pool *p, const uint8_t *src, uint32_t len, const
  * when the current one has no room for them. Returns len, or 0 when no spill space is left. */
 uint32_t mbuf_spill_whole(struct mbuf_pool *p, const uint8_t *src, uint32_t len,
                           const uint8_t **dst, uint32_t *id);
+
+/* Stops filling the current spill buffer (drops the filler's reference), so that it is released
+ * as soon as its slices are: called when spilling pauses, lest one buffer stay live forever. */
+void mbuf_spill_seal(struct mbuf_pool *p);
 
 /* Takes one reference on buffer id (no-op for ids >= MBUF_COPY). */
 void mbuf_get(struct mbuf_pool *p, uint32_t id);

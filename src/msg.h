@@ -82,6 +82,7 @@ struct mget {
 struct msg {
     struct msg *cnext;     /* next in the client's reply order */
     struct msg *snext;     /* next in the server connection's queue */
+    struct msg *sprev;     /* previous in it (NULL at the head) */
     struct client *client; /* NULL once the client is gone (or for a fragment) */
     struct sconn *sconn;   /* server connection it is queued on, NULL otherwise */
     struct msg *parent;    /* fragment: the request it is part of */

@@ -180,20 +180,22 @@ static void server_failed(struct worker *w, struct server *s)
     health_failure(w->health, s->pool->idx, s->idx);
 }
 
-/* Takes m, which follows prev (NULL: m is the head), off sc's queue and out of the queue
- * gauges. */
-static void sconn_unlink(struct sconn *sc, struct msg *prev, struct msg *m)
+/* Takes m off sc's queue (a list linked both ways, so that any request leaves in O(1)) and out
+ * of the queue gauges. */
+static void sconn_unlink(struct sconn *sc, struct msg *m)
 {
     struct server_stats *st = sc->server->st;
-    if (prev == NULL)
+    if (m->sprev == NULL)
         sc->head = m->snext;
     else
-        prev->snext = m->snext;
-    if (sc->tail == m)
-        sc->tail = prev;
+        m->sprev->snext = m->snext;
+    if (m->snext == NULL)
+        sc->tail = m->sprev;
+    else
+        m->snext->sprev = m->sprev;
     if (sc->unsent == m)
         sc->unsent = m->snext;
-    m->snext = NULL;
+    m->snext = m->sprev = NULL;
     sc->nqueued--;
     if (m->sent) {
         STAT_DEC(st->out_queue);
@@ -208,7 +210,7 @@ static void sconn_unlink(struct sconn *sc, struct msg *prev, struct msg *m)
 static struct msg *sconn_pop(struct sconn *sc)
 {
     struct msg *m = sc->head;
-    sconn_unlink(sc, NULL, m);
+    sconn_unlink(sc, m);
     return m;
 }
 
@@ -217,14 +219,7 @@ bool server_drop_unsent(struct worker *w, struct msg *m)
     struct sconn *sc = m->sconn;
     if (sc == NULL || m->is_frag || m->req_handed > 0)
         return false;
-    struct msg *prev = NULL, *x = sc->head;
-    while (x != NULL && x != m) {
-        prev = x;
-        x = x->snext;
-    }
-    if (x == NULL)
-        return false;
-    sconn_unlink(sc, prev, m);
+    sconn_unlink(sc, m);
     m->in_server = false;
     m->sconn = NULL;
     msg_put(&w->msgs, &w->mbufs, m);
@@ -328,6 +323,7 @@ void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct
     m->server_idx = idx;
     m->t_queued = w->now;
     m->snext = NULL;
+    m->sprev = sc->tail;
     m->qbytes = svec_bytes(&m->req);
     if (sc->tail != NULL)
         sc->tail->snext = m;
@@ -504,8 +500,9 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
         const uint8_t *chunk = base + pos;
         pos += used;
         /* fragments keep item boundaries: a framed piece never merges with the one before; the
-         * reply of a request whose client is gone is framed (to stay in step) and dropped */
-        if (m->is_frag || m->client != NULL)
+         * reply of a request (or fragment) whose client is gone is framed, to stay in step,
+         * and dropped */
+        if ((m->is_frag ? m->parent->client : m->client) != NULL)
             svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag);
         if (in_line && st == MC_RSP_AGAIN && used > 0) {
             if (linebuf_append(&sc->line, chunk, (uint32_t)used, max_line) < 0) {

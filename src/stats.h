@@ -55,6 +55,7 @@
     X(buffers_evacuated, 0) /* waiting slices copied out of the arena under pressure */            \
     X(accept_errors, 0)     /* accepts refused by the kernel (EMFILE, ENFILE, ENOMEM ...) */       \
     X(local_errors, 0)      /* requests failed for lack of a local resource, not the server's */   \
+    X(clients_shed, 0)      /* clients closed because arena and spill space were used up */        \
     X(enobufs, 0)                                                                                  \
     X(syscalls, 0)                                                                                 \
     X(events, 0)

@@ -3,6 +3,7 @@
 #include "src/worker.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,9 @@ static void listener_event(struct worker *w, struct listener *l, const struct io
     if (ev->kind != IO_ACCEPT)
         return;
     bool starved = false;
-    if (ev->res >= 0) {
+    if (ev->res >= 0 && (w->stop || l->o.closing)) {
+        close(ev->res); /* accepted while stopping: nobody will serve it */
+    } else if (ev->res >= 0) {
         l->backoff_ms = 0;
         client_accept(w, l->pool, ev->res);
     } else if (ev->res != -ECANCELED) {
@@ -170,8 +173,42 @@ uint32_t worker_evacuate(struct worker *w)
             }
     }
     w->last_evacuation = w->now;
+    w->held_after_evacuation = w->mbufs.held;
     STAT_ADD(w->st.buffers_evacuated, moved);
     return moved;
+}
+
+/* The last resort of bounded memory: the arena is short and spill space is used up, so bytes
+ * that wait have nowhere to go, and every receive would soon find no buffer (and never see a
+ * client's EOF). The clients holding the most are closed, a few per batch, until spill space
+ * is free again: one client that reads nothing, or uploads without end, cannot wedge the
+ * worker for everybody. */
+static void worker_shed(struct worker *w)
+{
+    static struct log_limit lim;
+    for (int round = 0; round < 8 && mbuf_spill_exhausted(&w->mbufs); round++) {
+        struct client *big = NULL;
+        uint64_t most = 0;
+        for (struct client *c = w->clients; c != NULL; c = c->next) {
+            if (c->o.closing)
+                continue;
+            uint64_t b = client_waiting_bytes(c);
+            if (b > most) {
+                most = b;
+                big = c;
+            }
+        }
+        if (big == NULL)
+            return;
+        STAT_INC(w->st.clients_shed);
+        log_limited(&lim, 1000, LOG_ERR,
+                    "worker %u: buffer and spill space used up: closing the client that holds "
+                    "the most (%llu bytes waiting)",
+                    w->id, (unsigned long long)most);
+        client_close(w, big);
+        w->mbufs.spill_failed = false; /* see whether that was enough */
+        worker_evacuate(w);
+    }
 }
 
 /* Re-arms receives that stopped because the arena was empty, once a few buffers are back
@@ -244,13 +281,25 @@ void *worker_main(void *arg)
             worker_dispatch(w, &ev[i]);
         worker_flush(w);
         /* waiting bytes must not keep the arena from the kernel: under pressure, copy them
-         * out (at most every 10 ms: a pass walks every queue) */
-        if (mbuf_pressure(&w->mbufs) && w->now - w->last_evacuation >= 10000000ULL)
+         * out (a pass walks every queue: at most every 10 ms, and again only when more buffers
+         * are held than after the last pass, or 100 ms later) */
+        if (mbuf_pressure(&w->mbufs) && w->now - w->last_evacuation >= 10000000ULL &&
+            (w->mbufs.held > w->held_after_evacuation ||
+             w->now - w->last_evacuation >= 100000000ULL))
             worker_evacuate(w);
+        if (mbuf_pressure(&w->mbufs) && mbuf_spill_exhausted(&w->mbufs))
+            worker_shed(w);
         if (w->nstarved > 0)
             worker_rearm_starved(w);
         if (w->now - w->last_tick >= (uint64_t)w->tick_ms * 1000000ULL) {
             w->last_tick = w->now;
+            mbuf_spill_seal(&w->mbufs); /* a tick apart: this worker is not mid-spill */
+            if (w->mbufs.spill_live == 0 && w->mbufs.spill_allocs > 64) {
+                /* a burst of spilling is over: give its freed memory back to the system
+                 * (malloc keeps it otherwise, and the process would stay that large) */
+                w->mbufs.spill_allocs = 0;
+                malloc_trim(0);
+            }
             servers_tick(w);
             worker_resume_listeners(w);
             worker_flush(w);
@@ -261,7 +310,6 @@ void *worker_main(void *arg)
         STAT_SET(w->st.buffers_held, w->mbufs.held);
     }
 
-    health_worker_gone(w->health, w->id);
     /* shutting down: close everything and drain the final events */
     for (uint32_t p = 0; p < w->npools; p++)
         if (w->pools[p].lst.o.fd >= 0)
@@ -285,8 +333,11 @@ void *worker_main(void *arg)
         c->o.closing = true;
         client_free(w, c);
     }
+    /* no more routing from here: rings this worker saw may go */
+    health_worker_gone(w->health, w->id);
     w->io->ops->destroy(w->io);
     w->io = NULL;
+    w->mbufs.engine = NULL; /* buffers released from now on have no engine to go back to */
     return NULL;
 }
 

@@ -59,6 +59,8 @@ struct client {
     bool recv_armed;
     bool starved;     /* recv ended with ENOBUFS: re-arm when buffers return */
     bool close_now;   /* protocol error: stop reading, close after flushing */
+    bool cut;         /* a reply was cut off by its server: not one more byte may follow it;
+                       * closed as soon as no send is in flight */
     bool paused;      /* too many requests outstanding: not reading until they drain */
     uint32_t nqueued; /* requests in qhead..qtail */
 };
@@ -136,6 +138,7 @@ struct worker {
     struct health *health;    /* the process's view of the fleet: rings, failures, ejections */
     atomic_int stop;          /* set by the main thread */
     uint64_t last_evacuation; /* monotonic ns of the last pass that copied waiting bytes out */
+    uint32_t held_after_evacuation; /* arena buffers still held after that pass */
     enum io_choice choice;
     pthread_barrier_t *start_barrier; /* shared with main: engine started, then go */
     int start_rc;
@@ -182,6 +185,9 @@ void client_rearm(struct worker *w, struct client *c);
 /* Detaches the client's requests (their replies will be dropped) and closes it. */
 void client_close(struct worker *w, struct client *c);
 void client_free(struct worker *w, struct client *c);
+/* Bytes held for c: its requests and replies not yet sent, fragments included (an estimate for
+ * choosing whom to close when memory runs out; slices in flight are counted too). */
+uint64_t client_waiting_bytes(const struct client *c);
 /* Makes m's reply the single line text (static, len bytes), dropping what it had. */
 void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len);
 

@@ -1151,6 +1151,51 @@ static void test_server_closes_half_reply(void **state)
     server_fails(*state, FAIL_HALF_REPLY);
 }
 
+/* A reply cut off by its server while later replies (from another server) are ready and the
+ * client is halfway through a set: not one byte may follow the cut (it would be read as the
+ * rest of the value), the unfinished set goes, and the client is closed. */
+static void test_server_cuts_reply_later_replies_withheld(void **state)
+{
+    struct fx *fx = *state;
+    struct worker *w = &fx->w;
+    char ka[16], kb[16], req[96], rspa[64], rspb[64];
+    key_on(fx, 1, 0, ka, sizeof(ka));
+    key_on(fx, 0, 0, kb, sizeof(kb));
+    sfmt(req, sizeof(req), "get %s\r\nget %s\r\nset kc 0 0 10\r\nhel", ka, kb);
+    sfmt(rspa, sizeof(rspa), "VALUE %s 0 10\r\n01234", ka); /* and then the server closes */
+    sfmt(rspb, sizeof(rspb), "VALUE %s 0 3\r\nbbb\r\nEND\r\n", kb);
+    char reqa[32], reqb[32];
+    sfmt(reqa, sizeof(reqa), "get %s\r\n", ka);
+    sfmt(reqb, sizeof(reqb), "get %s\r\n", kb);
+
+    struct client *c = fx_client(fx);
+    size_t mark = fx->fake.nops;
+    fx_recv_str(fx, c, req);
+    struct sconn *sa = fx_sconn(fx, 1), *sb = fx_sconn(fx, 0);
+    assert_non_null(sa);
+    assert_non_null(sb);
+    fx_connect(fx, sa, 0);
+    fx_connect(fx, sb, 0);
+    fx_send_ok(fx, sa, reqa);
+    fx_send_ok(fx, sb, reqb);
+    fx_recv_str(fx, sb, rspb); /* ready, waiting behind the first reply */
+    assert_int_equal(fx_count(fx, mark, c, IO_SEND), 0);
+    fx_recv_str(fx, sa, rspa); /* streams at once */
+    fx_send_ok(fx, c, rspa);
+    fx_recv_end(fx, sa, 0); /* cut */
+    fx_drain(fx);
+    if (fx_pending(fx, c, IO_SEND) != NO_OP) {
+        size_t op = fx_pending(fx, c, IO_SEND);
+        fail_msg("after the cut reply the client is sent \"%s\"",
+                 show(fx->fake.ops[op].bytes, fx->fake.ops[op].len));
+    }
+    assert_int_equal(fx_count(fx, mark, c, IO_SEND), 1);
+    assert_int_equal(fx_count(fx, mark, c, IO_CLOSE), 1);
+    assert_false(fx_client_open(fx, c));
+    assert_int_equal(w->msgs.live, 0);
+    fx_finish(fx);
+}
+
 /* A connect that fails for a local reason (no ephemeral port left) is not the server's
  * failure: the client gets its error line, the server's count stays. */
 static void test_server_connect_local_error(void **state)
@@ -1408,6 +1453,7 @@ int main(void)
         T(test_server_closes_after_send),
         T(test_server_closes_half_reply),
         T(test_server_closes_two_waiting),
+        T(test_server_cuts_reply_later_replies_withheld),
         T(test_server_idle_close_not_a_failure),
         T(test_server_connect_local_error),
         T(test_noreply_connect_fails),
