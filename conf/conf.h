@@ -81,6 +81,7 @@ struct conf_global {
     uint32_t buffer_size;      /* bytes per arena buffer, default 16384 */
     uint32_t buffers;          /* buffers per worker arena, default 1024 */
     uint32_t max_request_line; /* longest command line accepted, default 65536 */
+    uint32_t max_spill_mb;     /* heap for spill space per worker, MiB, default 256 */
 };
 
 struct conf {

@@ -1,4 +1,4 @@
-/* The `ringproxy:` section: workers, I/O engine, buffer arena, request line limit. */
+/* The `ringproxy:` section: workers, I/O engine, buffer arena, request line limit, spill. */
 #include "conf/conf_global.h"
 
 #include <string.h>
@@ -6,7 +6,15 @@
 #include "conf/conf_pool.h"
 #include "conf/conf_value.h"
 
-enum global_key { GK_WORKERS, GK_IO, GK_BUFFER_SIZE, GK_BUFFERS, GK_MAX_REQUEST_LINE, GK_COUNT };
+enum global_key {
+    GK_WORKERS,
+    GK_IO,
+    GK_BUFFER_SIZE,
+    GK_BUFFERS,
+    GK_MAX_REQUEST_LINE,
+    GK_MAX_SPILL_MB,
+    GK_COUNT
+};
 
 static const struct global_key_def {
     const char *name;
@@ -17,6 +25,7 @@ static const struct global_key_def {
     [GK_BUFFER_SIZE] = {"buffer_size", CONF_BUFFER_SIZE_MIN, CONF_BUFFER_SIZE_MAX},
     [GK_BUFFERS] = {"buffers", CONF_BUFFERS_MIN, CONF_BUFFERS_MAX},
     [GK_MAX_REQUEST_LINE] = {"max_request_line", CONF_REQUEST_LINE_MIN, CONF_REQUEST_LINE_MAX},
+    [GK_MAX_SPILL_MB] = {"max_spill_mb", CONF_SPILL_MB_MIN, CONF_SPILL_MB_MAX},
 };
 
 static const char *const io_names[] = {
@@ -39,6 +48,7 @@ void conf_global_defaults(struct conf_global *g)
     g->buffer_size = 16384;
     g->buffers = 1024;
     g->max_request_line = 65536;
+    g->max_spill_mb = 256;
 }
 
 static int find_key(const char *s, size_t len)
@@ -87,7 +97,7 @@ static void unknown_key(const struct cy_node *k, struct conf_err *err)
     hint = conf_closest_name(k->str, k->len, names, GK_COUNT);
     conf_err_at(err, k->line, k->col,
                 "%sunknown key '%s'%s%s%s (valid: workers, io, "
-                "buffer_size, buffers, max_request_line)",
+                "buffer_size, buffers, max_request_line, max_spill_mb)",
                 ctx, q, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
 }
 
@@ -165,6 +175,9 @@ int conf_global_parse(struct conf_global *g, const struct cy_node *body, struct 
             break;
         case GK_MAX_REQUEST_LINE:
             g->max_request_line = (uint32_t)n;
+            break;
+        case GK_MAX_SPILL_MB:
+            g->max_spill_mb = (uint32_t)n;
             break;
         case GK_IO:
         case GK_COUNT:

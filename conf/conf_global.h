@@ -19,6 +19,8 @@
 #define CONF_BUFFERS_MAX      65536u
 #define CONF_REQUEST_LINE_MIN 1024u
 #define CONF_REQUEST_LINE_MAX (1u << 20)
+#define CONF_SPILL_MB_MIN     1u
+#define CONF_SPILL_MB_MAX     (1u << 20)
 
 /* The defaults, used when the section is absent. */
 void conf_global_defaults(struct conf_global *g);

@@ -354,8 +354,11 @@ int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_
         if (t > 0 && t / 4 < w->tick_ms)
             w->tick_ms = t / 4 > 1 ? t / 4 : 1;
     }
-    /* spill space: up to 256 MiB per worker, allocated only while the arena is short */
-    uint32_t spill_max = (uint32_t)((256u << 20) / conf->global.buffer_size);
+    /* spill space: up to max_spill_mb per worker, allocated only while the arena is short */
+    uint32_t spill_max =
+        (uint32_t)(((uint64_t)conf->global.max_spill_mb << 20) / conf->global.buffer_size);
+    if (spill_max == 0)
+        spill_max = 1;
     int ret = mbuf_pool_init(&w->mbufs, conf->global.buffer_size, conf->global.buffers, spill_max);
     if (ret < 0) {
         snprintf(err, errlen, "cannot allocate the buffer arena: %s", strerror(-ret));

@@ -222,6 +222,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->global.buffer_size, 16384);
     assert_int_equal(c->global.buffers, 1024);
     assert_int_equal(c->global.max_request_line, 65536);
+    assert_int_equal(c->global.max_spill_mb, 256);
     assert_string_equal(conf_io_name(CONF_IO_AUTO), "auto");
     assert_string_equal(conf_io_name(CONF_IO_URING), "uring");
     assert_string_equal(conf_io_name(CONF_IO_EPOLL), "epoll");
@@ -236,7 +237,8 @@ static void test_bounds_accepted(void **state)
                              "  max_key_length: 1\n  max_value_size: 1073741824\n"
                              "  servers:\n   - h:1:2147483647\n"
                              "ringproxy:\n  workers: 256\n  buffer_size: 1048576\n"
-                             "  buffers: 65536\n  max_request_line: 1024\n  io: uring\n");
+                             "  buffers: 65536\n  max_request_line: 1024\n  io: uring\n"
+                             "  max_spill_mb: 1048576\n");
     const struct conf_pool *p = &c->pools[0];
 
     (void)state;
@@ -254,6 +256,7 @@ static void test_bounds_accepted(void **state)
     assert_int_equal(c->global.buffers, 65536);
     assert_int_equal(c->global.max_request_line, 1024);
     assert_int_equal(c->global.io, CONF_IO_URING);
+    assert_int_equal(c->global.max_spill_mb, 1048576);
     conf_free(c);
 
     /* twemproxy counts a hash tag in bytes: one two-byte UTF-8 character is a tag */

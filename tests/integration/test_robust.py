@@ -660,6 +660,49 @@ class ArenaStallTests(RobustCase):
         self.assertServed(fleet.port, healthy + stopped, proxy, "afterwards")
 
 
+@ringproxy_only("ringproxy's bounded spill space")
+class SpillExhaustionTests(RobustCase):
+
+    def test_endless_uploads_are_shed_and_others_served(self):
+        # one worker, a tiny arena and 2 MiB of spill: three clients that each send 1.5 MiB of
+        # an 8 MB value and then wait would hold more than the worker may keep. The ones holding
+        # the most are closed; every other client is served throughout
+        fleet = self.fleet(1, workers=1, timeout=None, max_value_size=16 * 1024 * 1024,
+                           ringproxy={"buffers": 16, "buffer_size": 4096, "max_spill_mb": 2})
+        proxy = fleet.proxy
+        keys = self.keys(8)
+        chunk = b"u" * (1536 * 1024)
+        uploaders = []
+        for i in range(3):
+            c = self.client(fleet.port, timeout=PROMPT)
+            c.send(b"set %s:up%d 0 0 8000000\r\n" % (self.prefix.encode(), i))
+            try:
+                c.sock.sendall(chunk)
+            except OSError:
+                pass  # shed while sending: that is the point
+            uploaders.append(c)
+        self.assertTrue(rp.wait_until(
+            lambda: proxy.stats()["ringproxy"]["clients_shed"] >= 1, PROMPT),
+            "no client was shed with 3 x 1.5 MiB waiting and 2 MiB of spill space: %r\n%s"
+            % (proxy.stats()["ringproxy"], proxy.log_tail(2000)))
+        self.assertServed(fleet.port, keys, proxy, "with the uploads waiting")
+        self.assertIn("closing the client that holds the most", proxy.log_text())
+        shed = 0
+        for c in uploaders:
+            try:
+                shed += c.is_closed(timeout=0.2)
+            except (TimeoutError, OSError):
+                pass  # still open (and silent): not shed
+        self.assertGreaterEqual(shed, 1, "no uploader's connection was closed")
+        for c in uploaders:
+            c.close()
+        # the memory is back: a large value goes through
+        big = value_of("big", 900 * 1024)
+        with MemcacheClient(fleet.port, timeout=PROMPT) as c:
+            self.assertEqual(c.set(keys[0], big), b"STORED")
+            self.assertEqual(c.get(keys[0]), big)
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. out of file descriptors
 
