@@ -1,6 +1,8 @@
 /* Client connections: frame and route requests as their bytes arrive (forwarding the very
  * slices they were received into), split multi-key retrievals, answer local commands, and
  * send replies back in request order. */
+#include "src/client.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +12,9 @@
 
 #include "src/log.h"
 #include "src/net.h"
+#include "src/server.h"
+#include "src/version.h"
 #include "src/worker.h"
-
-#ifndef RP_VERSION
-#define RP_VERSION "0.1.0"
-#endif
 
 #define LIT(s) (s), (uint32_t)(sizeof(s) - 1)
 
@@ -588,7 +588,7 @@ static void client_drop_partial(struct worker *w, struct client *c)
     c->cur = NULL;
     linebuf_reset(&c->line);
     if (m->in_server)
-        return; /* cannot happen: a request is queued only once whole */
+        log_panic("request being received is queued on a server"); /* queued only once whole */
     struct msg *prev = NULL;
     for (struct msg *x = c->qhead; x != NULL && x != m; x = x->cnext)
         prev = x;
@@ -649,8 +649,8 @@ void client_flush(struct worker *w, struct client *c)
                     break;
                 m->owned = NULL;
             }
-            /* every slice of this reply now belongs to the send: forget them without a put */
-            svec_release_from(&m->rsp, &w->mbufs, m->rsp.n);
+            /* every slice of this reply now belongs to the send */
+            svec_forget(&m->rsp);
         }
         c->qhead = m->cnext;
         if (c->qhead == NULL)

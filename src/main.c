@@ -17,11 +17,8 @@
 #include "src/io.h"
 #include "src/log.h"
 #include "src/stats.h"
+#include "src/version.h"
 #include "src/worker.h"
-
-#ifndef RP_VERSION
-#define RP_VERSION "0.1.0"
-#endif
 
 #define DEFAULT_CONF        "conf/nutcracker.yml"
 #define DEFAULT_STATS_PORT  22222

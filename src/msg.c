@@ -100,6 +100,13 @@ void svec_release_from(struct svec *s, struct mbuf_pool *p, uint32_t from)
     svec_init(s);
 }
 
+void svec_forget(struct svec *s)
+{
+    if (s->v != s->inl)
+        free(s->v);
+    svec_init(s);
+}
+
 uint64_t svec_bytes(const struct svec *s)
 {
     uint64_t b = 0;

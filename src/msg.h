@@ -37,6 +37,9 @@ void svec_release(struct svec *s, struct mbuf_pool *p);
 /* Drops the references of slices [from, n) only (the earlier ones were handed to a send, which
  * holds them now) and empties s. */
 void svec_release_from(struct svec *s, struct mbuf_pool *p, uint32_t from);
+/* Empties s without dropping any reference: every slice was handed to a send, which holds
+ * them now. */
+void svec_forget(struct svec *s);
 uint64_t svec_bytes(const struct svec *s);
 /* Moves slices [from, n) that point into the arena to spill space (one slice stays one slice,
  * so indices into s keep their meaning), dropping their arena references. Stops early when

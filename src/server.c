@@ -1,5 +1,7 @@
 /* Server side: pools and their servers, connections that coalesce many clients' requests into
  * one send per batch, reply framing (forwarded as slices), timeouts, failures and ejection. */
+#include "src/server.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/client.h"
 #include "src/log.h"
 #include "src/net.h"
 #include "src/worker.h"

@@ -17,10 +17,7 @@
 #include <unistd.h>
 
 #include "src/net.h"
-
-#ifndef RP_VERSION
-#define RP_VERSION "0.1.0"
-#endif
+#include "src/version.h"
 
 int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint32_t nworkers)
 {

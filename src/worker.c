@@ -10,8 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/client.h"
 #include "src/log.h"
 #include "src/net.h"
+#include "src/server.h"
 
 #define WORKER_BATCH 512
 

@@ -1,5 +1,6 @@
 /* A worker: one thread with its own I/O engine, buffer arena, listeners, client and server
- * connections, pools and counters. Nothing in it is shared with other workers. */
+ * connections (client.h, server.h), pools and counters. Nothing in it is shared with other
+ * workers but the process's view of the fleet (health.h) and the counters' registry. */
 #ifndef RP_WORKER_H
 #define RP_WORKER_H
 
@@ -10,13 +11,10 @@
 #include <sys/socket.h>
 
 #include "conf/conf.h"
-#include "hash/hash_dist.h"
 #include "proto/mc_req.h"
-#include "proto/mc_rsp.h"
 #include "src/health.h"
 #include "src/io.h"
 #include "src/log.h"
-#include "src/linebuf.h"
 #include "src/mbuf.h"
 #include "src/msg.h"
 #include "src/sendrec.h"
@@ -36,6 +34,7 @@ struct owner {
 
 struct worker;
 struct pool_rt;
+struct client;
 
 struct listener {
     struct owner o;
@@ -44,77 +43,6 @@ struct listener {
     uint32_t backoff_ms;  /* pause after the last such failure: doubles up to a second */
     uint64_t resume_at;   /* monotonic ns when a paused accept is armed again */
     struct log_limit lim; /* "accept failed" lines */
-};
-
-struct client {
-    struct owner o;
-    struct pool_rt *pool;
-    struct mc_framer fr;
-    struct msg *cur;           /* request being received */
-    struct msg *qhead, *qtail; /* requests in reply order */
-    struct sendrec *send;      /* in-flight reply send, or NULL */
-    struct linebuf line;
-    struct client *next, *prev; /* worker's client list */
-    bool eof;                   /* no more requests: close when every reply is out */
-    bool recv_armed;
-    bool starved;     /* recv ended with ENOBUFS: re-arm when buffers return */
-    bool close_now;   /* protocol error: stop reading, close after flushing */
-    bool cut;         /* a reply was cut off by its server: not one more byte may follow it;
-                       * closed as soon as no send is in flight */
-    bool paused;      /* too many requests outstanding: not reading until they drain */
-    uint32_t nqueued; /* requests in qhead..qtail */
-};
-
-/* A client may have this many requests outstanding; past it, reading stops until half are
- * answered (a client that pipelines without reading cannot make the proxy hold unbounded
- * state). */
-#define CLIENT_MAX_QUEUE 1024
-
-enum sconn_state { SC_CONNECTING = 1, SC_CONNECTED, SC_DEAD };
-
-/* One connection to a server. Requests queue on it in order; `unsent` is the first with bytes
- * not yet handed to a send, and replies arrive for `head` first. */
-struct sconn {
-    struct owner o;
-    struct server *server;
-    uint32_t conn_idx;   /* index in server->conns */
-    uint32_t line_first; /* reply slice where the current line began */
-    uint8_t state;
-    bool recv_armed;
-    bool starved;
-    struct msg *head, *tail; /* every queued request, oldest first */
-    struct msg *unsent;      /* first request with bytes still to send */
-    uint32_t nqueued;
-    struct sendrec *send;
-    struct mc_framer fr;
-    struct linebuf line;
-    struct mc_rsp_line rl; /* the reply line being handled */
-};
-
-/* This worker's side of one server: its connections and counters. Whether the server is
- * healthy is not kept here but in the process-wide struct health (w->health). */
-struct server {
-    struct pool_rt *pool;
-    uint32_t idx; /* index in the pool's configuration */
-    const struct conf_server *cs;
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
-    struct sconn **conns; /* pool->nconns entries, NULL when not connected */
-    uint32_t rr;          /* round robin over conns */
-    struct server_stats *st;
-    struct log_limit lim; /* connect failures and closes: one line a second */
-};
-
-struct pool_rt {
-    struct worker *w;
-    uint32_t idx;
-    const struct conf_pool *cp;
-    struct mc_limits limits;
-    uint32_t nconns; /* connections per server on this worker: its share of server_connections */
-    struct server *servers;
-    uint32_t nservers;
-    struct listener lst;
-    struct pool_stats *st;
 };
 
 struct worker {
@@ -178,45 +106,8 @@ static inline void slice_account(struct worker *w, const struct slice *sl)
 uint64_t worker_now(void);
 void worker_close_owner(struct worker *w, struct owner *o);
 
-void client_accept(struct worker *w, struct pool_rt *pool, int fd);
-void client_event(struct worker *w, struct client *c, const struct io_event *ev);
-void client_flush(struct worker *w, struct client *c);
-void client_rearm(struct worker *w, struct client *c);
-/* Detaches the client's requests (their replies will be dropped) and closes it. */
-void client_close(struct worker *w, struct client *c);
-void client_free(struct worker *w, struct client *c);
-/* Bytes held for c: its requests and replies not yet sent, fragments included (an estimate for
- * choosing whom to close when memory runs out; slices in flight are counted too). */
-uint64_t client_waiting_bytes(const struct client *c);
-/* Makes m's reply the single line text (static, len bytes), dropping what it had. */
-void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len);
-
-int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
-                 struct stats_registry *reg, char *err, size_t errlen);
-void pool_rt_destroy(struct worker *w, struct pool_rt *pool);
-/* Server index for a key, or UINT32_MAX when no server is live. */
-uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
-/* Queues m on a connection of server idx (connecting if needed). On failure the message is
- * failed at once (its reply becomes a SERVER_ERROR). */
-void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m);
-void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev);
-void sconn_flush(struct worker *w, struct sconn *sc);
-void sconn_rearm(struct worker *w, struct sconn *sc);
-void sconn_free(struct worker *w, struct sconn *sc);
-/* m, whose client is gone, is taken off its server queue and freed if none of its bytes went
- * to a send yet. Returns false (m untouched) otherwise: it stays queued, is answered, and the
- * reply is dropped, so the connection stays in step. */
-bool server_drop_unsent(struct worker *w, struct msg *m);
-/* Fails requests that waited longer than the pool's timeout. */
-void servers_tick(struct worker *w);
-/* Opens every connection of the pools with `preconnect` (at start). */
-void servers_preconnect(struct worker *w);
 /* Copies the arena bytes of every request and reply that waits (not yet handed to a send) into
  * spill space, so that the arena buffers go back to the kernel. Returns the slices moved. */
 uint32_t worker_evacuate(struct worker *w);
-/* Fails every server connection (shutdown). */
-void servers_shutdown(struct worker *w);
-/* The server side is done with m (reply complete or failed). */
-void msg_server_done(struct worker *w, struct msg *m);
 
 #endif

@@ -26,6 +26,8 @@
 #include "src/mbuf.h"
 #include "src/msg.h"
 #include "src/stats.h"
+#include "src/client.h"
+#include "src/server.h"
 #include "src/worker.h"
 
 #define NO_OP     SIZE_MAX

@@ -1,0 +1,57 @@
+/* Client connections: requests framed and routed as their bytes arrive, split retrievals,
+ * local commands, and replies sent back in request order. */
+#ifndef RP_CLIENT_H
+#define RP_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/mc_frame.h"
+#include "src/io.h"
+#include "src/linebuf.h"
+#include "src/msg.h"
+#include "src/sendrec.h"
+#include "src/worker.h"
+
+struct client {
+    struct owner o;
+    struct pool_rt *pool;
+    struct mc_framer fr;
+    struct msg *cur;           /* request being received */
+    struct msg *qhead, *qtail; /* requests in reply order */
+    struct sendrec *send;      /* in-flight reply send, or NULL */
+    struct linebuf line;
+    struct client *next, *prev; /* worker's client list */
+    bool eof;                   /* no more requests: close when every reply is out */
+    bool recv_armed;
+    bool starved;     /* recv ended with ENOBUFS: re-arm when buffers return */
+    bool close_now;   /* protocol error: stop reading, close after flushing */
+    bool cut;         /* a reply was cut off by its server: not one more byte may follow it;
+                       * closed as soon as no send is in flight */
+    bool paused;      /* too many requests outstanding: not reading until they drain */
+    uint32_t nqueued; /* requests in qhead..qtail */
+};
+
+/* A client may have this many requests outstanding; past it, reading stops until half are
+ * answered (a client that pipelines without reading cannot make the proxy hold unbounded
+ * state). */
+#define CLIENT_MAX_QUEUE 1024
+
+/* A new client on fd, accepted by pool's listener: its receive is armed. */
+void client_accept(struct worker *w, struct pool_rt *pool, int fd);
+void client_event(struct worker *w, struct client *c, const struct io_event *ev);
+void client_flush(struct worker *w, struct client *c);
+void client_rearm(struct worker *w, struct client *c);
+/* Detaches the client's requests (their replies will be dropped) and closes it. */
+void client_close(struct worker *w, struct client *c);
+void client_free(struct worker *w, struct client *c);
+/* Bytes held for c: its requests and replies not yet sent, fragments included (an estimate for
+ * choosing whom to close when memory runs out; slices in flight are counted too). */
+uint64_t client_waiting_bytes(const struct client *c);
+/* Makes m's reply the single line text (static, len bytes), dropping what it had. */
+void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len);
+/* The server side is done with m (reply complete or failed): its reply goes to its client,
+ * or, noreply or client gone, nowhere. */
+void msg_server_done(struct worker *w, struct msg *m);
+
+#endif

@@ -1,0 +1,92 @@
+/* Server side: pools and their servers, connections that coalesce many clients' requests into
+ * one send per batch, reply framing, timeouts, and failures reported to the health module. */
+#ifndef RP_SERVER_H
+#define RP_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf/conf.h"
+#include "proto/mc_frame.h"
+#include "proto/mc_req.h"
+#include "proto/mc_rsp.h"
+#include "src/io.h"
+#include "src/linebuf.h"
+#include "src/log.h"
+#include "src/msg.h"
+#include "src/sendrec.h"
+#include "src/stats.h"
+#include "src/worker.h"
+
+enum sconn_state { SC_CONNECTING = 1, SC_CONNECTED, SC_DEAD };
+
+/* One connection to a server. Requests queue on it in order; `unsent` is the first with bytes
+ * not yet handed to a send, and replies arrive for `head` first. */
+struct sconn {
+    struct owner o;
+    struct server *server;
+    uint32_t conn_idx;   /* index in server->conns */
+    uint32_t line_first; /* reply slice where the current line began */
+    uint8_t state;
+    bool recv_armed;
+    bool starved;
+    struct msg *head, *tail; /* every queued request, oldest first */
+    struct msg *unsent;      /* first request with bytes still to send */
+    uint32_t nqueued;
+    struct sendrec *send;
+    struct mc_framer fr;
+    struct linebuf line;
+    struct mc_rsp_line rl; /* the reply line being handled */
+};
+
+/* This worker's side of one server: its connections and counters. Whether the server is
+ * healthy is not kept here but in the process-wide struct health (w->health). */
+struct server {
+    struct pool_rt *pool;
+    uint32_t idx; /* index in the pool's configuration */
+    const struct conf_server *cs;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    struct sconn **conns; /* pool->nconns entries, NULL when not connected */
+    uint32_t rr;          /* round robin over conns */
+    struct server_stats *st;
+    struct log_limit lim; /* connect failures and closes: one line a second */
+};
+
+struct pool_rt {
+    struct worker *w;
+    uint32_t idx;
+    const struct conf_pool *cp;
+    struct mc_limits limits;
+    uint32_t nconns; /* connections per server on this worker: its share of server_connections */
+    struct server *servers;
+    uint32_t nservers;
+    struct listener lst;
+    struct pool_stats *st;
+};
+
+int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
+                 struct stats_registry *reg, char *err, size_t errlen);
+void pool_rt_destroy(struct worker *w, struct pool_rt *pool);
+/* Server index for a key, or UINT32_MAX when no server is live. */
+uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
+/* Queues m on a connection of server idx (connecting if needed). On failure the message is
+ * failed at once (its reply becomes a SERVER_ERROR). */
+void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m);
+void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev);
+void sconn_flush(struct worker *w, struct sconn *sc);
+void sconn_rearm(struct worker *w, struct sconn *sc);
+void sconn_free(struct worker *w, struct sconn *sc);
+/* m, whose client is gone, is taken off its server queue and freed if none of its bytes went
+ * to a send yet. Returns false (m untouched) otherwise: it stays queued, is answered, and the
+ * reply is dropped, so the connection stays in step. */
+bool server_drop_unsent(struct worker *w, struct msg *m);
+/* Fails requests that waited longer than the pool's timeout. */
+void servers_tick(struct worker *w);
+/* Opens every connection of the pools with `preconnect` (at start). */
+void servers_preconnect(struct worker *w);
+/* Fails every server connection (shutdown). */
+void servers_shutdown(struct worker *w);
+
+#endif
