@@ -27,7 +27,7 @@ void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t l
     svec_release_from(&m->rsp, &w->mbufs, m->rsp_handed);
     m->rsp_handed = 0;
     svec_push(&m->rsp, &w->mbufs, (const uint8_t *)text, len, MBUF_NONE);
-    m->rsp_done = true;
+    m->state = MS_ANSWERED;
 }
 
 /* "CLIENT_ERROR <reason>\r\n" from static pieces. */
@@ -38,8 +38,7 @@ static void msg_client_error(struct worker *w, struct msg *m, const char *reason
     svec_push(&m->rsp, &w->mbufs, (const uint8_t *)"CLIENT_ERROR ", 13, MBUF_NONE);
     svec_push(&m->rsp, &w->mbufs, (const uint8_t *)reason, (uint32_t)strlen(reason), MBUF_NONE);
     svec_push(&m->rsp, &w->mbufs, (const uint8_t *)"\r\n", 2, MBUF_NONE);
-    m->rsp_done = true;
-    m->req_done = true;
+    m->state = MS_ANSWERED;
 }
 
 static const char *msg_err_line(enum msg_err e, uint32_t *len)
@@ -101,8 +100,7 @@ static void parent_complete(struct worker *w, struct msg *p)
         p->frags = f->fnext;
         msg_put(&w->msgs, &w->mbufs, f);
     }
-    p->rsp_done = true;
-    p->in_server = false;
+    p->state = MS_ANSWERED;
     if (!p->in_client)
         msg_put(&w->msgs, &w->mbufs, p);
     else
@@ -111,7 +109,7 @@ static void parent_complete(struct worker *w, struct msg *p)
 
 void msg_server_done(struct worker *w, struct msg *m)
 {
-    m->in_server = false;
+    m->state = MS_ANSWERED;
     m->sconn = NULL;
     if (m->is_frag) {
         struct msg *p = m->parent;
@@ -136,7 +134,6 @@ void msg_server_done(struct worker *w, struct msg *m)
     }
     if (m->err != MSG_OK && m->client != NULL)
         STAT_INC(m->client->pool->st->forward_error);
-    m->rsp_done = true;
     if (!m->in_client)
         msg_put(&w->msgs, &w->mbufs, m);
     else if (m->client != NULL)
@@ -152,8 +149,7 @@ static struct msg *frag_new(struct worker *w, struct msg *p)
     f->parent = p;
     f->cmd = p->cmd;
     f->noreply = p->noreply;
-    f->in_server = true;
-    f->req_done = true;
+    f->state = MS_QUEUED; /* the server side's from birth: queued right after */
     f->pool_idx = p->pool_idx;
     f->fnext = p->frags;
     p->frags = f;
@@ -167,7 +163,7 @@ static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
     struct pool_rt *pool = c->pool;
     struct msg *f;
     bool nomem = false;
-    m->in_server = true;
+    m->state = MS_SPLIT;
     for (uint32_t s = 0; s < pool->nservers && !nomem; s++) {
         f = frag_new(w, m);
         if (f == NULL) {
@@ -185,7 +181,6 @@ static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
             msg_put(&w->msgs, &w->mbufs, f);
         }
         m->frags_pending = 0;
-        m->in_server = false;
         msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
         return;
     }
@@ -252,7 +247,7 @@ static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
     }
     for (uint32_t k = 0; k < req->nkeys; k++)
         count[dest[k]]++;
-    m->in_server = true;
+    m->state = MS_SPLIT;
     bool failed = false;
     for (uint32_t k = 0; k < req->nkeys && !failed; k++) {
         uint32_t s = dest[k];
@@ -290,7 +285,6 @@ static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
             msg_put(&w->msgs, &w->mbufs, f);
         }
         m->frags_pending = 0;
-        m->in_server = false;
         msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
         return;
     }
@@ -329,7 +323,6 @@ static void client_split(struct worker *w, struct client *c, struct msg *m, cons
 static void client_local(struct worker *w, struct client *c, struct msg *m)
 {
     svec_release(&m->req, &w->mbufs);
-    m->req_done = true;
     switch (m->cmd) {
     case MC_VERSION:
         msg_set_reply(w, m, LIT("VERSION " RP_VERSION "\r\n"));
@@ -343,12 +336,12 @@ static void client_local(struct worker *w, struct client *c, struct msg *m)
         }
         m->owned = (uint8_t *)text;
         svec_push(&m->rsp, &w->mbufs, m->owned, (uint32_t)len, MBUF_NONE);
-        m->rsp_done = true;
+        m->state = MS_ANSWERED;
         break;
     }
     case MC_QUIT:
     default:
-        m->rsp_done = true;
+        m->state = MS_ANSWERED;
         c->eof = true;
         break;
     }
@@ -372,23 +365,22 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
     case MC_PARSE_TOO_LARGE:
         /* swallow the block so the connection stays in step, as memcached does */
         mc_framer_expect_data(&c->fr, req.data_len, true);
-        m->swallow = true;
         svec_release(&m->req, &w->mbufs);
         msg_set_reply(w, m, LIT("SERVER_ERROR object too large for cache\r\n"));
+        m->state = MS_SWALLOWING;
         return;
     case MC_PARSE_EMPTY:
         svec_release(&m->req, &w->mbufs);
-        m->req_done = true;
         msg_set_reply(w, m, LIT("ERROR\r\n"));
         return;
     case MC_PARSE_KEY_TOO_LONG:
+        msg_client_error(w, m, mc_parse_reason(r));
+        STAT_INC(pool->st->client_err);
         if (mc_cmd_info(req.cmd)->kind == MC_KIND_STORAGE) {
             /* the data block follows anyway: swallow it to stay in step */
             mc_framer_expect_data(&c->fr, req.data_len, true);
-            m->swallow = true;
+            m->state = MS_SWALLOWING;
         }
-        msg_client_error(w, m, mc_parse_reason(r));
-        STAT_INC(pool->st->client_err);
         return;
     case MC_PARSE_BAD_FORMAT:
         if (mc_cmd_info(req.cmd)->kind == MC_KIND_STORAGE) {
@@ -408,9 +400,6 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         client_local(w, c, m);
         return;
     case MC_KIND_BROADCAST:
-        m->req_done = true;
-        if (m->noreply)
-            m->rsp_done = true;
         client_broadcast(w, c, m);
         return;
     case MC_KIND_STORAGE:
@@ -418,11 +407,8 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         break;
     case MC_KIND_RETRIEVAL:
     case MC_KIND_KEYED:
-        m->req_done = true;
         break;
     }
-    if (m->noreply)
-        m->rsp_done = true;
 
     uint32_t dest = pool_route(w, pool, line + req.keys[0].off, req.keys[0].len);
     if (ci->kind == MC_KIND_STORAGE) {
@@ -461,7 +447,6 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         }
         free(dests);
     }
-    m->in_server = true;
     server_enqueue(w, pool, dest, m);
 }
 
@@ -516,7 +501,7 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
                 }
                 STAT_ADD(w->st.line_assembly, used);
             }
-        } else if (used > 0 && !m->swallow && !m->req_done) {
+        } else if (used > 0 && m->state == MS_RECEIVING) {
             /* a data block is kept (by reference; spilled under pressure) until it is whole */
             svec_push_wait(&m->req, &w->mbufs, chunk, (uint32_t)used, buf, false);
         }
@@ -548,21 +533,17 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
         }
         case MC_DONE:
             c->cur = NULL;
-            if (!m->req_done) {
-                /* a storage request is whole: now it may go to its server */
-                m->req_done = true;
-                if (!m->swallow) {
-                    m->in_server = true;
-                    server_enqueue(w, c->pool, m->server_idx, m);
-                }
-            }
+            if (m->state == MS_RECEIVING)
+                server_enqueue(w, c->pool, m->server_idx, m); /* whole: now it may go */
+            else if (m->state == MS_SWALLOWING)
+                m->state = MS_ANSWERED; /* the block is over: the error reply may go */
             break;
         case MC_ERROR:
             /* framing is lost (a line too long, a data block not ended by "\r\n"): nothing of
              * this request reached a server; answer and close */
             STAT_INC(c->pool->st->client_err);
             c->close_now = true;
-            if (!m->in_server)
+            if (!msg_server_held(m))
                 msg_client_error(w, m, c->fr.error ? c->fr.error : "bad request");
             break;
         }
@@ -574,7 +555,7 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
             c->paused = true;
     }
     /* replies the proxy wrote itself (errors, version, stats) go out with this batch */
-    if (c->close_now || c->eof || (c->qhead != NULL && c->qhead->rsp_done))
+    if (c->close_now || c->eof || (c->qhead != NULL && msg_reply_ready(c->qhead)))
         worker_mark_dirty(w, &c->o);
 }
 
@@ -587,7 +568,7 @@ static void client_drop_partial(struct worker *w, struct client *c)
         return;
     c->cur = NULL;
     linebuf_reset(&c->line);
-    if (m->in_server)
+    if (msg_server_held(m))
         log_panic("request being received is queued on a server"); /* queued only once whole */
     struct msg *prev = NULL;
     for (struct msg *x = c->qhead; x != NULL && x != m; x = x->cnext)
@@ -628,20 +609,20 @@ void client_flush(struct worker *w, struct client *c)
     while ((m = c->qhead) != NULL) {
         if (m->noreply) {
             /* noreply means no reply, whatever became of the request (errors included) */
-            if (!m->rsp_done || m == c->cur)
+            if (!msg_reply_ready(m))
                 break;
             svec_release_from(&m->rsp, &w->mbufs, m->rsp_handed);
         } else {
             /* a reply streams only once its first line has been checked: a server's garbage
              * must never reach the client */
-            while (m->rsp_handed < m->rsp.n && (m->rsp_done || m->rsp_type != 0) &&
+            while (m->rsp_handed < m->rsp.n && (m->state == MS_ANSWERED || m->rsp_type != 0) &&
                    !sendrec_full(s)) {
                 const struct slice *sl = &m->rsp.v[m->rsp_handed++];
                 sendrec_add(s, sl);
                 slice_account(w, sl);
             }
             m->rsp.sealed = m->rsp_handed;
-            if (m->rsp_handed < m->rsp.n || !m->rsp_done || m == c->cur)
+            if (m->rsp_handed < m->rsp.n || !msg_reply_ready(m))
                 break;
             /* a reply the proxy generated lives in m->owned: the send keeps it alive */
             if (m->owned != NULL) {
@@ -659,7 +640,7 @@ void client_flush(struct worker *w, struct client *c)
         m->rsp_handed = 0;
         m->in_client = false;
         m->client = NULL;
-        if (!m->in_server)
+        if (!msg_server_held(m))
             msg_put(&w->msgs, &w->mbufs, m);
     }
     if (c->paused && c->nqueued <= CLIENT_MAX_QUEUE / 2)
@@ -836,9 +817,9 @@ void client_close(struct worker *w, struct client *c)
         m->client = NULL;
         /* the answered parts of a split request wait for the others: nobody will read them */
         for (struct msg *f = m->frags; f != NULL; f = f->fnext)
-            if (!f->in_server)
+            if (f->state == MS_ANSWERED)
                 svec_release(&f->rsp, &w->mbufs);
-        if (!m->in_server)
+        if (!msg_server_held(m))
             msg_put(&w->msgs, &w->mbufs, m);
         else
             server_drop_unsent(w, m); /* nobody waits for it: do not send it at all */

@@ -82,6 +82,29 @@ struct mget {
     struct mget_item *items; /* nkeys entries */
 };
 
+/* A request's life, in one place. Every transition, and who makes it:
+ *
+ *   RECEIVING   its command line is being read, or its data block (client_parse)
+ *     -> QUEUED      a retrieval or keyed command's line, or a storage command whose data block
+ *                    is whole, goes to its server (server_enqueue): only whole requests do
+ *     -> SPLIT       a retrieval over several servers, or a broadcast: its fragments (QUEUED
+ *                    themselves) go out; it waits for all of them (client_split, broadcast)
+ *     -> SWALLOWING  the block of a value or key over the limits is read and discarded; the
+ *                    error reply is ready
+ *     -> ANSWERED    a local command (version, stats, quit) or a request line in error
+ *   SWALLOWING -> ANSWERED   once the block is over
+ *   QUEUED -> SENT           every byte of it has been handed to a send (sconn_flush)
+ *   SENT -> ANSWERED         its reply is complete (sconn_reply_done), or, noreply, at once
+ *   QUEUED, SENT -> ANSWERED its connection failed or timed out (sconn_fail): err says why
+ *   SPLIT -> ANSWERED        its last fragment is ANSWERED (parent_complete)
+ *
+ * Who holds it: the client's queue while in_client (until the reply is handed to a send, or the
+ * client goes), the server side while QUEUED, SENT or SPLIT (msg_server_held). It is freed when
+ * neither does. A client takes a reply once it is ANSWERED (and streams one whose first line
+ * has been checked before that); a noreply request once it is past SWALLOWING, and nothing is
+ * ever sent back for it. */
+enum msg_state { MS_RECEIVING = 0, MS_SWALLOWING, MS_QUEUED, MS_SENT, MS_SPLIT, MS_ANSWERED };
+
 struct msg {
     struct msg *cnext;     /* next in the client's reply order */
     struct msg *snext;     /* next in the server connection's queue */
@@ -93,12 +116,9 @@ struct msg {
     struct msg *fnext;
 
     enum mc_cmd cmd;
+    uint8_t state; /* enum msg_state: where it is in its life */
     bool noreply;
-    bool req_done;  /* every request byte has been received (and appended to req) */
-    bool rsp_done;  /* the reply is complete in rsp (or the message failed) */
-    bool in_client; /* the client's queue still references it */
-    bool in_server; /* a server queue (or pending fragments) still references it */
-    bool swallow;   /* data block is being discarded (oversized value) */
+    bool in_client; /* the client's queue still references it (until its reply is handed over) */
     bool is_frag;
     uint8_t err;      /* enum msg_err */
     uint8_t rsp_type; /* enum mc_rsp_type of the reply's first line */
@@ -107,7 +127,6 @@ struct msg {
     struct svec rsp;         /* reply bytes not yet handed to a send to the client */
     uint32_t req_handed;     /* request slices already given to server sends: a send holds them */
     uint32_t rsp_handed;     /* reply slices already given to client sends: a send holds them */
-    bool sent;               /* every request byte has been handed to a send */
     uint32_t frags_pending;  /* parent: fragments without a complete reply */
     uint32_t frag_keys_next; /* fragment: next of its keys a VALUE may match */
     uint32_t *frag_keys;     /* fragment: indices into parent->mg->keys, in order */
@@ -119,6 +138,19 @@ struct msg {
     uint32_t pool_idx;
     uint32_t server_idx;
 };
+
+/* The server side (a connection's queue, or pending fragments) holds m. */
+static inline bool msg_server_held(const struct msg *m)
+{
+    return m->state == MS_QUEUED || m->state == MS_SENT || m->state == MS_SPLIT;
+}
+
+/* The client may take m off its queue: its reply is complete (or, noreply, there is none to
+ * wait for). */
+static inline bool msg_reply_ready(const struct msg *m)
+{
+    return m->state == MS_ANSWERED || (m->noreply && m->state >= MS_QUEUED);
+}
 
 struct msg_pool {
     struct msg *free;

@@ -200,7 +200,7 @@ static void sconn_unlink(struct sconn *sc, struct msg *m)
         sc->unsent = m->snext;
     m->snext = m->sprev = NULL;
     sc->nqueued--;
-    if (m->sent) {
+    if (m->state == MS_SENT) {
         STAT_DEC(st->out_queue);
         STAT_SUB(st->out_queue_bytes, m->qbytes);
     } else {
@@ -223,8 +223,8 @@ bool server_drop_unsent(struct worker *w, struct msg *m)
     if (sc == NULL || m->is_frag || m->req_handed > 0)
         return false;
     sconn_unlink(sc, m);
-    m->in_server = false;
     m->sconn = NULL;
+    m->state = MS_ANSWERED; /* with nobody to answer */
     msg_put(&w->msgs, &w->mbufs, m);
     return true;
 }
@@ -232,7 +232,7 @@ bool server_drop_unsent(struct worker *w, struct msg *m)
 /* Requests that expect no reply are done once handed to a send and at the head. */
 static void sconn_pop_noreply(struct worker *w, struct sconn *sc)
 {
-    while (sc->head != NULL && sc->head->noreply && sc->head->sent) {
+    while (sc->head != NULL && sc->head->noreply && sc->head->state == MS_SENT) {
         struct msg *m = sconn_pop(sc);
         msg_server_done(w, m);
     }
@@ -273,7 +273,6 @@ static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
         m->err = (uint8_t)err;
         svec_release_from(&m->req, &w->mbufs, m->req_handed);
         m->req_handed = 0;
-        m->sent = true;
         msg_server_done(w, m);
     }
     /* a shutdown is nobody's failure, nor the proxy running out of something, nor a server
@@ -297,6 +296,7 @@ void sconn_free(struct worker *w, struct sconn *sc)
 
 void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m)
 {
+    m->state = MS_QUEUED; /* the server side's now: failures below answer it at once */
     if (idx >= pool->nservers) {
         m->err = MSG_ERR_EJECTED;
         msg_server_done(w, m);
@@ -370,7 +370,7 @@ void sconn_flush(struct worker *w, struct sconn *sc)
         if (m->req_handed < m->req.n)
             break;
         /* every byte of it is in a send now: from the in-queue to the out-queue */
-        m->sent = true;
+        m->state = MS_SENT;
         struct server_stats *st = sc->server->st;
         STAT_DEC(st->in_queue);
         STAT_SUB(st->in_queue_bytes, m->qbytes);
@@ -489,7 +489,7 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
 
     while (pos < n && sc->state == SC_CONNECTED) {
         struct msg *m = sc->head;
-        if (m == NULL || !m->sent) {
+        if (m == NULL || m->state != MS_SENT) {
             log_warn("pool '%s': server %s sent %u bytes nobody asked for",
                      sc->server->pool->cp->name, sc->server->cs->pname, (unsigned)(n - pos));
             sconn_fail(w, sc, MSG_ERR_PROTOCOL);

@@ -619,7 +619,7 @@ static void test_msg_get_put_recycle(void **state)
     m->cmd = MC_SET;
     m->noreply = true;
     m->err = MSG_ERR_TIMEOUT;
-    m->req_done = m->rsp_done = m->sent = true;
+    m->state = MS_ANSWERED;
     m->t_queued = 42;
     msg_put(&fx->msgs, &fx->pool, m);
     assert_int_equal(fx->msgs.live, 0);
@@ -632,7 +632,7 @@ static void test_msg_get_put_recycle(void **state)
     assert_int_equal(m2->cmd, 0);
     assert_false(m2->noreply);
     assert_int_equal(m2->err, MSG_OK);
-    assert_false(m2->req_done || m2->rsp_done || m2->sent);
+    assert_int_equal(m2->state, MS_RECEIVING);
     assert_int_equal(m2->t_queued, 0);
     assert_null(m2->cnext);
     assert_int_equal(m2->req.n, 0);
@@ -773,11 +773,11 @@ static void test_request_life(void **state)
 
     const uint8_t *b1 = fx_recv(fx, 1);
     assert_int_equal(svec_push_wait(&m1->req, p, b1, 30, 1, false), 0);
-    m1->req_done = true;
+    m1->state = MS_QUEUED;
     struct msg *m2 = msg_get(&fx->msgs);
     assert_non_null(m2);
     assert_int_equal(svec_push_wait(&m2->req, p, b1 + 30, 7, 1, false), 0); /* "get k\r\n" */
-    m2->req_done = true;
+    m2->state = MS_QUEUED;
     mbuf_put(p, 1);
     assert_refs(fx, 1, 2);
     assert_int_equal(fx->nreturned, 0);
@@ -785,7 +785,7 @@ static void test_request_life(void **state)
     /* the server side hands both to one send; the messages no longer hold the bytes */
     hand_req(m1, fx->ss);
     hand_req(m2, fx->ss);
-    m1->sent = m2->sent = true;
+    m1->state = m2->state = MS_SENT;
     assert_int_equal(fx->ss->niov, 3);
     assert_int_equal(fx->ss->bytes, 64 + 30 + 7);
     assert_refs(fx, 0, 1);
@@ -805,9 +805,9 @@ static void test_request_life(void **state)
     /* the replies: "STORED\r\n" and "END\r\n" in one buffer */
     const uint8_t *r = fx_recv(fx, 2);
     assert_int_equal(svec_push_wait(&m1->rsp, p, r, 8, 2, false), 0);
-    m1->rsp_done = true;
+    m1->state = MS_ANSWERED;
     assert_int_equal(svec_push_wait(&m2->rsp, p, r + 8, 5, 2, false), 0);
-    m2->rsp_done = true;
+    m2->state = MS_ANSWERED;
     mbuf_put(p, 2);
     assert_refs(fx, 2, 2);
 
@@ -851,13 +851,13 @@ static void test_request_streamed(void **state)
     hand_req(m, fx->ss);
     const uint8_t *b1 = fx_recv(fx, 1);
     assert_int_equal(svec_push(&m->req, p, b1, 10, 1), 0);
-    m->req_done = true;
+    m->state = MS_QUEUED;
     mbuf_put(p, 1);
     assert_true(sendrec_complete(fx->ss, p, 44));
     assert_returned(fx, 0, 1);
     assert_returned(fx, 1, 0);
     hand_req(m, fx->ss);
-    m->sent = true;
+    m->state = MS_SENT;
     msg_put(&fx->msgs, p, m); /* the reply came before the last send completed */
     assert_returned(fx, 1, 0);
     assert_true(sendrec_complete(fx->ss, p, 10));
@@ -1010,7 +1010,7 @@ static void test_client_closes_reply_half_handed(void **state)
     assert_int_equal(svec_push(&m->req, p, q, 9, 0), 0);
     mbuf_put(p, 0);
     hand_req(m, fx->ss);
-    m->sent = true;
+    m->state = MS_SENT;
     assert_true(sendrec_complete(fx->ss, p, 9));
     assert_returned(fx, 0, 1);
 
@@ -1027,7 +1027,7 @@ static void test_client_closes_reply_half_handed(void **state)
     const uint8_t *r3 = fx_recv(fx, 3);
     assert_int_equal(svec_push_wait(&m->rsp, p, r3, 49, 3, false), 0);
     mbuf_put(p, 3);
-    m->rsp_done = true;
+    m->state = MS_ANSWERED;
     assert_int_equal(m->rsp.n, 3);
     assert_int_equal(m->rsp_handed, 2);
 
