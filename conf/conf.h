@@ -70,6 +70,7 @@ struct conf_pool {
     uint32_t max_key_length;     /* default 250 (memcached's limit, also its maximum) for a
                                   * memcached pool; 65536 for a redis pool */
     uint32_t max_value_size;     /* default 1 MiB */
+    int client_idle_timeout_ms;  /* close a client idle this long (nothing outstanding); 0: never */
     int line, col;               /* where the pool's name was written */
     int listen_line, listen_col; /* where its listen address was written */
 };

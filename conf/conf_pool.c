@@ -38,6 +38,7 @@ enum pool_key {
     PK_SERVERS,
     PK_MAX_KEY_LENGTH,
     PK_MAX_VALUE_SIZE,
+    PK_CLIENT_IDLE_TIMEOUT,
     PK_COUNT
 };
 
@@ -88,6 +89,8 @@ static const struct pool_key_def {
                            CONF_REDIS_KEY_MAX},
     [PK_MAX_VALUE_SIZE] = {"max_value_size", KK_U32, offsetof(struct conf_pool, max_value_size), 1,
                            CONF_VALUE_MAX},
+    [PK_CLIENT_IDLE_TIMEOUT] = {"client_idle_timeout", KK_INT,
+                                offsetof(struct conf_pool, client_idle_timeout_ms), 0, INT_MAX},
 };
 
 /* Where each key was seen in one pool: duplicates, and positions for later checks. */

@@ -672,6 +672,7 @@ static void client_sent(struct worker *w, struct client *c, int res)
         client_close(w, c);
         return;
     }
+    c->last_active = w->now;
     if (!sendrec_complete(s, &w->mbufs, (uint32_t)res)) {
         /* short send: the rest goes at once, before anything newer */
         if (w->io->ops->send(w->io, c->o.fd, sendrec_msghdr(s), c) == 0) {
@@ -683,6 +684,21 @@ static void client_sent(struct worker *w, struct client *c, int res)
         return;
     }
     client_flush(w, c);
+}
+
+void clients_idle_sweep(struct worker *w)
+{
+    struct client *next;
+    for (struct client *c = w->clients; c != NULL; c = next) {
+        next = c->next;
+        int tmo = c->pool->cp->client_idle_timeout_ms;
+        if (tmo <= 0 || c->o.closing || c->qhead != NULL || c->send != NULL)
+            continue; /* waiting for the proxy is not idling */
+        if (w->now - c->last_active < (uint64_t)tmo * 1000000ULL)
+            continue;
+        STAT_INC(w->st.clients_idle_closed);
+        client_close(w, c);
+    }
 }
 
 uint64_t client_waiting_bytes(const struct client *c)
@@ -749,6 +765,7 @@ void client_accept(struct worker *w, struct pool_rt *pool, int fd)
         w->clients->prev = c;
     w->clients = c;
     net_client_setup(fd, cp->listen.unix_path == NULL, cp->tcpkeepalive);
+    c->last_active = w->now;
     STAT_INC(w->st.curr_connections);
     STAT_INC(w->st.total_connections);
     STAT_INC(pool->st->client_connections);
@@ -762,6 +779,7 @@ void client_event(struct worker *w, struct client *c, const struct io_event *ev)
         if (!(ev->flags & IO_F_MORE))
             c->recv_armed = false;
         if (ev->res > 0 && (ev->flags & IO_F_BUF)) {
+            c->last_active = w->now;
             if (!c->eof && !c->close_now)
                 client_parse(w, c, ev->buf, (uint32_t)ev->res);
             mbuf_put(&w->mbufs, ev->buf);

@@ -24,12 +24,13 @@ struct client {
     struct client *next, *prev; /* worker's client list */
     bool eof;                   /* no more requests: close when every reply is out */
     bool recv_armed;
-    bool starved;     /* recv ended with ENOBUFS: re-arm when buffers return */
-    bool close_now;   /* protocol error: stop reading, close after flushing */
-    bool cut;         /* a reply was cut off by its server: not one more byte may follow it;
-                       * closed as soon as no send is in flight */
-    bool paused;      /* too many requests outstanding: not reading until they drain */
-    uint32_t nqueued; /* requests in qhead..qtail */
+    bool starved;         /* recv ended with ENOBUFS: re-arm when buffers return */
+    bool close_now;       /* protocol error: stop reading, close after flushing */
+    bool cut;             /* a reply was cut off by its server: not one more byte may follow it;
+                           * closed as soon as no send is in flight */
+    bool paused;          /* too many requests outstanding: not reading until they drain */
+    uint32_t nqueued;     /* requests in qhead..qtail */
+    uint64_t last_active; /* monotonic ns of its last received bytes or completed reply send */
 };
 
 /* A client may have this many requests outstanding; past it, reading stops until half are
@@ -45,6 +46,9 @@ void client_rearm(struct worker *w, struct client *c);
 /* Detaches the client's requests (their replies will be dropped) and closes it. */
 void client_close(struct worker *w, struct client *c);
 void client_free(struct worker *w, struct client *c);
+/* Closes the clients of pools with client_idle_timeout that have had nothing outstanding and
+ * sent nothing for that long. */
+void clients_idle_sweep(struct worker *w);
 /* Bytes held for c: its requests and replies not yet sent, fragments included (an estimate for
  * choosing whom to close when memory runs out; slices in flight are counted too). */
 uint64_t client_waiting_bytes(const struct client *c);

@@ -52,10 +52,11 @@
     X(bytes_invented, 0)  /* written by the proxy: split headers, merged END, errors */            \
     X(line_assembly, 0)   /* line bytes gathered to tokenize a line split over buffers */          \
     X(buffers_held, 1)                                                                             \
-    X(buffers_evacuated, 0) /* waiting slices copied out of the arena under pressure */            \
-    X(accept_errors, 0)     /* accepts refused by the kernel (EMFILE, ENFILE, ENOMEM ...) */       \
-    X(local_errors, 0)      /* requests failed for lack of a local resource, not the server's */   \
-    X(clients_shed, 0)      /* clients closed because arena and spill space were used up */        \
+    X(buffers_evacuated, 0)   /* waiting slices copied out of the arena under pressure */          \
+    X(accept_errors, 0)       /* accepts refused by the kernel (EMFILE, ENFILE, ENOMEM ...) */     \
+    X(local_errors, 0)        /* requests failed for lack of a local resource, not the server's */ \
+    X(clients_shed, 0)        /* clients closed because arena and spill space were used up */      \
+    X(clients_idle_closed, 0) /* clients closed after client_idle_timeout with nothing to do */    \
     X(enobufs, 0)                                                                                  \
     X(syscalls, 0)                                                                                 \
     X(events, 0)

@@ -303,6 +303,8 @@ void *worker_main(void *arg)
                 malloc_trim(0);
             }
             servers_tick(w);
+            if (w->idle_sweep)
+                clients_idle_sweep(w);
             worker_resume_listeners(w);
             worker_flush(w);
         }
@@ -355,6 +357,8 @@ int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_
         int t = conf->pools[p].timeout_ms;
         if (t > 0 && t / 4 < w->tick_ms)
             w->tick_ms = t / 4 > 1 ? t / 4 : 1;
+        if (conf->pools[p].client_idle_timeout_ms > 0)
+            w->idle_sweep = true;
     }
     /* spill space: up to max_spill_mb per worker, allocated only while the arena is short */
     uint32_t spill_max =

@@ -73,6 +73,7 @@ struct worker {
     char start_err[320];
     struct worker_stats st;
     int tick_ms;
+    bool idle_sweep; /* some pool has client_idle_timeout: look for idle clients each tick */
 };
 
 /* Sets up worker id over conf: arena, pools, listeners; the engine (per choice) is started by

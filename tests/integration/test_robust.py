@@ -703,6 +703,44 @@ class SpillExhaustionTests(RobustCase):
             self.assertEqual(c.get(keys[0]), big)
 
 
+@ringproxy_only("client_idle_timeout is ringproxy's")
+class ClientIdleTimeoutTests(RobustCase):
+
+    def test_idle_clients_closed_busy_and_waiting_ones_kept(self):
+        fleet = self.fleet(1, workers=2, timeout=None, client_idle_timeout=400)
+        proxy = fleet.proxy
+        key = self.keys(1)[0]
+        idle = self.client(fleet.port, timeout=PROMPT)
+        self.assertEqual(idle.set(key, b"v"), b"STORED")
+        busy = self.client(fleet.port, timeout=PROMPT)
+        waiting = self.client(fleet.port, timeout=PROMPT)
+        fleet.memcached[0].stop()
+        self.addCleanup(fleet.memcached[0].cont)
+        waiting.send(b"get %s\r\n" % key.encode())  # outstanding: waiting is not idling
+        t0 = time.monotonic()
+        closed_after = None
+        while time.monotonic() - t0 < 1.6:
+            busy.send(b"version\r\n")
+            self.assertTrue(busy.read_line().startswith(b"VERSION"))
+            if closed_after is None:
+                try:
+                    if idle.is_closed(timeout=0.1):
+                        closed_after = time.monotonic() - t0
+                except TimeoutError:
+                    pass
+            else:
+                time.sleep(0.1)
+        self.assertIsNotNone(closed_after, "an idle client was not closed within 1.6 s "
+                             "(client_idle_timeout 400 ms)")
+        fleet.memcached[0].cont()
+        raw, items = waiting.read_values(PROMPT)
+        self.assertEqual([(it[0], it[2]) for it in items], [(key, b"v")],
+                         "the client waiting on a stopped server was not answered: %r" % raw)
+        busy.send(b"version\r\n")
+        self.assertTrue(busy.read_line().startswith(b"VERSION"))
+        self.assertGreaterEqual(proxy.stats()["ringproxy"]["clients_idle_closed"], 1)
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. out of file descriptors
 
