@@ -5,6 +5,7 @@
 #   make run             deps, build, start local memcached servers and the proxy
 #   make deps            install the Debian packages the build and tests need
 #   make bench           benchmark suite: micro benchmarks, then bench/compare
+#   make fuzz            libFuzzer targets (fuzz/fuzz.mk), FUZZ_SECONDS (default 600) each
 #   WERROR=1             warnings are errors (CI sets it)
 
 CC       ?= cc
@@ -43,7 +44,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 BIN       := $(BUILD)/ringproxy
 
-.PHONY: all test unit integration run deps clean bench format
+.PHONY: all test unit integration run deps clean bench format fuzz
 
 all: $(BIN) $(TEST_BINS)
 
@@ -82,6 +83,9 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory -C bench/micro run
 	@$(MAKE) --no-print-directory -C bench compare
+
+fuzz: deps
+	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')

@@ -584,9 +584,13 @@ class ClientConnectionsTests(OpsCase):
         mcs = self.start_memcached(3)
         proxy = self.start_proxy({"alpha": rp.default_pool([m.port for m in mcs],
                                                            client_connections=3)})
-        # start_ringproxy's port probe (connect, close) counts until the proxy sees it close
-        self.assertTrue(rp.wait_until(
-            lambda: proxy.stats()["alpha"]["client_connections"] == 0, 3))
+        # start_ringproxy's port probe (connect, close) counts until the proxy sees it close,
+        # and it may be accepted only after the probe has gone: wait until it has been
+        # accepted (total_connections) and closed again
+        def probe_gone():
+            st = proxy.stats()
+            return st["total_connections"] >= 1 and st["alpha"]["client_connections"] == 0
+        self.assertTrue(rp.wait_until(probe_gone, 3))
         clients = [self.client(proxy.port) for _ in range(3)]
         for i, c in enumerate(clients):
             self.assertEqual(c.set("%s:c%d" % (self.prefix, i), b"v%d" % i), b"STORED")
