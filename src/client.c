@@ -692,8 +692,10 @@ void clients_idle_sweep(struct worker *w)
     for (struct client *c = w->clients; c != NULL; c = next) {
         next = c->next;
         int tmo = c->pool->cp->client_idle_timeout_ms;
-        if (tmo <= 0 || c->o.closing || c->qhead != NULL || c->send != NULL)
-            continue; /* waiting for the proxy is not idling */
+        /* waiting for the proxy is not idling; sitting on half a request is */
+        bool waiting = c->qhead != NULL && !(c->qhead == c->cur && c->cur->cnext == NULL);
+        if (tmo <= 0 || c->o.closing || waiting || c->send != NULL)
+            continue;
         if (w->now - c->last_active < (uint64_t)tmo * 1000000ULL)
             continue;
         STAT_INC(w->st.clients_idle_closed);

@@ -46,8 +46,8 @@ void client_rearm(struct worker *w, struct client *c);
 /* Detaches the client's requests (their replies will be dropped) and closes it. */
 void client_close(struct worker *w, struct client *c);
 void client_free(struct worker *w, struct client *c);
-/* Closes the clients of pools with client_idle_timeout that have had nothing outstanding and
- * sent nothing for that long. */
+/* Closes the clients of pools with client_idle_timeout that have had nothing outstanding (at
+ * most half a request of their own) and sent nothing for that long. */
 void clients_idle_sweep(struct worker *w);
 /* Bytes held for c: its requests and replies not yet sent, fragments included (an estimate for
  * choosing whom to close when memory runs out; slices in flight are counted too). */

@@ -714,6 +714,8 @@ class ClientIdleTimeoutTests(RobustCase):
         self.assertEqual(idle.set(key, b"v"), b"STORED")
         busy = self.client(fleet.port, timeout=PROMPT)
         waiting = self.client(fleet.port, timeout=PROMPT)
+        half = self.client(fleet.port, timeout=PROMPT)
+        half.send(b"set %s 0 0 10\r\nabc" % key.encode())  # then nothing: idle all the same
         fleet.memcached[0].stop()
         self.addCleanup(fleet.memcached[0].cont)
         waiting.send(b"get %s\r\n" % key.encode())  # outstanding: waiting is not idling
@@ -732,6 +734,8 @@ class ClientIdleTimeoutTests(RobustCase):
                 time.sleep(0.1)
         self.assertIsNotNone(closed_after, "an idle client was not closed within 1.6 s "
                              "(client_idle_timeout 400 ms)")
+        self.assertTrue(half.is_closed(timeout=1.0),
+                        "a client sitting on half a set was not closed as idle")
         fleet.memcached[0].cont()
         raw, items = waiting.read_values(PROMPT)
         self.assertEqual([(it[0], it[2]) for it in items], [(key, b"v")],
