@@ -71,6 +71,8 @@ struct conf_pool {
                                   * memcached pool; 65536 for a redis pool */
     uint32_t max_value_size;     /* default 1 MiB */
     int client_idle_timeout_ms;  /* close a client idle this long (nothing outstanding); 0: never */
+    uint32_t client_reply_limit; /* reply bytes queued for one client past which its requests are
+                                  * no longer read (until half are sent); default 64 MiB */
     int line, col;               /* where the pool's name was written */
     int listen_line, listen_col; /* where its listen address was written */
 };

@@ -39,6 +39,7 @@ enum pool_key {
     PK_MAX_KEY_LENGTH,
     PK_MAX_VALUE_SIZE,
     PK_CLIENT_IDLE_TIMEOUT,
+    PK_CLIENT_REPLY_LIMIT,
     PK_COUNT
 };
 
@@ -91,6 +92,8 @@ static const struct pool_key_def {
                            CONF_VALUE_MAX},
     [PK_CLIENT_IDLE_TIMEOUT] = {"client_idle_timeout", KK_INT,
                                 offsetof(struct conf_pool, client_idle_timeout_ms), 0, INT_MAX},
+    [PK_CLIENT_REPLY_LIMIT] = {"client_reply_limit", KK_U32,
+                               offsetof(struct conf_pool, client_reply_limit), 4096, UINT32_MAX},
 };
 
 /* Where each key was seen in one pool: duplicates, and positions for later checks. */
@@ -163,6 +166,7 @@ static void set_defaults(struct conf_pool *p)
     p->server_retry_timeout_ms = DEFAULT_SERVER_RETRY_TIMEOUT;
     p->server_failure_limit = DEFAULT_SERVER_FAILURE_LIMIT;
     p->max_value_size = CONF_VALUE_DEFAULT;
+    p->client_reply_limit = 64u << 20;
     /* booleans false, client_connections and redis_db 0: calloc'ed */
 }
 

@@ -20,6 +20,25 @@
 
 static void client_resume(struct worker *w, struct client *c);
 
+/* Back under half of both limits: reading may resume. */
+static bool client_backlog_low(const struct client *c)
+{
+    return c->nqueued <= CLIENT_MAX_QUEUE / 2 &&
+           c->rsp_queued <= c->pool->cp->client_reply_limit / 2;
+}
+
+void client_check_backlog(struct worker *w, struct client *c)
+{
+    if (c->paused || !c->recv_armed || c->o.closing)
+        return;
+    if (c->nqueued <= CLIENT_MAX_QUEUE && c->rsp_queued <= c->pool->cp->client_reply_limit)
+        return;
+    if (w->io->ops->recv_stop(w->io, c->o.fd, c) == 0) {
+        c->paused = true;
+        STAT_INC(w->st.clients_paused);
+    }
+}
+
 /* ---- replies the proxy writes itself ------------------------------------------------- */
 
 void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len)
@@ -550,10 +569,7 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
     }
     if (c->close_now)
         c->cur = NULL; /* nothing more is read from this client */
-    if (c->nqueued > CLIENT_MAX_QUEUE && c->recv_armed && !c->paused) {
-        if (w->io->ops->recv_stop(w->io, c->o.fd, c) == 0)
-            c->paused = true;
-    }
+    client_check_backlog(w, c);
     /* replies the proxy wrote itself (errors, version, stats) go out with this batch */
     if (c->close_now || c->eof || (c->qhead != NULL && msg_reply_ready(c->qhead)))
         worker_mark_dirty(w, &c->o);
@@ -637,13 +653,15 @@ void client_flush(struct worker *w, struct client *c)
         if (c->qhead == NULL)
             c->qtail = NULL;
         c->nqueued--;
+        c->rsp_queued -= m->rsp_counted;
+        m->rsp_counted = 0;
         m->rsp_handed = 0;
         m->in_client = false;
         m->client = NULL;
         if (!msg_server_held(m))
             msg_put(&w->msgs, &w->mbufs, m);
     }
-    if (c->paused && c->nqueued <= CLIENT_MAX_QUEUE / 2)
+    if (c->paused && client_backlog_low(c))
         client_resume(w, c);
     if (s->niov > 0) {
         int ret = w->io->ops->send(w->io, c->o.fd, sendrec_msghdr(s), c);
@@ -659,7 +677,7 @@ void client_flush(struct worker *w, struct client *c)
     c->send = NULL;
     if (c->qhead == NULL && (c->eof || c->close_now))
         client_close(w, c);
-    else if (c->paused && c->nqueued <= CLIENT_MAX_QUEUE / 2)
+    else if (c->paused && client_backlog_low(c))
         client_resume(w, c);
 }
 

@@ -31,6 +31,7 @@ struct client {
     bool paused;          /* too many requests outstanding: not reading until they drain */
     uint32_t nqueued;     /* requests in qhead..qtail */
     uint64_t last_active; /* monotonic ns of its last received bytes or completed reply send */
+    uint64_t rsp_queued;  /* reply bytes from servers for requests still on its queue */
 };
 
 /* A client may have this many requests outstanding; past it, reading stops until half are
@@ -46,6 +47,10 @@ void client_rearm(struct worker *w, struct client *c);
 /* Detaches the client's requests (their replies will be dropped) and closes it. */
 void client_close(struct worker *w, struct client *c);
 void client_free(struct worker *w, struct client *c);
+/* Stops reading from c when it has too much outstanding (CLIENT_MAX_QUEUE requests, or more than
+ * its pool's client_reply_limit bytes of replies waiting to be sent): a client that pipelines
+ * without reading cannot make the proxy hold unbounded state. Reading resumes at half. */
+void client_check_backlog(struct worker *w, struct client *c);
 /* Closes the clients of pools with client_idle_timeout that have had nothing outstanding (at
  * most half a request of their own) and sent nothing for that long. */
 void clients_idle_sweep(struct worker *w);

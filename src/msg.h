@@ -131,10 +131,11 @@ struct msg {
     uint32_t frag_keys_next; /* fragment: next of its keys a VALUE may match */
     uint32_t *frag_keys;     /* fragment: indices into parent->mg->keys, in order */
     uint32_t frag_nkeys;
-    struct mget *mg;   /* parent of a split retrieval */
-    uint8_t *owned;    /* bytes this message owns (a generated reply, a copied line) */
-    uint64_t t_queued; /* monotonic ns when queued on a server (timeout) */
-    uint64_t qbytes;   /* request bytes counted in its server's in/out queue gauges */
+    struct mget *mg;      /* parent of a split retrieval */
+    uint8_t *owned;       /* bytes this message owns (a generated reply, a copied line) */
+    uint64_t t_queued;    /* monotonic ns when queued on a server (timeout) */
+    uint64_t qbytes;      /* request bytes counted in its server's in/out queue gauges */
+    uint64_t rsp_counted; /* reply bytes counted in its client's rsp_queued (fragments' too) */
     uint32_t pool_idx;
     uint32_t server_idx;
 };

@@ -505,8 +505,13 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
         /* fragments keep item boundaries: a framed piece never merges with the one before; the
          * reply of a request (or fragment) whose client is gone is framed, to stay in step,
          * and dropped */
-        if ((m->is_frag ? m->parent->client : m->client) != NULL)
+        struct msg *top = m->is_frag ? m->parent : m;
+        if (top->client != NULL) {
             svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag);
+            top->rsp_counted += used;
+            top->client->rsp_queued += used;
+            client_check_backlog(w, top->client);
+        }
         if (in_line && st == MC_RSP_AGAIN && used > 0) {
             if (linebuf_append(&sc->line, chunk, (uint32_t)used, max_line) < 0) {
                 sconn_fail(w, sc, MSG_ERR_PROTOCOL);

@@ -56,6 +56,7 @@
     X(accept_errors, 0)       /* accepts refused by the kernel (EMFILE, ENFILE, ENOMEM ...) */     \
     X(local_errors, 0)        /* requests failed for lack of a local resource, not the server's */ \
     X(clients_shed, 0)        /* clients closed because arena and spill space were used up */      \
+    X(clients_paused, 0)      /* times a client's reading stopped: too much outstanding */         \
     X(clients_idle_closed, 0) /* clients closed after client_idle_timeout with nothing to do */    \
     X(enobufs, 0)                                                                                  \
     X(syscalls, 0)                                                                                 \

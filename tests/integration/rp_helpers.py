@@ -32,7 +32,8 @@ IO_TIMEOUT = 5.0          # default timeout of every socket operation, seconds
 START_TIMEOUT = 15.0      # how long a process may take to accept connections (sanitizer builds)
 SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "runtime error")
 # pool keys twemproxy does not know (it rejects unknown keys): left out under nutcracker
-RINGPROXY_ONLY_POOL_KEYS = ("max_key_length", "max_value_size", "client_idle_timeout")
+RINGPROXY_ONLY_POOL_KEYS = ("max_key_length", "max_value_size", "client_idle_timeout",
+                            "client_reply_limit")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,6 +50,11 @@ def value_of(seed, n):
     return random.Random(seed).randbytes(n)
 
 
+def value_block_of(key, data, flags=0):
+    """The reply to `get key` for a stored value."""
+    return b"VALUE %s %d %d\r\n" % (key.encode(), flags, len(data)) + data + b"\r\nEND\r\n"
+
+
 def expect(cond, message):
     """assert for helper threads (unittest's asserts need the TestCase)."""
     if not cond:
@@ -701,6 +706,35 @@ class SpillExhaustionTests(RobustCase):
         with MemcacheClient(fleet.port, timeout=PROMPT) as c:
             self.assertEqual(c.set(keys[0], big), b"STORED")
             self.assertEqual(c.get(keys[0]), big)
+
+
+@ringproxy_only("client_reply_limit is ringproxy's")
+class ReplyLimitTests(RobustCase):
+
+    def test_client_not_reading_is_paused_then_served_in_full(self):
+        # 100 pipelined gets of a 60 KB value (6 MB of replies) from a client that reads
+        # nothing at first, against a 256 KiB client_reply_limit: the proxy stops reading its
+        # requests rather than hold all the replies; others are served; when it reads, every
+        # reply arrives, in order and intact
+        fleet = self.fleet(1, workers=1, timeout=None, client_reply_limit=262144)
+        proxy = fleet.proxy
+        key = self.keys(1)[0]
+        value = value_of(key, 60000)
+        with MemcacheClient(fleet.port, timeout=PROMPT) as c:
+            self.assertEqual(c.set(key, value), b"STORED")
+        hog = MemcacheClient(fleet.port, timeout=PROMPT, rcvbuf=65536)
+        self.clients.append(hog)
+        hog.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        n = 100
+        hog.sock.sendall(b"get %s\r\n" % key.encode() * n)
+        self.assertTrue(rp.wait_until(
+            lambda: proxy.stats()["ringproxy"]["clients_paused"] >= 1, PROMPT),
+            "a client with 6 MB of replies unread was never paused: %r"
+            % proxy.stats()["ringproxy"])
+        self.assertServed(fleet.port, self.keys(4, "other"), proxy, "with a client not reading")
+        one = value_block_of(key, value)
+        got = hog.read_exact(len(one) * n, timeout=30)
+        self.assertTrue(got == one * n, "the paused client's replies differ once it read them")
 
 
 @ringproxy_only("client_idle_timeout is ringproxy's")
