@@ -16,34 +16,13 @@
 
 #include "src/io.h"
 #include "src/mbuf.h"
+#include "tests/fake_pool.h"
 
 /* ---- fixture: a pool over a fake engine ---------------------------------------------- */
 
-/* The engine side of the arena as the core sees it: buf_return is all the core calls. */
 struct fx {
-    struct io_engine e; /* first: buf_return finds the fixture from its engine pointer */
-    struct mbuf_pool pool;
-    uint32_t *received; /* mbuf_received calls per arena buffer */
-    uint32_t *returned; /* buf_return calls per arena buffer */
-    uint64_t nreturned; /* buf_return calls in all */
+    struct fake_pool fp;
 };
-
-static void fake_buf_return(struct io_engine *e, uint32_t id)
-{
-    struct fx *fx = (struct fx *)(void *)e;
-    if (id >= fx->pool.count)
-        fail_msg("buffer %u given to the engine: not an arena buffer (count %u)", id,
-                 fx->pool.count);
-    if (fx->pool.refs[id] != 0)
-        fail_msg("buffer %u given back with %u references", id, fx->pool.refs[id]);
-    fx->returned[id]++;
-    fx->nreturned++;
-    if (fx->returned[id] > fx->received[id])
-        fail_msg("buffer %u given back %u times, received %u times", id, fx->returned[id],
-                 fx->received[id]);
-}
-
-static const struct io_ops fake_ops = {.name = "fake", .buf_return = fake_buf_return};
 
 static int fx_setup(void **state)
 {
@@ -57,9 +36,7 @@ static int fx_setup(void **state)
 static int fx_teardown(void **state)
 {
     struct fx *fx = *state;
-    mbuf_pool_free(&fx->pool);
-    free(fx->received);
-    free(fx->returned);
+    fake_pool_close(&fx->fp);
     free(fx);
     return 0;
 }
@@ -67,54 +44,16 @@ static int fx_teardown(void **state)
 static struct fx *fx_open(void **state, uint32_t size, uint32_t count, uint32_t spill_max)
 {
     struct fx *fx = *state;
-    assert_int_equal(mbuf_pool_init(&fx->pool, size, count, spill_max), 0);
-    fx->e.ops = &fake_ops;
-    fx->e.pool = &fx->pool;
-    fx->pool.engine = &fx->e;
-    fx->received = calloc(count, sizeof(*fx->received));
-    fx->returned = calloc(count, sizeof(*fx->returned));
-    assert_non_null(fx->received);
-    assert_non_null(fx->returned);
+    fake_pool_open(&fx->fp, size, count, spill_max);
     return fx;
 }
 
-/* A receive completed into arena buffer id: fills it with a pattern and takes the core's
- * first reference, as a connection does on a recv event. */
-static uint8_t *fx_recv(struct fx *fx, uint32_t id)
-{
-    uint8_t *d = mbuf_data(&fx->pool, id);
-    for (uint32_t i = 0; i < fx->pool.size; i++)
-        d[i] = (uint8_t)(id * 31 + i * 7 + 1);
-    mbuf_received(&fx->pool, id);
-    fx->received[id]++;
-    return d;
-}
-
-static void assert_returned(const struct fx *fx, uint32_t id, uint32_t times)
-{
-    if (fx->returned[id] != times)
-        fail_msg("buffer %u given back %u times, expected %u", id, fx->returned[id], times);
-}
-
-/* The leak check: every arena buffer is unreferenced and went back as often as it came,
- * and the only spill reference left is the filler's own on the buffer being filled. */
+/* The shared leak check, and the spill bookkeeping adds up: a spill buffer is either on the
+ * free stack or live, never lost from both (this file tests the spill space itself). */
 static void assert_no_leak(const struct fx *fx)
 {
-    const struct mbuf_pool *p = &fx->pool;
-    for (uint32_t i = 0; i < p->count; i++) {
-        if (p->refs[i] != 0)
-            fail_msg("arena buffer %u still has %u references", i, p->refs[i]);
-        if (fx->returned[i] != fx->received[i])
-            fail_msg("arena buffer %u received %u times, given back %u times", i, fx->received[i],
-                     fx->returned[i]);
-    }
-    assert_int_equal(p->held, 0);
-    for (uint32_t i = p->count; i < p->count + p->spill_max; i++) {
-        uint32_t want = i == p->spill_cur ? 1 : 0;
-        if (p->refs[i] != want)
-            fail_msg("spill buffer %u has %u references, expected %u", i, p->refs[i], want);
-    }
-    assert_int_equal(p->spill_live, p->spill_cur != MBUF_NONE ? 1 : 0);
+    const struct mbuf_pool *p = &fx->fp.pool;
+    fake_pool_assert_no_leak(&fx->fp);
     assert_int_equal(p->nspill_free + p->spill_live, p->spill_max);
 }
 
@@ -123,7 +62,7 @@ static void assert_no_leak(const struct fx *fx)
 static void test_pool_init(void **state)
 {
     struct fx *fx = fx_open(state, 4096, 16, 4);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     assert_int_equal(p->size, 4096);
     assert_int_equal(p->count, 16);
     assert_int_equal(p->held, 0);
@@ -138,7 +77,7 @@ static void test_pool_init(void **state)
         assert_null(p->spill[i]); /* spill memory comes on demand */
     for (uint32_t i = 0; i < 16; i++)
         assert_ptr_equal(mbuf_data(p, i), p->arena + (size_t)i * 4096);
-    assert_int_equal(fx->nreturned, 0); /* nothing is lent or returned by init */
+    assert_int_equal(fx->fp.nreturned, 0); /* nothing is lent or returned by init */
     assert_no_leak(fx);
 }
 
@@ -148,7 +87,7 @@ static void test_pool_no_spill(void **state)
     const uint8_t src[8] = "abcdefg";
     const uint8_t *dst = NULL;
     uint32_t id = 12345;
-    assert_int_equal(mbuf_spill(&fx->pool, src, sizeof(src), &dst, &id), 0);
+    assert_int_equal(mbuf_spill(&fx->fp.pool, src, sizeof(src), &dst, &id), 0);
     assert_null(dst);
     assert_int_equal(id, 12345);
     assert_no_leak(fx);
@@ -159,21 +98,21 @@ static void test_pool_no_spill(void **state)
 static void test_received_first_ref(void **state)
 {
     struct fx *fx = fx_open(state, 512, 8, 0);
-    fx_recv(fx, 3);
-    assert_int_equal(fx->pool.refs[3], 1);
-    assert_int_equal(fx->pool.held, 1);
-    assert_int_equal(fx->nreturned, 0);
-    mbuf_put(&fx->pool, 3);
-    assert_int_equal(fx->pool.refs[3], 0);
-    assert_int_equal(fx->pool.held, 0);
-    assert_returned(fx, 3, 1);
-    assert_int_equal(fx->nreturned, 1);
+    fake_pool_recv(&fx->fp, 3);
+    assert_int_equal(fx->fp.pool.refs[3], 1);
+    assert_int_equal(fx->fp.pool.held, 1);
+    assert_int_equal(fx->fp.nreturned, 0);
+    mbuf_put(&fx->fp.pool, 3);
+    assert_int_equal(fx->fp.pool.refs[3], 0);
+    assert_int_equal(fx->fp.pool.held, 0);
+    fake_pool_assert_returned(&fx->fp, 3, 1);
+    assert_int_equal(fx->fp.nreturned, 1);
 
     /* lent out again and received again: a second life, a second return */
-    fx_recv(fx, 3);
-    assert_int_equal(fx->pool.refs[3], 1);
-    mbuf_put(&fx->pool, 3);
-    assert_returned(fx, 3, 2);
+    fake_pool_recv(&fx->fp, 3);
+    assert_int_equal(fx->fp.pool.refs[3], 1);
+    mbuf_put(&fx->fp.pool, 3);
+    fake_pool_assert_returned(&fx->fp, 3, 2);
     assert_no_leak(fx);
 }
 
@@ -181,23 +120,23 @@ static void test_received_first_ref(void **state)
 static void test_get_put_counting(void **state)
 {
     struct fx *fx = fx_open(state, 512, 8, 0);
-    fx_recv(fx, 0);
-    fx_recv(fx, 5);
+    fake_pool_recv(&fx->fp, 0);
+    fake_pool_recv(&fx->fp, 5);
     for (int i = 0; i < 3; i++)
-        mbuf_get(&fx->pool, 5);
-    assert_int_equal(fx->pool.refs[5], 4);
-    assert_int_equal(fx->pool.refs[0], 1);
-    mbuf_put(&fx->pool, 5); /* the connection is done parsing: slices keep it */
+        mbuf_get(&fx->fp.pool, 5);
+    assert_int_equal(fx->fp.pool.refs[5], 4);
+    assert_int_equal(fx->fp.pool.refs[0], 1);
+    mbuf_put(&fx->fp.pool, 5); /* the connection is done parsing: slices keep it */
     for (int i = 0; i < 2; i++) {
-        mbuf_put(&fx->pool, 5);
-        assert_int_equal(fx->nreturned, 0);
+        mbuf_put(&fx->fp.pool, 5);
+        assert_int_equal(fx->fp.nreturned, 0);
     }
-    assert_int_equal(fx->pool.refs[5], 1);
-    mbuf_put(&fx->pool, 5);
-    assert_returned(fx, 5, 1);
-    assert_returned(fx, 0, 0);
-    assert_int_equal(fx->pool.refs[0], 1); /* other buffers untouched */
-    mbuf_put(&fx->pool, 0);
+    assert_int_equal(fx->fp.pool.refs[5], 1);
+    mbuf_put(&fx->fp.pool, 5);
+    fake_pool_assert_returned(&fx->fp, 5, 1);
+    fake_pool_assert_returned(&fx->fp, 0, 0);
+    assert_int_equal(fx->fp.pool.refs[0], 1); /* other buffers untouched */
+    mbuf_put(&fx->fp.pool, 0);
     assert_no_leak(fx);
 }
 
@@ -207,21 +146,21 @@ static void test_held_counter(void **state)
 {
     struct fx *fx = fx_open(state, 512, 8, 0);
     for (uint32_t i = 0; i < 6; i++) {
-        fx_recv(fx, i);
-        assert_int_equal(fx->pool.held, i + 1);
+        fake_pool_recv(&fx->fp, i);
+        assert_int_equal(fx->fp.pool.held, i + 1);
     }
-    mbuf_get(&fx->pool, 2);
-    mbuf_get(&fx->pool, 2);
-    assert_int_equal(fx->pool.held, 6);
-    mbuf_put(&fx->pool, 2);
-    mbuf_put(&fx->pool, 2);
-    assert_int_equal(fx->pool.held, 6);
-    mbuf_put(&fx->pool, 2);
-    assert_int_equal(fx->pool.held, 5);
+    mbuf_get(&fx->fp.pool, 2);
+    mbuf_get(&fx->fp.pool, 2);
+    assert_int_equal(fx->fp.pool.held, 6);
+    mbuf_put(&fx->fp.pool, 2);
+    mbuf_put(&fx->fp.pool, 2);
+    assert_int_equal(fx->fp.pool.held, 6);
+    mbuf_put(&fx->fp.pool, 2);
+    assert_int_equal(fx->fp.pool.held, 5);
     for (uint32_t i = 0; i < 6; i++)
         if (i != 2)
-            mbuf_put(&fx->pool, i);
-    assert_int_equal(fx->pool.held, 0);
+            mbuf_put(&fx->fp.pool, i);
+    assert_int_equal(fx->fp.pool.held, 0);
     assert_no_leak(fx);
 }
 
@@ -229,19 +168,19 @@ static void test_held_counter(void **state)
 static void test_pseudo_ids_noop(void **state)
 {
     struct fx *fx = fx_open(state, 512, 8, 2);
-    fx_recv(fx, 1);
+    fake_pool_recv(&fx->fp, 1);
     const uint32_t ids[] = {MBUF_NONE, MBUF_COPY};
     for (size_t k = 0; k < 2; k++) {
         for (int i = 0; i < 5; i++)
-            mbuf_get(&fx->pool, ids[k]);
+            mbuf_get(&fx->fp.pool, ids[k]);
         for (int i = 0; i < 7; i++)
-            mbuf_put(&fx->pool, ids[k]);
+            mbuf_put(&fx->fp.pool, ids[k]);
     }
     for (uint32_t i = 0; i < 8 + 2; i++)
-        assert_int_equal(fx->pool.refs[i], i == 1 ? 1 : 0);
-    assert_int_equal(fx->pool.held, 1);
-    assert_int_equal(fx->nreturned, 0);
-    mbuf_put(&fx->pool, 1);
+        assert_int_equal(fx->fp.pool.refs[i], i == 1 ? 1 : 0);
+    assert_int_equal(fx->fp.pool.held, 1);
+    assert_int_equal(fx->fp.nreturned, 0);
+    mbuf_put(&fx->fp.pool, 1);
     assert_no_leak(fx);
 }
 
@@ -258,28 +197,25 @@ static void test_pressure_threshold(void **state)
     };
     for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
         fx_open(state, 64, rows[r].count, 0);
-        assert_false(mbuf_pressure(&fx->pool));
+        assert_false(mbuf_pressure(&fx->fp.pool));
         for (uint32_t i = 0; i < rows[r].count; i++) {
-            fx_recv(fx, i);
-            if (mbuf_pressure(&fx->pool) != (i + 1 >= rows[r].first))
+            fake_pool_recv(&fx->fp, i);
+            if (mbuf_pressure(&fx->fp.pool) != (i + 1 >= rows[r].first))
                 fail_msg("count %u, held %u: pressure %d", rows[r].count, i + 1,
-                         mbuf_pressure(&fx->pool));
+                         mbuf_pressure(&fx->fp.pool));
         }
         /* extra references on a held buffer change nothing */
-        mbuf_get(&fx->pool, 0);
-        assert_true(mbuf_pressure(&fx->pool));
-        mbuf_put(&fx->pool, 0);
+        mbuf_get(&fx->fp.pool, 0);
+        assert_true(mbuf_pressure(&fx->fp.pool));
+        mbuf_put(&fx->fp.pool, 0);
         for (uint32_t i = rows[r].count; i-- > 0;) {
-            mbuf_put(&fx->pool, i);
-            if (mbuf_pressure(&fx->pool) != (i >= rows[r].first))
+            mbuf_put(&fx->fp.pool, i);
+            if (mbuf_pressure(&fx->fp.pool) != (i >= rows[r].first))
                 fail_msg("count %u, held %u after a put: pressure %d", rows[r].count, i,
-                         mbuf_pressure(&fx->pool));
+                         mbuf_pressure(&fx->fp.pool));
         }
         assert_no_leak(fx);
-        mbuf_pool_free(&fx->pool);
-        free(fx->received);
-        free(fx->returned);
-        fx->received = fx->returned = NULL;
+        fake_pool_close(&fx->fp);
     }
 }
 
@@ -291,8 +227,8 @@ static void test_pressure_threshold(void **state)
 static void test_spill_basic(void **state)
 {
     struct fx *fx = fx_open(state, 64, 4, 3);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 2);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 2);
     const uint8_t *dst;
     uint32_t id;
     assert_int_equal(mbuf_spill(p, src + 5, 10, &dst, &id), 10);
@@ -315,8 +251,8 @@ static void test_spill_basic(void **state)
     assert_int_equal(p->refs[id], 1);
     assert_int_equal(p->spill_live, 1);
     mbuf_put(p, 2);
-    assert_returned(fx, 2, 1);
-    assert_int_equal(fx->nreturned, 1);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
+    assert_int_equal(fx->fp.nreturned, 1);
     assert_no_leak(fx);
 }
 
@@ -324,8 +260,8 @@ static void test_spill_basic(void **state)
 static void test_spill_contiguous(void **state)
 {
     struct fx *fx = fx_open(state, 64, 4, 3);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 0);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 0);
     const uint8_t *d1, *d2, *d3;
     uint32_t id1, id2, id3;
     assert_int_equal(mbuf_spill(p, src, 10, &d1, &id1), 10);
@@ -352,8 +288,8 @@ static void test_spill_contiguous(void **state)
 static void test_spill_partial_at_boundary(void **state)
 {
     struct fx *fx = fx_open(state, 64, 4, 3);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 1);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 1);
     const uint8_t *d1, *d2, *d3;
     uint32_t id1, id2, id3;
     assert_int_equal(mbuf_spill(p, src, 50, &d1, &id1), 50);
@@ -384,7 +320,7 @@ static void test_spill_partial_at_boundary(void **state)
     assert_int_equal(p->spill_live, 1);
     assert_int_equal(p->nspill_free, 2);
     assert_int_equal(p->spill_free[p->nspill_free - 1], id1 - p->count);
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
 
     mbuf_put(p, id3);
     mbuf_put(p, 1);
@@ -397,8 +333,8 @@ static void test_spill_partial_at_boundary(void **state)
 static void test_spill_filler_reference(void **state)
 {
     struct fx *fx = fx_open(state, 32, 4, 3);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 0);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 0);
     const uint8_t *d1, *d2;
     uint32_t id1, id2;
     assert_int_equal(mbuf_spill(p, src, 32, &d1, &id1), 32);
@@ -425,8 +361,8 @@ static void test_spill_filler_reference(void **state)
 static void test_spill_exhausted(void **state)
 {
     struct fx *fx = fx_open(state, 16, 4, 2);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 3);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 3);
     const uint8_t *d[2], *dx = NULL;
     uint32_t id[2], idx = 777;
     assert_int_equal(mbuf_spill(p, src, 16, &d[0], &id[0]), 16);
@@ -452,7 +388,7 @@ static void test_spill_exhausted(void **state)
     mbuf_put(p, idx);
     mbuf_put(p, id[0]);
     mbuf_put(p, 3);
-    assert_int_equal(fx->nreturned, 1);
+    assert_int_equal(fx->fp.nreturned, 1);
     assert_no_leak(fx);
 }
 
@@ -462,8 +398,8 @@ static void test_spill_memory_kept_while_few_free(void **state)
 {
     enum { SPILL = 12, SIZE = 16 };
     struct fx *fx = fx_open(state, SIZE, 4, SPILL);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 0);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 0);
     uint32_t id[SPILL];
     for (uint32_t i = 0; i < SPILL; i++) {
         const uint8_t *d;
@@ -487,7 +423,7 @@ static void test_spill_memory_kept_while_few_free(void **state)
         else
             assert_null(p->spill[rel]);
     }
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
 
     /* reuse: the top of the stack is the last released, whose memory went */
     uint32_t top = p->spill_free[p->nspill_free - 1];
@@ -507,8 +443,8 @@ static void test_spill_memory_reused_with_many_ids(void **state)
 {
     enum { SPILL = 100, SIZE = 16 };
     struct fx *fx = fx_open(state, SIZE, 4, SPILL);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 0);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 0);
     const uint8_t *d;
     uint32_t a, b;
     assert_int_equal(mbuf_spill_whole(p, src, SIZE, &d, &a), SIZE);
@@ -534,7 +470,7 @@ static void test_spill_data_intact(void **state)
 {
     enum { SIZE = 100, LEN = 1000 };
     struct fx *fx = fx_open(state, SIZE, 16, 16);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     uint8_t src[LEN], back[LEN];
     for (uint32_t i = 0; i < LEN; i++)
         src[i] = (uint8_t)(i * 13 + 5);
@@ -560,7 +496,7 @@ static void test_spill_data_intact(void **state)
     assert_int_equal(total, LEN);
     for (uint32_t i = 0; i < k; i++)
         mbuf_put(p, id[i]);
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
     assert_no_leak(fx);
 }
 
@@ -571,8 +507,8 @@ static void test_spill_data_intact(void **state)
 static void test_spill_whole_fits(void **state)
 {
     struct fx *fx = fx_open(state, 64, 4, 3);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 0);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 0);
     const uint8_t *d1, *d2, *d3;
     uint32_t id1, id2, id3;
     assert_int_equal(mbuf_spill(p, src, 30, &d1, &id1), 30);
@@ -597,8 +533,8 @@ static void test_spill_whole_fits(void **state)
 static void test_spill_whole_new_buffer(void **state)
 {
     struct fx *fx = fx_open(state, 64, 4, 3);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 0);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 0);
     const uint8_t *d1, *d2;
     uint32_t id1, id2;
     assert_int_equal(mbuf_spill(p, src, 50, &d1, &id1), 50);
@@ -616,7 +552,7 @@ static void test_spill_whole_new_buffer(void **state)
     assert_int_equal(p->spill_live, 1);
     mbuf_put(p, id2);
     mbuf_put(p, 0);
-    assert_int_equal(fx->nreturned, 1);
+    assert_int_equal(fx->fp.nreturned, 1);
     assert_no_leak(fx);
 }
 
@@ -625,8 +561,8 @@ static void test_spill_whole_new_buffer(void **state)
 static void test_spill_whole_reuses_released(void **state)
 {
     struct fx *fx = fx_open(state, 64, 4, 3);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 0);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 0);
     const uint8_t *d1, *d2;
     uint32_t id1, id2;
     assert_int_equal(mbuf_spill(p, src, 60, &d1, &id1), 60);
@@ -650,7 +586,7 @@ static void test_spill_whole_reuses_released(void **state)
 static void test_spill_whole_bad_len(void **state)
 {
     struct fx *fx = fx_open(state, 64, 4, 3);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     uint8_t src[65];
     memset(src, 'x', sizeof(src));
     const uint8_t *d = NULL, *dw;
@@ -681,8 +617,8 @@ static void test_spill_whole_bad_len(void **state)
 static void test_spill_whole_exhausted(void **state)
 {
     struct fx *fx = fx_open(state, 64, 4, 1);
-    struct mbuf_pool *p = &fx->pool;
-    const uint8_t *src = fx_recv(fx, 2);
+    struct mbuf_pool *p = &fx->fp.pool;
+    const uint8_t *src = fake_pool_recv(&fx->fp, 2);
     const uint8_t *d1, *d = NULL;
     uint32_t id1, id = 1234;
     assert_int_equal(mbuf_spill(p, src, 50, &d1, &id1), 50);
@@ -709,7 +645,7 @@ static void test_spill_whole_never_split(void **state)
 {
     enum { SIZE = 50, N = 200 };
     struct fx *fx = fx_open(state, SIZE, 4, N);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     uint8_t src[SIZE];
     uint32_t id[N];
     uint32_t k = 0, refused = 0;

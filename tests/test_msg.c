@@ -19,38 +19,17 @@
 #include "src/mbuf.h"
 #include "src/msg.h"
 #include "src/sendrec.h"
+#include "tests/fake_pool.h"
 
 /* ---- fixture: a pool over a fake engine, a message pool, two sends --------------------- */
 
-/* The engine side of the arena as the core sees it: buf_return is all the core calls. */
 struct fx {
-    struct io_engine e; /* first: buf_return finds the fixture from its engine pointer */
-    struct mbuf_pool pool;
-    uint32_t *received; /* mbuf_received calls per arena buffer */
-    uint32_t *returned; /* buf_return calls per arena buffer */
-    uint64_t nreturned; /* buf_return calls in all */
+    struct fake_pool fp;
     struct msg_pool msgs;
     struct sendrec_cache cache;
     struct sendrec *ss; /* a server connection's send */
     struct sendrec *cs; /* a client connection's send */
 };
-
-static void fake_buf_return(struct io_engine *e, uint32_t id)
-{
-    struct fx *fx = (struct fx *)(void *)e;
-    if (id >= fx->pool.count)
-        fail_msg("buffer %u given to the engine: not an arena buffer (count %u)", id,
-                 fx->pool.count);
-    if (fx->pool.refs[id] != 0)
-        fail_msg("buffer %u given back with %u references", id, fx->pool.refs[id]);
-    fx->returned[id]++;
-    fx->nreturned++;
-    if (fx->returned[id] > fx->received[id])
-        fail_msg("buffer %u given back %u times, received %u times", id, fx->returned[id],
-                 fx->received[id]);
-}
-
-static const struct io_ops fake_ops = {.name = "fake", .buf_return = fake_buf_return};
 
 static int fx_setup(void **state)
 {
@@ -70,15 +49,13 @@ static int fx_teardown(void **state)
             /* the pool goes away: forget the references (a failed test may have left them
              * wrong) and let the reset free the owned blocks */
             s[i]->nbufs = 0;
-            sendrec_reset(s[i], &fx->pool);
+            sendrec_reset(s[i], &fx->fp.pool);
             sendrec_give(&fx->cache, s[i]);
         }
     }
     sendrec_cache_destroy(&fx->cache);
     msg_pool_destroy(&fx->msgs);
-    mbuf_pool_free(&fx->pool);
-    free(fx->received);
-    free(fx->returned);
+    fake_pool_close(&fx->fp);
     free(fx);
     return 0;
 }
@@ -86,14 +63,7 @@ static int fx_teardown(void **state)
 static struct fx *fx_open(void **state, uint32_t size, uint32_t count, uint32_t spill_max)
 {
     struct fx *fx = *state;
-    assert_int_equal(mbuf_pool_init(&fx->pool, size, count, spill_max), 0);
-    fx->e.ops = &fake_ops;
-    fx->e.pool = &fx->pool;
-    fx->pool.engine = &fx->e;
-    fx->received = calloc(count, sizeof(*fx->received));
-    fx->returned = calloc(count, sizeof(*fx->returned));
-    assert_non_null(fx->received);
-    assert_non_null(fx->returned);
+    fake_pool_open(&fx->fp, size, count, spill_max);
     fx->ss = sendrec_take(&fx->cache);
     fx->cs = sendrec_take(&fx->cache);
     assert_non_null(fx->ss);
@@ -101,50 +71,16 @@ static struct fx *fx_open(void **state, uint32_t size, uint32_t count, uint32_t 
     return fx;
 }
 
-/* A receive completed into arena buffer id: fills it with a pattern and takes the core's
- * first reference, as a connection does on a recv event. */
-static uint8_t *fx_recv(struct fx *fx, uint32_t id)
-{
-    uint8_t *d = mbuf_data(&fx->pool, id);
-    for (uint32_t i = 0; i < fx->pool.size; i++)
-        d[i] = (uint8_t)(id * 31 + i * 7 + fx->received[id] + 1);
-    mbuf_received(&fx->pool, id);
-    fx->received[id]++;
-    return d;
-}
-
-static void assert_returned(const struct fx *fx, uint32_t id, uint32_t times)
-{
-    if (fx->returned[id] != times)
-        fail_msg("buffer %u given back %u times, expected %u", id, fx->returned[id], times);
-}
-
 static void assert_refs(const struct fx *fx, uint32_t id, uint32_t refs)
 {
-    if (fx->pool.refs[id] != refs)
-        fail_msg("buffer %u has %u references, expected %u", id, fx->pool.refs[id], refs);
+    if (fx->fp.pool.refs[id] != refs)
+        fail_msg("buffer %u has %u references, expected %u", id, fx->fp.pool.refs[id], refs);
 }
 
-/* The leak check: every arena buffer is unreferenced and went back as often as it came,
- * the only spill reference left is the filler's own on the buffer being filled, and no
- * message is in use. */
+/* The shared leak check, and no message is in use. */
 static void assert_no_leak(const struct fx *fx)
 {
-    const struct mbuf_pool *p = &fx->pool;
-    for (uint32_t i = 0; i < p->count; i++) {
-        if (p->refs[i] != 0)
-            fail_msg("arena buffer %u still has %u references", i, p->refs[i]);
-        if (fx->returned[i] != fx->received[i])
-            fail_msg("arena buffer %u received %u times, given back %u times", i, fx->received[i],
-                     fx->returned[i]);
-    }
-    assert_int_equal(p->held, 0);
-    for (uint32_t i = p->count; i < p->count + p->spill_max; i++) {
-        uint32_t want = i == p->spill_cur ? 1 : 0;
-        if (p->refs[i] != want)
-            fail_msg("spill buffer %u has %u references, expected %u", i, p->refs[i], want);
-    }
-    assert_int_equal(p->spill_live, p->spill_cur != MBUF_NONE ? 1 : 0);
+    fake_pool_assert_no_leak(&fx->fp);
     assert_int_equal(fx->msgs.live, 0);
 }
 
@@ -168,7 +104,7 @@ static void hand_rsp(struct msg *m, struct sendrec *s)
 static void forget_rsp(struct fx *fx, struct msg *m)
 {
     assert_int_equal(m->rsp_handed, m->rsp.n);
-    svec_release_from(&m->rsp, &fx->pool, m->rsp.n);
+    svec_release_from(&m->rsp, &fx->fp.pool, m->rsp.n);
     m->rsp_handed = 0;
 }
 
@@ -200,16 +136,16 @@ static void test_svec_push_takes_ref(void **state)
     struct fx *fx = fx_open(state, 64, 4, 0);
     struct svec s;
     svec_init(&s);
-    const uint8_t *d = fx_recv(fx, 1);
-    assert_int_equal(svec_push(&s, &fx->pool, d + 4, 10, 1), 0);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 1);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d + 4, 10, 1), 0);
     assert_int_equal(s.n, 1);
     assert_slice(&s.v[0], d + 4, 10, 1);
     assert_refs(fx, 1, 2);
     assert_int_equal(svec_bytes(&s), 10);
-    mbuf_put(&fx->pool, 1); /* the connection is done parsing */
-    assert_int_equal(fx->nreturned, 0);
-    svec_release(&s, &fx->pool);
-    assert_returned(fx, 1, 1);
+    mbuf_put(&fx->fp.pool, 1); /* the connection is done parsing */
+    assert_int_equal(fx->fp.nreturned, 0);
+    svec_release(&s, &fx->fp.pool);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
     assert_no_leak(fx);
 }
 
@@ -219,13 +155,13 @@ static void test_svec_push_empty(void **state)
     struct fx *fx = fx_open(state, 64, 4, 0);
     struct svec s;
     svec_init(&s);
-    const uint8_t *d = fx_recv(fx, 0);
-    assert_int_equal(svec_push(&s, &fx->pool, d, 0, 0), 0);
-    assert_int_equal(svec_push_apart(&s, &fx->pool, d, 0, 0), 0);
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d, 0, 0, false), 0);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d, 0, 0), 0);
+    assert_int_equal(svec_push_apart(&s, &fx->fp.pool, d, 0, 0), 0);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d, 0, 0, false), 0);
     assert_int_equal(s.n, 0);
     assert_refs(fx, 0, 1);
-    mbuf_put(&fx->pool, 0);
+    mbuf_put(&fx->fp.pool, 0);
     assert_no_leak(fx);
 }
 
@@ -236,22 +172,22 @@ static void test_svec_push_merges_adjacent(void **state)
     struct fx *fx = fx_open(state, 64, 4, 0);
     struct svec s;
     svec_init(&s);
-    const uint8_t *d = fx_recv(fx, 2);
-    assert_int_equal(svec_push(&s, &fx->pool, d, 10, 2), 0);
-    assert_int_equal(svec_push(&s, &fx->pool, d + 10, 15, 2), 0);
-    assert_int_equal(svec_push(&s, &fx->pool, d + 25, 5, 2), 0);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 2);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d, 10, 2), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d + 10, 15, 2), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d + 25, 5, 2), 0);
     assert_int_equal(s.n, 1);
     assert_slice(&s.v[0], d, 30, 2);
     assert_refs(fx, 2, 2);
-    assert_int_equal(svec_push(&s, &fx->pool, d + 40, 4, 2), 0); /* a gap */
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d + 40, 4, 2), 0); /* a gap */
     assert_int_equal(s.n, 2);
     assert_refs(fx, 2, 3);
-    assert_int_equal(svec_push(&s, &fx->pool, d + 20, 4, 2), 0); /* backwards */
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d + 20, 4, 2), 0); /* backwards */
     assert_int_equal(s.n, 3);
     assert_int_equal(svec_bytes(&s), 38);
-    mbuf_put(&fx->pool, 2);
-    svec_release(&s, &fx->pool);
-    assert_returned(fx, 2, 1);
+    mbuf_put(&fx->fp.pool, 2);
+    svec_release(&s, &fx->fp.pool);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
     assert_no_leak(fx);
 }
 
@@ -262,25 +198,25 @@ static void test_svec_no_merge_across_buffers(void **state)
     struct fx *fx = fx_open(state, 64, 4, 0);
     struct svec s;
     svec_init(&s);
-    const uint8_t *d0 = fx_recv(fx, 0);
-    const uint8_t *d1 = fx_recv(fx, 1);
+    const uint8_t *d0 = fake_pool_recv(&fx->fp, 0);
+    const uint8_t *d1 = fake_pool_recv(&fx->fp, 1);
     assert_ptr_equal(d0 + 64, d1);
-    assert_int_equal(svec_push(&s, &fx->pool, d0 + 54, 10, 0), 0);
-    assert_int_equal(svec_push(&s, &fx->pool, d1, 10, 1), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d0 + 54, 10, 0), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d1, 10, 1), 0);
     assert_int_equal(s.n, 2);
     assert_slice(&s.v[0], d0 + 54, 10, 0);
     assert_slice(&s.v[1], d1, 10, 1);
     assert_refs(fx, 0, 2);
     assert_refs(fx, 1, 2);
     /* nor with bytes outside the arena that happen to follow */
-    assert_int_equal(svec_push(&s, &fx->pool, d1 + 10, 5, MBUF_NONE), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d1 + 10, 5, MBUF_NONE), 0);
     assert_int_equal(s.n, 3);
     assert_refs(fx, 1, 2);
-    mbuf_put(&fx->pool, 0);
-    mbuf_put(&fx->pool, 1);
-    svec_release(&s, &fx->pool);
-    assert_returned(fx, 0, 1);
-    assert_returned(fx, 1, 1);
+    mbuf_put(&fx->fp.pool, 0);
+    mbuf_put(&fx->fp.pool, 1);
+    svec_release(&s, &fx->fp.pool);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
     assert_no_leak(fx);
 }
 
@@ -291,25 +227,25 @@ static void test_svec_no_merge_into_sealed(void **state)
     struct fx *fx = fx_open(state, 64, 4, 0);
     struct svec s;
     svec_init(&s);
-    const uint8_t *d = fx_recv(fx, 3);
-    assert_int_equal(svec_push(&s, &fx->pool, d, 10, 3), 0);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 3);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d, 10, 3), 0);
     s.sealed = 1;
-    assert_int_equal(svec_push(&s, &fx->pool, d + 10, 10, 3), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d + 10, 10, 3), 0);
     assert_int_equal(s.n, 2);
     assert_slice(&s.v[0], d, 10, 3);
     assert_slice(&s.v[1], d + 10, 10, 3);
-    assert_int_equal(svec_push(&s, &fx->pool, d + 20, 10, 3), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d + 20, 10, 3), 0);
     assert_int_equal(s.n, 2);
     assert_slice(&s.v[1], d + 10, 20, 3);
     assert_refs(fx, 3, 3);
     s.sealed = 2;
-    assert_int_equal(svec_push(&s, &fx->pool, d + 30, 1, 3), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d + 30, 1, 3), 0);
     assert_int_equal(s.n, 3);
     assert_refs(fx, 3, 4);
-    mbuf_put(&fx->pool, 3);
-    svec_release(&s, &fx->pool);
+    mbuf_put(&fx->fp.pool, 3);
+    svec_release(&s, &fx->fp.pool);
     assert_int_equal(s.sealed, 0);
-    assert_returned(fx, 3, 1);
+    fake_pool_assert_returned(&fx->fp, 3, 1);
     assert_no_leak(fx);
 }
 
@@ -320,20 +256,20 @@ static void test_svec_push_apart(void **state)
     struct fx *fx = fx_open(state, 64, 4, 0);
     struct svec s;
     svec_init(&s);
-    const uint8_t *d = fx_recv(fx, 0);
-    assert_int_equal(svec_push(&s, &fx->pool, d, 8, 0), 0);
-    assert_int_equal(svec_push_apart(&s, &fx->pool, d + 8, 8, 0), 0);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d, 8, 0), 0);
+    assert_int_equal(svec_push_apart(&s, &fx->fp.pool, d + 8, 8, 0), 0);
     assert_int_equal(s.n, 2);
     assert_refs(fx, 0, 3);
-    assert_int_equal(svec_push(&s, &fx->pool, d + 16, 8, 0), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d + 16, 8, 0), 0);
     assert_int_equal(s.n, 2);
     assert_slice(&s.v[1], d + 8, 16, 0);
-    assert_int_equal(svec_push_apart(&s, &fx->pool, d + 24, 8, 0), 0);
+    assert_int_equal(svec_push_apart(&s, &fx->fp.pool, d + 24, 8, 0), 0);
     assert_int_equal(s.n, 3);
     assert_refs(fx, 0, 4);
-    mbuf_put(&fx->pool, 0);
-    svec_release(&s, &fx->pool);
-    assert_returned(fx, 0, 1);
+    mbuf_put(&fx->fp.pool, 0);
+    svec_release(&s, &fx->fp.pool);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
     assert_no_leak(fx);
 }
 
@@ -345,9 +281,9 @@ static void test_svec_grows(void **state)
     struct fx *fx = fx_open(state, 64, 4, 0);
     struct svec s;
     svec_init(&s);
-    const uint8_t *d = fx_recv(fx, 1);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 1);
     for (uint32_t i = 0; i < N; i++) {
-        assert_int_equal(svec_push_apart(&s, &fx->pool, d + i, 1, 1), 0);
+        assert_int_equal(svec_push_apart(&s, &fx->fp.pool, d + i, 1, 1), 0);
         assert_true(s.cap >= s.n);
     }
     assert_ptr_not_equal(s.v, s.inl);
@@ -356,12 +292,12 @@ static void test_svec_grows(void **state)
         assert_slice(&s.v[i], d + i, 1, 1);
     assert_refs(fx, 1, N + 1);
     assert_int_equal(svec_bytes(&s), N);
-    svec_release(&s, &fx->pool);
+    svec_release(&s, &fx->fp.pool);
     assert_ptr_equal(s.v, s.inl);
     assert_int_equal(s.cap, 2);
     assert_int_equal(s.n, 0);
     assert_refs(fx, 1, 1);
-    mbuf_put(&fx->pool, 1);
+    mbuf_put(&fx->fp.pool, 1);
     assert_no_leak(fx);
 }
 
@@ -376,17 +312,17 @@ static void test_svec_pseudo_ids(void **state)
     uint8_t *copy = malloc(6);
     assert_non_null(copy);
     memcpy(copy, "abcdef", 6);
-    assert_int_equal(svec_push(&s, &fx->pool, (const uint8_t *)text, 13, MBUF_NONE), 0);
-    assert_int_equal(svec_push(&s, &fx->pool, (const uint8_t *)text + 13, 15, MBUF_NONE), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, (const uint8_t *)text, 13, MBUF_NONE), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, (const uint8_t *)text + 13, 15, MBUF_NONE), 0);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.v[0].len, 28);
-    assert_int_equal(svec_push(&s, &fx->pool, copy, 6, MBUF_COPY), 0);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, copy, 6, MBUF_COPY), 0);
     assert_int_equal(s.n, 2);
-    for (uint32_t i = 0; i < fx->pool.count + fx->pool.spill_max; i++)
-        assert_int_equal(fx->pool.refs[i], 0);
-    svec_release(&s, &fx->pool);
+    for (uint32_t i = 0; i < fx->fp.pool.count + fx->fp.pool.spill_max; i++)
+        assert_int_equal(fx->fp.pool.refs[i], 0);
+    svec_release(&s, &fx->fp.pool);
     free(copy);
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
     assert_no_leak(fx);
 }
 
@@ -397,32 +333,32 @@ static void test_svec_release_from(void **state)
     struct svec s;
     svec_init(&s);
     for (uint32_t i = 0; i < 4; i++) {
-        const uint8_t *d = fx_recv(fx, i);
-        assert_int_equal(svec_push(&s, &fx->pool, d, 20, i), 0);
-        mbuf_put(&fx->pool, i);
+        const uint8_t *d = fake_pool_recv(&fx->fp, i);
+        assert_int_equal(svec_push(&s, &fx->fp.pool, d, 20, i), 0);
+        mbuf_put(&fx->fp.pool, i);
     }
     assert_int_equal(s.n, 4);
     assert_true(sendrec_add(fx->ss, &s.v[0]));
     assert_true(sendrec_add(fx->ss, &s.v[1]));
-    svec_release_from(&s, &fx->pool, 2);
+    svec_release_from(&s, &fx->fp.pool, 2);
     assert_int_equal(s.n, 0);
     assert_ptr_equal(s.v, s.inl);
-    assert_returned(fx, 0, 0);
-    assert_returned(fx, 1, 0);
-    assert_returned(fx, 2, 1);
-    assert_returned(fx, 3, 1);
-    assert_true(sendrec_complete(fx->ss, &fx->pool, 40));
-    assert_returned(fx, 0, 1);
-    assert_returned(fx, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 0, 0);
+    fake_pool_assert_returned(&fx->fp, 1, 0);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
+    fake_pool_assert_returned(&fx->fp, 3, 1);
+    assert_true(sendrec_complete(fx->ss, &fx->fp.pool, 40));
+    fake_pool_assert_returned(&fx->fp, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
     /* from == n: forgets everything, drops nothing */
-    const uint8_t *d = fx_recv(fx, 5);
-    assert_int_equal(svec_push(&s, &fx->pool, d, 20, 5), 0);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 5);
+    assert_int_equal(svec_push(&s, &fx->fp.pool, d, 20, 5), 0);
     assert_true(sendrec_add(fx->cs, &s.v[0]));
-    svec_release_from(&s, &fx->pool, s.n);
+    svec_release_from(&s, &fx->fp.pool, s.n);
     assert_refs(fx, 5, 2);
-    mbuf_put(&fx->pool, 5);
-    assert_true(sendrec_complete(fx->cs, &fx->pool, 20));
-    assert_returned(fx, 5, 1);
+    mbuf_put(&fx->fp.pool, 5);
+    assert_true(sendrec_complete(fx->cs, &fx->fp.pool, 20));
+    fake_pool_assert_returned(&fx->fp, 5, 1);
     assert_no_leak(fx);
 }
 
@@ -433,22 +369,22 @@ static void test_svec_push_wait_no_pressure(void **state)
     struct svec s;
     svec_init(&s);
     for (uint32_t i = 0; i < 6; i++)
-        fx_recv(fx, i);
-    assert_false(mbuf_pressure(&fx->pool));
-    const uint8_t *d = mbuf_data(&fx->pool, 5);
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d, 30, 5, false), 0);
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d + 30, 4, 5, false), 0);
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d + 34, 4, 5, true), 0);
+        fake_pool_recv(&fx->fp, i);
+    assert_false(mbuf_pressure(&fx->fp.pool));
+    const uint8_t *d = mbuf_data(&fx->fp.pool, 5);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d, 30, 5, false), 0);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d + 30, 4, 5, false), 0);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d + 34, 4, 5, true), 0);
     assert_int_equal(s.n, 2);
     assert_slice(&s.v[0], d, 34, 5);
     assert_slice(&s.v[1], d + 34, 4, 5);
     assert_refs(fx, 5, 3);
-    assert_int_equal(fx->pool.spill_live, 0);
+    assert_int_equal(fx->fp.pool.spill_live, 0);
     for (uint32_t i = 0; i < 6; i++)
-        mbuf_put(&fx->pool, i);
-    assert_int_equal(fx->nreturned, 5);
-    svec_release(&s, &fx->pool);
-    assert_returned(fx, 5, 1);
+        mbuf_put(&fx->fp.pool, i);
+    assert_int_equal(fx->fp.nreturned, 5);
+    svec_release(&s, &fx->fp.pool);
+    fake_pool_assert_returned(&fx->fp, 5, 1);
     assert_no_leak(fx);
 }
 
@@ -456,13 +392,13 @@ static void test_svec_push_wait_no_pressure(void **state)
 static void hold(struct fx *fx, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        fx_recv(fx, i);
+        fake_pool_recv(&fx->fp, i);
 }
 
 static void unhold(struct fx *fx, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        mbuf_put(&fx->pool, i);
+        mbuf_put(&fx->fp.pool, i);
 }
 
 /* Under pressure push_wait copies into spill space, so the arena buffer holds no slice
@@ -473,31 +409,31 @@ static void test_svec_push_wait_pressure(void **state)
     struct svec s;
     svec_init(&s);
     hold(fx, 6);
-    const uint8_t *d = fx_recv(fx, 7);
-    assert_true(mbuf_pressure(&fx->pool));
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d + 3, 100, 7, false), 100);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 7);
+    assert_true(mbuf_pressure(&fx->fp.pool));
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d + 3, 100, 7, false), 100);
     assert_int_equal(s.n, 1);
     uint32_t sid = s.v[0].buf;
-    assert_true(sid >= fx->pool.count);
+    assert_true(sid >= fx->fp.pool.count);
     assert_int_equal(s.v[0].len, 100);
     assert_memory_equal(s.v[0].ptr, d + 3, 100);
     assert_refs(fx, 7, 1);   /* the connection's only */
     assert_refs(fx, sid, 2); /* the slice's and the filler's */
-    mbuf_put(&fx->pool, 7);
-    assert_returned(fx, 7, 1); /* straight back, while its bytes wait */
-    assert_int_equal(fx->nreturned, 1);
-    assert_memory_equal(s.v[0].ptr, mbuf_data(&fx->pool, 7) + 3, 100); /* still intact */
+    mbuf_put(&fx->fp.pool, 7);
+    fake_pool_assert_returned(&fx->fp, 7, 1); /* straight back, while its bytes wait */
+    assert_int_equal(fx->fp.nreturned, 1);
+    assert_memory_equal(s.v[0].ptr, mbuf_data(&fx->fp.pool, 7) + 3, 100); /* still intact */
 
     /* the next chunk, from another buffer, lands right after it in spill space: merged */
-    d = fx_recv(fx, 7);
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d, 20, 7, false), 20);
+    d = fake_pool_recv(&fx->fp, 7);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d, 20, 7, false), 20);
     assert_int_equal(s.n, 1);
     assert_int_equal(s.v[0].len, 120);
     assert_refs(fx, sid, 2);
-    mbuf_put(&fx->pool, 7);
-    assert_returned(fx, 7, 2);
+    mbuf_put(&fx->fp.pool, 7);
+    fake_pool_assert_returned(&fx->fp, 7, 2);
 
-    svec_release(&s, &fx->pool);
+    svec_release(&s, &fx->fp.pool);
     assert_refs(fx, sid, 1); /* the filler's own */
     unhold(fx, 6);
     assert_no_leak(fx);
@@ -511,9 +447,9 @@ static void test_svec_push_wait_spans_spill_buffers(void **state)
     struct svec s;
     svec_init(&s);
     hold(fx, 7);
-    const uint8_t *d = mbuf_data(&fx->pool, 6);
-    assert_true(mbuf_pressure(&fx->pool));
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d, 100, 6, false), 100);
+    const uint8_t *d = mbuf_data(&fx->fp.pool, 6);
+    assert_true(mbuf_pressure(&fx->fp.pool));
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d, 100, 6, false), 100);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.v[0].len, 64);
     assert_int_equal(s.v[1].len, 36);
@@ -524,10 +460,10 @@ static void test_svec_push_wait_spans_spill_buffers(void **state)
     assert_refs(fx, s0, 1); /* the slice; the filler moved on */
     assert_refs(fx, s1, 2);
 
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d + 100, 10, 6, false), 10);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d + 100, 10, 6, false), 10);
     assert_int_equal(s.n, 2);
     assert_int_equal(s.v[1].len, 46);
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d + 110, 30, 6, true), 30);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d + 110, 30, 6, true), 30);
     assert_int_equal(s.n, 4); /* 18 bytes fill s1 as their own slice, 12 go on in s2 */
     assert_int_equal(s.v[2].buf, s1);
     assert_int_equal(s.v[2].len, 18);
@@ -536,7 +472,7 @@ static void test_svec_push_wait_spans_spill_buffers(void **state)
     assert_int_equal(s.v[3].len, 12);
     assert_refs(fx, s1, 2);
     for (uint32_t i = 0; i < 4; i++)
-        assert_true(s.v[i].buf >= fx->pool.count);
+        assert_true(s.v[i].buf >= fx->fp.pool.count);
     assert_refs(fx, 6, 1);
     assert_int_equal(svec_bytes(&s), 140);
 
@@ -547,8 +483,8 @@ static void test_svec_push_wait_spans_spill_buffers(void **state)
         off += s.v[i].len;
     }
     assert_memory_equal(back, d, 140);
-    svec_release(&s, &fx->pool);
-    assert_int_equal(fx->pool.spill_live, 1);
+    svec_release(&s, &fx->fp.pool);
+    assert_int_equal(fx->fp.pool.spill_live, 1);
     unhold(fx, 7);
     assert_no_leak(fx);
 }
@@ -561,20 +497,20 @@ static void test_svec_push_wait_spill_exhausted(void **state)
     struct svec s;
     svec_init(&s);
     hold(fx, 7);
-    const uint8_t *d = mbuf_data(&fx->pool, 6);
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d, 100, 6, false), 64);
+    const uint8_t *d = mbuf_data(&fx->fp.pool, 6);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d, 100, 6, false), 64);
     assert_int_equal(s.n, 2);
-    assert_true(s.v[0].buf >= fx->pool.count);
+    assert_true(s.v[0].buf >= fx->fp.pool.count);
     assert_slice(&s.v[1], d + 64, 36, 6);
     assert_refs(fx, 6, 2);
     /* nothing left at all: a plain zero-copy push */
-    assert_int_equal(svec_push_wait(&s, &fx->pool, d + 100, 10, 6, false), 0);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, d + 100, 10, 6, false), 0);
     assert_int_equal(s.n, 2);
     assert_slice(&s.v[1], d + 64, 46, 6);
     unhold(fx, 7);
-    assert_returned(fx, 6, 0); /* the slice keeps it */
-    svec_release(&s, &fx->pool);
-    assert_returned(fx, 6, 1);
+    fake_pool_assert_returned(&fx->fp, 6, 0); /* the slice keeps it */
+    svec_release(&s, &fx->fp.pool);
+    fake_pool_assert_returned(&fx->fp, 6, 1);
     assert_no_leak(fx);
 }
 
@@ -588,17 +524,18 @@ static void test_svec_push_wait_only_arena(void **state)
     hold(fx, 8);
     const uint8_t *sp;
     uint32_t sid;
-    assert_int_equal(mbuf_spill(&fx->pool, mbuf_data(&fx->pool, 0), 10, &sp, &sid), 10);
+    assert_int_equal(mbuf_spill(&fx->fp.pool, mbuf_data(&fx->fp.pool, 0), 10, &sp, &sid), 10);
     static const char end[] = "END\r\n";
-    assert_int_equal(svec_push_wait(&s, &fx->pool, sp, 10, sid, false), 0);
-    assert_int_equal(svec_push_wait(&s, &fx->pool, (const uint8_t *)end, 5, MBUF_NONE, false), 0);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, sp, 10, sid, false), 0);
+    assert_int_equal(svec_push_wait(&s, &fx->fp.pool, (const uint8_t *)end, 5, MBUF_NONE, false),
+                     0);
     assert_int_equal(s.n, 2);
     assert_slice(&s.v[0], sp, 10, sid);
     assert_slice(&s.v[1], (const uint8_t *)end, 5, MBUF_NONE);
     assert_refs(fx, sid, 3);
-    assert_int_equal(fx->pool.spill_used, 10); /* nothing copied again */
-    mbuf_put(&fx->pool, sid);
-    svec_release(&s, &fx->pool);
+    assert_int_equal(fx->fp.pool.spill_used, 10); /* nothing copied again */
+    mbuf_put(&fx->fp.pool, sid);
+    svec_release(&s, &fx->fp.pool);
     unhold(fx, 8);
     assert_no_leak(fx);
 }
@@ -621,7 +558,7 @@ static void test_msg_get_put_recycle(void **state)
     m->err = MSG_ERR_TIMEOUT;
     m->state = MS_ANSWERED;
     m->t_queued = 42;
-    msg_put(&fx->msgs, &fx->pool, m);
+    msg_put(&fx->msgs, &fx->fp.pool, m);
     assert_int_equal(fx->msgs.live, 0);
     assert_int_equal(fx->msgs.nfree, 1);
 
@@ -640,10 +577,10 @@ static void test_msg_get_put_recycle(void **state)
     struct msg *m3 = msg_get(&fx->msgs);
     assert_ptr_not_equal(m3, m2);
     assert_int_equal(fx->msgs.live, 2);
-    msg_put(&fx->msgs, &fx->pool, m3);
-    msg_put(&fx->msgs, &fx->pool, m2);
+    msg_put(&fx->msgs, &fx->fp.pool, m3);
+    msg_put(&fx->msgs, &fx->fp.pool, m2);
     assert_ptr_equal(msg_get(&fx->msgs), m2); /* last in, first out */
-    msg_put(&fx->msgs, &fx->pool, m2);
+    msg_put(&fx->msgs, &fx->fp.pool, m2);
     msg_pool_destroy(&fx->msgs);
     assert_int_equal(fx->msgs.nfree, 0);
     assert_null(fx->msgs.free);
@@ -663,7 +600,7 @@ static void test_msg_pool_bounded(void **state)
     }
     assert_int_equal(fx->msgs.live, N);
     for (int i = 0; i < N; i++)
-        msg_put(&fx->msgs, &fx->pool, m[i]);
+        msg_put(&fx->msgs, &fx->fp.pool, m[i]);
     assert_int_equal(fx->msgs.nfree, 4096);
     assert_int_equal(fx->msgs.live, 0);
     free(m);
@@ -677,14 +614,14 @@ static void test_msg_put_releases_all(void **state)
     struct fx *fx = fx_open(state, 64, 8, 0);
     struct msg *m = msg_get(&fx->msgs);
     assert_non_null(m);
-    const uint8_t *d0 = fx_recv(fx, 0);
-    const uint8_t *d1 = fx_recv(fx, 1);
-    const uint8_t *d2 = fx_recv(fx, 2);
-    const uint8_t *d3 = fx_recv(fx, 3);
-    assert_int_equal(svec_push(&m->req, &fx->pool, d0, 30, 0), 0);
-    assert_int_equal(svec_push(&m->req, &fx->pool, d1, 30, 1), 0);
+    const uint8_t *d0 = fake_pool_recv(&fx->fp, 0);
+    const uint8_t *d1 = fake_pool_recv(&fx->fp, 1);
+    const uint8_t *d2 = fake_pool_recv(&fx->fp, 2);
+    const uint8_t *d3 = fake_pool_recv(&fx->fp, 3);
+    assert_int_equal(svec_push(&m->req, &fx->fp.pool, d0, 30, 0), 0);
+    assert_int_equal(svec_push(&m->req, &fx->fp.pool, d1, 30, 1), 0);
     for (uint32_t i = 0; i < 5; i++) /* onto the heap */
-        assert_int_equal(svec_push_apart(&m->rsp, &fx->pool, d2 + i * 4, 4, 2), 0);
+        assert_int_equal(svec_push_apart(&m->rsp, &fx->fp.pool, d2 + i * 4, 4, 2), 0);
     m->owned = malloc(20);
     m->frag_keys = malloc(4 * sizeof(*m->frag_keys));
     m->mg = calloc(1, sizeof(*m->mg));
@@ -697,15 +634,15 @@ static void test_msg_put_releases_all(void **state)
     assert_non_null(m->mg->keys);
     assert_non_null(m->mg->items);
     for (uint32_t k = 0; k < 2; k++) {
-        mbuf_get(&fx->pool, 3);
+        mbuf_get(&fx->fp.pool, 3);
         m->mg->keys[k] = (struct slice){.ptr = d3 + 4 + k * 2, .len = 1, .buf = 3};
     }
     for (uint32_t i = 0; i < 4; i++)
-        mbuf_put(&fx->pool, i);
-    assert_int_equal(fx->nreturned, 0);
-    msg_put(&fx->msgs, &fx->pool, m);
+        mbuf_put(&fx->fp.pool, i);
+    assert_int_equal(fx->fp.nreturned, 0);
+    msg_put(&fx->msgs, &fx->fp.pool, m);
     for (uint32_t i = 0; i < 4; i++)
-        assert_returned(fx, i, 1);
+        fake_pool_assert_returned(&fx->fp, i, 1);
     assert_no_leak(fx);
 }
 
@@ -717,15 +654,15 @@ static void test_msg_put_keeps_handed(void **state)
     struct msg *m = msg_get(&fx->msgs);
     assert_non_null(m);
     for (uint32_t i = 0; i < 3; i++) {
-        const uint8_t *d = fx_recv(fx, i);
-        assert_int_equal(svec_push(&m->req, &fx->pool, d, 64, i), 0);
+        const uint8_t *d = fake_pool_recv(&fx->fp, i);
+        assert_int_equal(svec_push(&m->req, &fx->fp.pool, d, 64, i), 0);
     }
     for (uint32_t i = 3; i < 5; i++) {
-        const uint8_t *d = fx_recv(fx, i);
-        assert_int_equal(svec_push(&m->rsp, &fx->pool, d, 64, i), 0);
+        const uint8_t *d = fake_pool_recv(&fx->fp, i);
+        assert_int_equal(svec_push(&m->rsp, &fx->fp.pool, d, 64, i), 0);
     }
     for (uint32_t i = 0; i < 5; i++)
-        mbuf_put(&fx->pool, i);
+        mbuf_put(&fx->fp.pool, i);
     /* two request slices with the server send, one reply slice with the client send */
     assert_true(sendrec_add(fx->ss, &m->req.v[0]));
     assert_true(sendrec_add(fx->ss, &m->req.v[1]));
@@ -733,19 +670,19 @@ static void test_msg_put_keeps_handed(void **state)
     assert_true(sendrec_add(fx->cs, &m->rsp.v[0]));
     m->rsp_handed = m->rsp.sealed = 1;
 
-    msg_put(&fx->msgs, &fx->pool, m);
-    assert_returned(fx, 2, 1);
-    assert_returned(fx, 4, 1);
-    assert_int_equal(fx->nreturned, 2);
+    msg_put(&fx->msgs, &fx->fp.pool, m);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
+    fake_pool_assert_returned(&fx->fp, 4, 1);
+    assert_int_equal(fx->fp.nreturned, 2);
     assert_refs(fx, 0, 1);
     assert_refs(fx, 1, 1);
     assert_refs(fx, 3, 1);
-    assert_false(sendrec_complete(fx->ss, &fx->pool, 100));
-    assert_int_equal(fx->nreturned, 2);
-    assert_true(sendrec_complete(fx->ss, &fx->pool, 28));
-    assert_true(sendrec_complete(fx->cs, &fx->pool, 64));
+    assert_false(sendrec_complete(fx->ss, &fx->fp.pool, 100));
+    assert_int_equal(fx->fp.nreturned, 2);
+    assert_true(sendrec_complete(fx->ss, &fx->fp.pool, 28));
+    assert_true(sendrec_complete(fx->cs, &fx->fp.pool, 64));
     for (uint32_t i = 0; i < 5; i++)
-        assert_returned(fx, i, 1);
+        fake_pool_assert_returned(&fx->fp, i, 1);
     assert_no_leak(fx);
 }
 
@@ -758,12 +695,12 @@ static void test_msg_put_keeps_handed(void **state)
 static void test_request_life(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 4);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
 
     /* recv: "set k 0 0 70\r\n<data>" over B0 and the first 30 bytes of B1 */
     struct msg *m1 = msg_get(&fx->msgs);
     assert_non_null(m1);
-    const uint8_t *b0 = fx_recv(fx, 0);
+    const uint8_t *b0 = fake_pool_recv(&fx->fp, 0);
     /* the line, then the data block's first 50 bytes: adjacent, one slice */
     assert_int_equal(svec_push_wait(&m1->req, p, b0, 14, 0, false), 0);
     assert_int_equal(svec_push_wait(&m1->req, p, b0 + 14, 50, 0, false), 0);
@@ -771,7 +708,7 @@ static void test_request_life(void **state)
     assert_int_equal(m1->req.n, 1);
     assert_refs(fx, 0, 1);
 
-    const uint8_t *b1 = fx_recv(fx, 1);
+    const uint8_t *b1 = fake_pool_recv(&fx->fp, 1);
     assert_int_equal(svec_push_wait(&m1->req, p, b1, 30, 1, false), 0);
     m1->state = MS_QUEUED;
     struct msg *m2 = msg_get(&fx->msgs);
@@ -780,7 +717,7 @@ static void test_request_life(void **state)
     m2->state = MS_QUEUED;
     mbuf_put(p, 1);
     assert_refs(fx, 1, 2);
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
 
     /* the server side hands both to one send; the messages no longer hold the bytes */
     hand_req(m1, fx->ss);
@@ -793,17 +730,17 @@ static void test_request_life(void **state)
 
     fx->ss->busy = true;
     assert_false(sendrec_complete(fx->ss, p, 64)); /* B0's bytes are all out */
-    assert_int_equal(fx->nreturned, 0);            /* but it goes back with the send */
+    assert_int_equal(fx->fp.nreturned, 0);         /* but it goes back with the send */
     fx->ss->busy = true;
     assert_false(sendrec_complete(fx->ss, p, 36));
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
     fx->ss->busy = true;
     assert_true(sendrec_complete(fx->ss, p, 1));
-    assert_returned(fx, 0, 1);
-    assert_returned(fx, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
 
     /* the replies: "STORED\r\n" and "END\r\n" in one buffer */
-    const uint8_t *r = fx_recv(fx, 2);
+    const uint8_t *r = fake_pool_recv(&fx->fp, 2);
     assert_int_equal(svec_push_wait(&m1->rsp, p, r, 8, 2, false), 0);
     m1->state = MS_ANSWERED;
     assert_int_equal(svec_push_wait(&m2->rsp, p, r + 8, 5, 2, false), 0);
@@ -820,12 +757,12 @@ static void test_request_life(void **state)
     msg_put(&fx->msgs, p, m2);
     assert_int_equal(fx->msgs.live, 0);
     assert_refs(fx, 2, 2);
-    assert_returned(fx, 2, 0);
+    fake_pool_assert_returned(&fx->fp, 2, 0);
     assert_false(sendrec_complete(fx->cs, p, 10));
-    assert_returned(fx, 2, 0);
+    fake_pool_assert_returned(&fx->fp, 2, 0);
     assert_true(sendrec_complete(fx->cs, p, 3));
-    assert_returned(fx, 2, 1);
-    assert_int_equal(fx->nreturned, 3);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
+    assert_int_equal(fx->fp.nreturned, 3);
     assert_no_leak(fx);
 }
 
@@ -835,10 +772,10 @@ static void test_request_life(void **state)
 static void test_request_streamed(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 0);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct msg *m = msg_get(&fx->msgs);
     assert_non_null(m);
-    const uint8_t *b0 = fx_recv(fx, 0);
+    const uint8_t *b0 = fake_pool_recv(&fx->fp, 0);
     assert_int_equal(svec_push(&m->req, p, b0, 20, 0), 0);
     hand_req(m, fx->ss); /* the line goes out before the data block is in */
     assert_int_equal(m->req.sealed, 1);
@@ -849,19 +786,19 @@ static void test_request_streamed(void **state)
     assert_true(sendrec_complete(fx->ss, p, 20));
     assert_refs(fx, 0, 1);
     hand_req(m, fx->ss);
-    const uint8_t *b1 = fx_recv(fx, 1);
+    const uint8_t *b1 = fake_pool_recv(&fx->fp, 1);
     assert_int_equal(svec_push(&m->req, p, b1, 10, 1), 0);
     m->state = MS_QUEUED;
     mbuf_put(p, 1);
     assert_true(sendrec_complete(fx->ss, p, 44));
-    assert_returned(fx, 0, 1);
-    assert_returned(fx, 1, 0);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 0);
     hand_req(m, fx->ss);
     m->state = MS_SENT;
     msg_put(&fx->msgs, p, m); /* the reply came before the last send completed */
-    assert_returned(fx, 1, 0);
+    fake_pool_assert_returned(&fx->fp, 1, 0);
     assert_true(sendrec_complete(fx->ss, p, 10));
-    assert_returned(fx, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
     assert_no_leak(fx);
 }
 
@@ -870,26 +807,26 @@ static void test_request_streamed(void **state)
 static void test_client_gone_before_send(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 0);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct msg *m = msg_get(&fx->msgs);
     struct msg *other = msg_get(&fx->msgs);
     assert_non_null(m);
     assert_non_null(other);
-    const uint8_t *b0 = fx_recv(fx, 0);
-    const uint8_t *b1 = fx_recv(fx, 1);
+    const uint8_t *b0 = fake_pool_recv(&fx->fp, 0);
+    const uint8_t *b1 = fake_pool_recv(&fx->fp, 1);
     assert_int_equal(svec_push_wait(&m->req, p, b0, 64, 0, false), 0);
     assert_int_equal(svec_push_wait(&m->req, p, b1, 5, 1, false), 0);
     assert_int_equal(svec_push_wait(&other->req, p, b1 + 5, 20, 1, false), 0);
     mbuf_put(p, 0);
     mbuf_put(p, 1);
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
 
     msg_put(&fx->msgs, p, m); /* the client closed: the request is dropped */
-    assert_returned(fx, 0, 1);
-    assert_returned(fx, 1, 0);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 0);
     assert_refs(fx, 1, 1);
     msg_put(&fx->msgs, p, other);
-    assert_returned(fx, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
     assert_no_leak(fx);
 }
 
@@ -899,11 +836,11 @@ static void test_client_gone_before_send(void **state)
 static void test_server_fails_half_handed(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 0);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct msg *m = msg_get(&fx->msgs);
     assert_non_null(m);
     for (uint32_t i = 0; i < 2; i++) {
-        const uint8_t *d = fx_recv(fx, i);
+        const uint8_t *d = fake_pool_recv(&fx->fp, i);
         assert_int_equal(svec_push(&m->req, p, d, 64, i), 0);
         mbuf_put(p, i);
     }
@@ -911,7 +848,7 @@ static void test_server_fails_half_handed(void **state)
     fx->ss->busy = true;
     assert_false(sendrec_complete(fx->ss, p, 70));
     hand_req(m, fx->ss); /* nothing new to hand */
-    const uint8_t *d2 = fx_recv(fx, 2);
+    const uint8_t *d2 = fake_pool_recv(&fx->fp, 2);
     assert_int_equal(svec_push(&m->req, p, d2, 30, 2), 0);
     mbuf_put(p, 2);
     assert_int_equal(m->req.n, 3);
@@ -921,13 +858,13 @@ static void test_server_fails_half_handed(void **state)
     svec_release_from(&m->req, p, m->req_handed);
     m->req_handed = 0;
     m->err = MSG_ERR_CLOSED;
-    assert_returned(fx, 2, 1);
-    assert_int_equal(fx->nreturned, 1);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
+    assert_int_equal(fx->fp.nreturned, 1);
     msg_put(&fx->msgs, p, m);
-    assert_int_equal(fx->nreturned, 1);
+    assert_int_equal(fx->fp.nreturned, 1);
     sendrec_reset(fx->ss, p);
-    assert_returned(fx, 0, 1);
-    assert_returned(fx, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
     assert_no_leak(fx);
 }
 
@@ -936,11 +873,11 @@ static void test_server_fails_half_handed(void **state)
 static void test_server_fails_reset_first(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 0);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct msg *m = msg_get(&fx->msgs);
     assert_non_null(m);
     for (uint32_t i = 0; i < 3; i++) {
-        const uint8_t *d = fx_recv(fx, i);
+        const uint8_t *d = fake_pool_recv(&fx->fp, i);
         assert_int_equal(svec_push(&m->req, p, d, 64, i), 0);
         mbuf_put(p, i);
         if (i == 1)
@@ -948,12 +885,12 @@ static void test_server_fails_reset_first(void **state)
     }
     assert_int_equal(m->req_handed, 2);
     sendrec_reset(fx->ss, p);
-    assert_returned(fx, 0, 1);
-    assert_returned(fx, 1, 1);
-    assert_returned(fx, 2, 0);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 2, 0);
     msg_put(&fx->msgs, p, m);
-    assert_returned(fx, 2, 1);
-    assert_int_equal(fx->nreturned, 3);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
+    assert_int_equal(fx->fp.nreturned, 3);
     assert_no_leak(fx);
 }
 
@@ -964,22 +901,22 @@ static void test_server_fails_reset_first(void **state)
 static void test_server_fails_spilled(void **state)
 {
     struct fx *fx = fx_open(state, 256, 8, 4);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     hold(fx, 6);
     struct msg *m = msg_get(&fx->msgs);
     assert_non_null(m);
-    const uint8_t *d = fx_recv(fx, 6);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 6);
     assert_true(mbuf_pressure(p));
     assert_int_equal(svec_push_wait(&m->req, p, d, 40, 6, false), 40);
     mbuf_put(p, 6);
-    assert_returned(fx, 6, 1);
+    fake_pool_assert_returned(&fx->fp, 6, 1);
     hand_req(m, fx->ss);
     assert_false(sendrec_complete(fx->ss, p, 10));
 
-    d = fx_recv(fx, 6);
+    d = fake_pool_recv(&fx->fp, 6);
     assert_int_equal(svec_push_wait(&m->req, p, d, 30, 6, false), 30);
     mbuf_put(p, 6);
-    assert_returned(fx, 6, 2);
+    fake_pool_assert_returned(&fx->fp, 6, 2);
     assert_int_equal(m->req.n, 2);
     assert_int_equal(m->req.v[1].buf, m->req.v[0].buf);
     assert_ptr_equal(m->req.v[1].ptr, m->req.v[0].ptr + 40);
@@ -1002,21 +939,21 @@ static void test_server_fails_spilled(void **state)
 static void test_client_closes_reply_half_handed(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 0);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct msg *m = msg_get(&fx->msgs);
     assert_non_null(m);
     /* the request went out whole */
-    const uint8_t *q = fx_recv(fx, 0);
+    const uint8_t *q = fake_pool_recv(&fx->fp, 0);
     assert_int_equal(svec_push(&m->req, p, q, 9, 0), 0);
     mbuf_put(p, 0);
     hand_req(m, fx->ss);
     m->state = MS_SENT;
     assert_true(sendrec_complete(fx->ss, p, 9));
-    assert_returned(fx, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
 
     /* "VALUE k 0 150\r\n<150 bytes>\r\nEND\r\n" over three buffers, streamed */
     for (uint32_t i = 1; i <= 2; i++) {
-        const uint8_t *r = fx_recv(fx, i);
+        const uint8_t *r = fake_pool_recv(&fx->fp, i);
         assert_int_equal(svec_push_wait(&m->rsp, p, r, 64, i, false), 0);
         mbuf_put(p, i);
     }
@@ -1024,7 +961,7 @@ static void test_client_closes_reply_half_handed(void **state)
     hand_rsp(m, fx->cs);
     fx->cs->busy = true;
     assert_false(sendrec_complete(fx->cs, p, 80));
-    const uint8_t *r3 = fx_recv(fx, 3);
+    const uint8_t *r3 = fake_pool_recv(&fx->fp, 3);
     assert_int_equal(svec_push_wait(&m->rsp, p, r3, 49, 3, false), 0);
     mbuf_put(p, 3);
     m->state = MS_ANSWERED;
@@ -1035,14 +972,14 @@ static void test_client_closes_reply_half_handed(void **state)
     svec_release_from(&m->rsp, p, m->rsp_handed);
     m->rsp_handed = 0;
     m->in_client = false;
-    assert_returned(fx, 3, 1);
+    fake_pool_assert_returned(&fx->fp, 3, 1);
     msg_put(&fx->msgs, p, m);
-    assert_returned(fx, 1, 0);
-    assert_returned(fx, 2, 0);
+    fake_pool_assert_returned(&fx->fp, 1, 0);
+    fake_pool_assert_returned(&fx->fp, 2, 0);
     sendrec_reset(fx->cs, p); /* the connection is freed */
-    assert_returned(fx, 1, 1);
-    assert_returned(fx, 2, 1);
-    assert_int_equal(fx->nreturned, 4);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
+    assert_int_equal(fx->fp.nreturned, 4);
     assert_no_leak(fx);
 }
 
@@ -1051,10 +988,10 @@ static void test_client_closes_reply_half_handed(void **state)
 static void test_client_closes_put_handed(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 0);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct msg *m = msg_get(&fx->msgs);
     assert_non_null(m);
-    const uint8_t *r = fx_recv(fx, 4);
+    const uint8_t *r = fake_pool_recv(&fx->fp, 4);
     /* a split reply: items kept apart, all in one buffer */
     assert_int_equal(svec_push_apart(&m->rsp, p, r, 20, 4), 0);
     assert_int_equal(svec_push_apart(&m->rsp, p, r + 20, 20, 4), 0);
@@ -1066,10 +1003,10 @@ static void test_client_closes_put_handed(void **state)
     m->rsp_handed = m->rsp.sealed = 2;
     msg_put(&fx->msgs, p, m);
     assert_refs(fx, 4, 2);
-    assert_returned(fx, 4, 0);
+    fake_pool_assert_returned(&fx->fp, 4, 0);
     assert_false(sendrec_complete(fx->cs, p, 5));
     sendrec_reset(fx->cs, p);
-    assert_returned(fx, 4, 1);
+    fake_pool_assert_returned(&fx->fp, 4, 1);
     assert_no_leak(fx);
 }
 
@@ -1082,12 +1019,12 @@ static void test_client_closes_put_handed(void **state)
 static void test_svec_evacuate(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 4);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct svec s;
     svec_init(&s);
     static const char crlf[] = "\r\n";
-    const uint8_t *b0 = fx_recv(fx, 0);
-    const uint8_t *b1 = fx_recv(fx, 1);
+    const uint8_t *b0 = fake_pool_recv(&fx->fp, 0);
+    const uint8_t *b1 = fake_pool_recv(&fx->fp, 1);
     const uint8_t *sp;
     uint32_t sid;
     assert_int_equal(mbuf_spill(p, b1 + 60, 4, &sp, &sid), 4);
@@ -1111,8 +1048,8 @@ static void test_svec_evacuate(void **state)
     }
     assert_int_equal(svec_evacuate(&s, p, 0), 3);
     assert_int_equal(s.n, 5);
-    assert_returned(fx, 0, 1);
-    assert_returned(fx, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
     assert_slice(&s.v[1], (const uint8_t *)crlf, 2, MBUF_NONE);
     assert_slice(&s.v[3], sp, 4, sid);
     uint8_t after[96];
@@ -1138,11 +1075,11 @@ static void test_svec_evacuate(void **state)
 static void test_svec_evacuate_from(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 4);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct msg *m = msg_get(&fx->msgs);
     assert_non_null(m);
-    const uint8_t *b0 = fx_recv(fx, 0);
-    const uint8_t *b1 = fx_recv(fx, 1);
+    const uint8_t *b0 = fake_pool_recv(&fx->fp, 0);
+    const uint8_t *b1 = fake_pool_recv(&fx->fp, 1);
     assert_int_equal(svec_push(&m->req, p, b0, 30, 0), 0);
     hand_req(m, fx->ss);
     assert_int_equal(svec_push(&m->req, p, b0 + 30, 30, 0), 0);
@@ -1153,9 +1090,9 @@ static void test_svec_evacuate_from(void **state)
     assert_slice(&m->req.v[0], b0, 30, 0);
     assert_ptr_equal(fx->ss->iov[0].iov_base, b0);
     assert_refs(fx, 0, 1); /* the send's */
-    assert_returned(fx, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
     assert_true(sendrec_complete(fx->ss, p, 30));
-    assert_returned(fx, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
     msg_put(&fx->msgs, p, m);
     assert_no_leak(fx);
 }
@@ -1165,12 +1102,12 @@ static void test_svec_evacuate_from(void **state)
 static void test_svec_evacuate_out_of_space(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 1);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct svec s;
     svec_init(&s);
-    const uint8_t *b0 = fx_recv(fx, 0);
-    const uint8_t *b1 = fx_recv(fx, 1);
-    const uint8_t *b2 = fx_recv(fx, 2);
+    const uint8_t *b0 = fake_pool_recv(&fx->fp, 0);
+    const uint8_t *b1 = fake_pool_recv(&fx->fp, 1);
+    const uint8_t *b2 = fake_pool_recv(&fx->fp, 2);
     assert_int_equal(svec_push(&s, p, b0, 40, 0), 0);
     assert_int_equal(svec_push(&s, p, b1, 40, 1), 0);
     assert_int_equal(svec_push(&s, p, b2, 10, 2), 0);
@@ -1180,12 +1117,12 @@ static void test_svec_evacuate_out_of_space(void **state)
     assert_true(s.v[0].buf >= p->count);
     assert_slice(&s.v[1], b1, 40, 1);
     assert_slice(&s.v[2], b2, 10, 2); /* it stops at the first slice that does not fit */
-    assert_returned(fx, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
     assert_refs(fx, 1, 1);
     assert_refs(fx, 2, 1);
     svec_release(&s, p);
-    assert_returned(fx, 1, 1);
-    assert_returned(fx, 2, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
     assert_no_leak(fx);
 }
 
@@ -1196,14 +1133,14 @@ static void test_svec_evacuate_out_of_space(void **state)
 static void test_msg_evacuate(void **state)
 {
     struct fx *fx = fx_open(state, 64, 8, 16);
-    struct mbuf_pool *p = &fx->pool;
+    struct mbuf_pool *p = &fx->fp.pool;
     struct msg *m = msg_get(&fx->msgs);
     struct msg *f = msg_get(&fx->msgs);
     assert_non_null(m);
     assert_non_null(f);
-    const uint8_t *line = fx_recv(fx, 0); /* "get a b" */
-    const uint8_t *r = fx_recv(fx, 1);    /* the fragment's reply */
-    const uint8_t *c = fx_recv(fx, 2);    /* the parent's reply, partly sent */
+    const uint8_t *line = fake_pool_recv(&fx->fp, 0); /* "get a b" */
+    const uint8_t *r = fake_pool_recv(&fx->fp, 1);    /* the fragment's reply */
+    const uint8_t *c = fake_pool_recv(&fx->fp, 2);    /* the parent's reply, partly sent */
 
     m->mg = calloc(1, sizeof(*m->mg));
     assert_non_null(m->mg);
@@ -1235,7 +1172,7 @@ static void test_msg_evacuate(void **state)
 
     /* two keys, the fragment's two reply items, the parent's unhanded reply slice */
     assert_int_equal(msg_evacuate(m, p), 5);
-    assert_returned(fx, 1, 1);
+    fake_pool_assert_returned(&fx->fp, 1, 1);
     assert_refs(fx, 0, 1); /* the fragment's handed key bytes */
     assert_refs(fx, 2, 1); /* the parent's handed reply bytes */
     for (uint32_t k = 0; k < 2; k++) {
@@ -1251,9 +1188,9 @@ static void test_msg_evacuate(void **state)
     assert_int_equal(msg_evacuate(m, p), 0);
 
     assert_true(sendrec_complete(fx->ss, p, 7));
-    assert_returned(fx, 0, 1);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
     assert_true(sendrec_complete(fx->cs, p, 16));
-    assert_returned(fx, 2, 1);
+    fake_pool_assert_returned(&fx->fp, 2, 1);
     m->frags = NULL;
     msg_put(&fx->msgs, p, f);
     msg_put(&fx->msgs, p, m);

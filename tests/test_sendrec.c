@@ -17,36 +17,15 @@
 #include "src/io.h"
 #include "src/mbuf.h"
 #include "src/sendrec.h"
+#include "tests/fake_pool.h"
 
 /* ---- fixture: a pool over a fake engine, and a send record ---------------------------- */
 
-/* The engine side of the arena as the core sees it: buf_return is all the core calls. */
 struct fx {
-    struct io_engine e; /* first: buf_return finds the fixture from its engine pointer */
-    struct mbuf_pool pool;
-    uint32_t *received; /* mbuf_received calls per arena buffer */
-    uint32_t *returned; /* buf_return calls per arena buffer */
-    uint64_t nreturned; /* buf_return calls in all */
+    struct fake_pool fp;
     struct sendrec_cache cache;
     struct sendrec *s; /* taken by fx_open, given back by the teardown */
 };
-
-static void fake_buf_return(struct io_engine *e, uint32_t id)
-{
-    struct fx *fx = (struct fx *)(void *)e;
-    if (id >= fx->pool.count)
-        fail_msg("buffer %u given to the engine: not an arena buffer (count %u)", id,
-                 fx->pool.count);
-    if (fx->pool.refs[id] != 0)
-        fail_msg("buffer %u given back with %u references", id, fx->pool.refs[id]);
-    fx->returned[id]++;
-    fx->nreturned++;
-    if (fx->returned[id] > fx->received[id])
-        fail_msg("buffer %u given back %u times, received %u times", id, fx->returned[id],
-                 fx->received[id]);
-}
-
-static const struct io_ops fake_ops = {.name = "fake", .buf_return = fake_buf_return};
 
 static int fx_setup(void **state)
 {
@@ -64,13 +43,11 @@ static int fx_teardown(void **state)
         /* the pool goes away: forget the references (a failed test may have left them wrong)
          * and let the reset free the owned blocks */
         fx->s->nbufs = 0;
-        sendrec_reset(fx->s, &fx->pool);
+        sendrec_reset(fx->s, &fx->fp.pool);
         sendrec_give(&fx->cache, fx->s);
     }
     sendrec_cache_destroy(&fx->cache);
-    mbuf_pool_free(&fx->pool);
-    free(fx->received);
-    free(fx->returned);
+    fake_pool_close(&fx->fp);
     free(fx);
     return 0;
 }
@@ -78,63 +55,17 @@ static int fx_teardown(void **state)
 static struct fx *fx_open(void **state, uint32_t size, uint32_t count, uint32_t spill_max)
 {
     struct fx *fx = *state;
-    assert_int_equal(mbuf_pool_init(&fx->pool, size, count, spill_max), 0);
-    fx->e.ops = &fake_ops;
-    fx->e.pool = &fx->pool;
-    fx->pool.engine = &fx->e;
-    fx->received = calloc(count, sizeof(*fx->received));
-    fx->returned = calloc(count, sizeof(*fx->returned));
-    assert_non_null(fx->received);
-    assert_non_null(fx->returned);
+    fake_pool_open(&fx->fp, size, count, spill_max);
     fx->s = sendrec_take(&fx->cache);
     assert_non_null(fx->s);
     return fx;
 }
 
-/* A receive completed into arena buffer id: fills it with a pattern and takes the core's
- * first reference, as a connection does on a recv event. */
-static uint8_t *fx_recv(struct fx *fx, uint32_t id)
-{
-    uint8_t *d = mbuf_data(&fx->pool, id);
-    for (uint32_t i = 0; i < fx->pool.size; i++)
-        d[i] = (uint8_t)(id * 31 + i * 7 + 1);
-    mbuf_received(&fx->pool, id);
-    fx->received[id]++;
-    return d;
-}
-
 /* A slice of buffer id with its own reference, as a message holds it before a send. */
 static struct slice fx_slice(struct fx *fx, uint32_t id, uint32_t off, uint32_t len)
 {
-    mbuf_get(&fx->pool, id);
-    return (struct slice){.ptr = mbuf_data(&fx->pool, id) + off, .len = len, .buf = id};
-}
-
-static void assert_returned(const struct fx *fx, uint32_t id, uint32_t times)
-{
-    if (fx->returned[id] != times)
-        fail_msg("buffer %u given back %u times, expected %u", id, fx->returned[id], times);
-}
-
-/* The leak check: every arena buffer is unreferenced and went back as often as it came,
- * and the only spill reference left is the filler's own on the buffer being filled. */
-static void assert_no_leak(const struct fx *fx)
-{
-    const struct mbuf_pool *p = &fx->pool;
-    for (uint32_t i = 0; i < p->count; i++) {
-        if (p->refs[i] != 0)
-            fail_msg("arena buffer %u still has %u references", i, p->refs[i]);
-        if (fx->returned[i] != fx->received[i])
-            fail_msg("arena buffer %u received %u times, given back %u times", i, fx->received[i],
-                     fx->returned[i]);
-    }
-    assert_int_equal(p->held, 0);
-    for (uint32_t i = p->count; i < p->count + p->spill_max; i++) {
-        uint32_t want = i == p->spill_cur ? 1 : 0;
-        if (p->refs[i] != want)
-            fail_msg("spill buffer %u has %u references, expected %u", i, p->refs[i], want);
-    }
-    assert_int_equal(p->spill_live, p->spill_cur != MBUF_NONE ? 1 : 0);
+    mbuf_get(&fx->fp.pool, id);
+    return (struct slice){.ptr = mbuf_data(&fx->fp.pool, id) + off, .len = len, .buf = id};
 }
 
 static void assert_empty(const struct sendrec *s)
@@ -213,24 +144,24 @@ static void test_add_takes_over_ref(void **state)
 {
     struct fx *fx = fx_open(state, 256, 4, 0);
     struct sendrec *s = fx->s;
-    const uint8_t *d = fx_recv(fx, 2);
+    const uint8_t *d = fake_pool_recv(&fx->fp, 2);
     struct slice sl = fx_slice(fx, 2, 10, 40);
-    mbuf_put(&fx->pool, 2); /* the connection is done with it: the slice keeps it */
-    assert_int_equal(fx->pool.refs[2], 1);
+    mbuf_put(&fx->fp.pool, 2); /* the connection is done with it: the slice keeps it */
+    assert_int_equal(fx->fp.pool.refs[2], 1);
     assert_true(sendrec_add(s, &sl));
-    assert_int_equal(fx->pool.refs[2], 1);
+    assert_int_equal(fx->fp.pool.refs[2], 1);
     assert_int_equal(s->niov, 1);
     assert_int_equal(s->nbufs, 1);
     assert_int_equal(s->bufs[0], 2);
     assert_int_equal(s->bytes, 40);
     assert_ptr_equal(s->iov[0].iov_base, d + 10);
     assert_int_equal(s->iov[0].iov_len, 40);
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
     s->busy = true;
-    assert_true(sendrec_complete(s, &fx->pool, 40));
-    assert_returned(fx, 2, 1);
+    assert_true(sendrec_complete(s, &fx->fp.pool, 40));
+    fake_pool_assert_returned(&fx->fp, 2, 1);
     assert_empty(s);
-    assert_no_leak(fx);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* Bytes the proxy invented (MBUF_NONE) and bytes a message owns (MBUF_COPY) are carried
@@ -241,7 +172,7 @@ static void test_add_pseudo_ids(void **state)
     struct sendrec *s = fx->s;
     static const char end[] = "END\r\n";
     uint8_t copy[7] = "copied";
-    fx_recv(fx, 0);
+    fake_pool_recv(&fx->fp, 0);
     struct slice a = {.ptr = (const uint8_t *)end, .len = 5, .buf = MBUF_NONE};
     struct slice b = {.ptr = copy, .len = 6, .buf = MBUF_COPY};
     struct slice c = fx_slice(fx, 0, 0, 3);
@@ -251,12 +182,12 @@ static void test_add_pseudo_ids(void **state)
     assert_true(sendrec_add(s, &c));
     assert_int_equal(s->niov, 3);
     assert_int_equal(s->bytes, 14);
-    assert_int_equal(fx->pool.refs[0], 2);
-    assert_true(sendrec_complete(s, &fx->pool, 14));
-    assert_int_equal(fx->pool.refs[0], 1);
-    assert_int_equal(fx->nreturned, 0);
-    mbuf_put(&fx->pool, 0);
-    assert_no_leak(fx);
+    assert_int_equal(fx->fp.pool.refs[0], 2);
+    assert_true(sendrec_complete(s, &fx->fp.pool, 14));
+    assert_int_equal(fx->fp.pool.refs[0], 1);
+    assert_int_equal(fx->fp.nreturned, 0);
+    mbuf_put(&fx->fp.pool, 0);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* The header covers the iovecs not yet sent, from the first unsent byte. */
@@ -264,8 +195,8 @@ static void test_msghdr(void **state)
 {
     struct fx *fx = fx_open(state, 256, 4, 0);
     struct sendrec *s = fx->s;
-    const uint8_t *d0 = fx_recv(fx, 0);
-    const uint8_t *d1 = fx_recv(fx, 1);
+    const uint8_t *d0 = fake_pool_recv(&fx->fp, 0);
+    const uint8_t *d1 = fake_pool_recv(&fx->fp, 1);
     struct slice a = fx_slice(fx, 0, 0, 10);
     struct slice b = fx_slice(fx, 1, 5, 20);
     assert_true(sendrec_add(s, &a));
@@ -280,16 +211,16 @@ static void test_msghdr(void **state)
     assert_ptr_equal(mh->msg_iov[0].iov_base, d0);
     assert_ptr_equal(mh->msg_iov[1].iov_base, d1 + 5);
 
-    assert_false(sendrec_complete(s, &fx->pool, 13));
+    assert_false(sendrec_complete(s, &fx->fp.pool, 13));
     mh = sendrec_msghdr(s);
     assert_ptr_equal(mh->msg_iov, &s->iov[1]);
     assert_int_equal(mh->msg_iovlen, 1);
     assert_ptr_equal(mh->msg_iov[0].iov_base, d1 + 5 + 3);
     assert_int_equal(mh->msg_iov[0].iov_len, 17);
-    assert_true(sendrec_complete(s, &fx->pool, 17));
-    mbuf_put(&fx->pool, 0);
-    mbuf_put(&fx->pool, 1);
-    assert_no_leak(fx);
+    assert_true(sendrec_complete(s, &fx->fp.pool, 17));
+    mbuf_put(&fx->fp.pool, 0);
+    mbuf_put(&fx->fp.pool, 1);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* Short sends resume where they stopped, within an iovec and across iovec boundaries; no
@@ -301,36 +232,36 @@ static void test_short_send_resumed(void **state)
     struct sendrec *s = fx->s;
     const uint32_t len[3] = {10, 20, 30};
     for (uint32_t i = 0; i < 3; i++) {
-        fx_recv(fx, i);
+        fake_pool_recv(&fx->fp, i);
         struct slice sl = fx_slice(fx, i, i, len[i]);
-        mbuf_put(&fx->pool, i);
+        mbuf_put(&fx->fp.pool, i);
         assert_true(sendrec_add(s, &sl));
     }
     assert_int_equal(s->bytes, 60);
 
     s->busy = true;
-    assert_false(sendrec_complete(s, &fx->pool, 5)); /* inside the first */
+    assert_false(sendrec_complete(s, &fx->fp.pool, 5)); /* inside the first */
     assert_false(s->busy);
     assert_int_equal(s->first, 0);
-    assert_ptr_equal(s->iov[0].iov_base, mbuf_data(&fx->pool, 0) + 5);
+    assert_ptr_equal(s->iov[0].iov_base, mbuf_data(&fx->fp.pool, 0) + 5);
     assert_int_equal(s->iov[0].iov_len, 5);
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
 
-    assert_false(sendrec_complete(s, &fx->pool, 5 + 20 + 3)); /* across two boundaries */
+    assert_false(sendrec_complete(s, &fx->fp.pool, 5 + 20 + 3)); /* across two boundaries */
     assert_int_equal(s->first, 2);
-    assert_ptr_equal(s->iov[2].iov_base, mbuf_data(&fx->pool, 2) + 2 + 3);
+    assert_ptr_equal(s->iov[2].iov_base, mbuf_data(&fx->fp.pool, 2) + 2 + 3);
     assert_int_equal(s->iov[2].iov_len, 27);
-    assert_int_equal(fx->nreturned, 0); /* buffers 0 and 1 are sent but still held */
-    assert_int_equal(fx->pool.refs[0], 1);
-    assert_int_equal(fx->pool.refs[1], 1);
+    assert_int_equal(fx->fp.nreturned, 0); /* buffers 0 and 1 are sent but still held */
+    assert_int_equal(fx->fp.pool.refs[0], 1);
+    assert_int_equal(fx->fp.pool.refs[1], 1);
 
-    assert_false(sendrec_complete(s, &fx->pool, 26));
-    assert_int_equal(fx->nreturned, 0);
-    assert_true(sendrec_complete(s, &fx->pool, 1));
+    assert_false(sendrec_complete(s, &fx->fp.pool, 26));
+    assert_int_equal(fx->fp.nreturned, 0);
+    assert_true(sendrec_complete(s, &fx->fp.pool, 1));
     for (uint32_t i = 0; i < 3; i++)
-        assert_returned(fx, i, 1);
+        fake_pool_assert_returned(&fx->fp, i, 1);
     assert_empty(s);
-    assert_no_leak(fx);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* Every way the kernel may cut the send: chunks of every size from 1 byte to all of it.
@@ -346,10 +277,10 @@ static void test_short_send_every_chunk(void **state)
     static const uint32_t buf[NSL] = {0, 1, 2, 3, 1}; /* buffer 1 twice */
     uint8_t want[MAXB], got[MAXB];
     for (uint32_t b = 0; b < 4; b++)
-        fx_recv(fx, b);
+        fake_pool_recv(&fx->fp, b);
     size_t total = 0;
     for (uint32_t i = 0; i < NSL; i++) {
-        memcpy(want + total, mbuf_data(&fx->pool, buf[i]) + off[i], len[i]);
+        memcpy(want + total, mbuf_data(&fx->fp.pool, buf[i]) + off[i], len[i]);
         total += len[i];
     }
     for (uint32_t chunk = 1; chunk <= total; chunk++) {
@@ -365,21 +296,21 @@ static void test_short_send_every_chunk(void **state)
             assert_true(sendrec_msghdr(s)->msg_iov[0].iov_len > 0 || sent == 0);
             uint32_t res = (uint32_t)(n < chunk ? n : chunk);
             sent += res;
-            bool done = sendrec_complete(s, &fx->pool, res);
+            bool done = sendrec_complete(s, &fx->fp.pool, res);
             assert_int_equal(done, sent == total);
             if (done)
                 break;
             for (uint32_t b = 0; b < 4; b++)
-                assert_int_equal(fx->pool.refs[b], b == 1 ? 3 : 2);
+                assert_int_equal(fx->fp.pool.refs[b], b == 1 ? 3 : 2);
         }
         assert_empty(s);
         for (uint32_t b = 0; b < 4; b++)
-            assert_int_equal(fx->pool.refs[b], 1);
+            assert_int_equal(fx->fp.pool.refs[b], 1);
     }
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
     for (uint32_t b = 0; b < 4; b++)
-        mbuf_put(&fx->pool, b);
-    assert_no_leak(fx);
+        mbuf_put(&fx->fp.pool, b);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* Empty iovecs are skipped, so a resumed send never starts with one and a send whose only
@@ -390,8 +321,8 @@ static void test_empty_iovecs_skipped(void **state)
     struct sendrec *s = fx->s;
     static const uint8_t nothing[1];
     const struct slice empty = {.ptr = nothing, .len = 0, .buf = MBUF_NONE};
-    fx_recv(fx, 0);
-    fx_recv(fx, 1);
+    fake_pool_recv(&fx->fp, 0);
+    fake_pool_recv(&fx->fp, 1);
     struct slice a = fx_slice(fx, 0, 0, 5);
     struct slice b = fx_slice(fx, 1, 0, 5);
     assert_true(sendrec_add(s, &empty));
@@ -403,18 +334,19 @@ static void test_empty_iovecs_skipped(void **state)
     assert_int_equal(s->niov, 6);
     assert_int_equal(s->bytes, 10);
 
-    assert_false(sendrec_complete(s, &fx->pool, 5)); /* ends exactly at a's end */
+    assert_false(sendrec_complete(s, &fx->fp.pool, 5)); /* ends exactly at a's end */
     assert_int_equal(s->first, 4);
     struct msghdr *mh = sendrec_msghdr(s);
     assert_int_equal(mh->msg_iovlen, 2);
-    assert_ptr_equal(mh->msg_iov[0].iov_base, mbuf_data(&fx->pool, 1));
+    assert_ptr_equal(mh->msg_iov[0].iov_base, mbuf_data(&fx->fp.pool, 1));
     assert_int_equal(mh->msg_iov[0].iov_len, 5);
-    assert_int_equal(fx->nreturned, 0);
+    assert_int_equal(fx->fp.nreturned, 0);
 
-    assert_true(sendrec_complete(s, &fx->pool, 5)); /* the trailing empty one is not waited for */
+    assert_true(
+        sendrec_complete(s, &fx->fp.pool, 5)); /* the trailing empty one is not waited for */
     assert_empty(s);
-    assert_int_equal(fx->pool.refs[0], 1);
-    assert_int_equal(fx->pool.refs[1], 1);
+    assert_int_equal(fx->fp.pool.refs[0], 1);
+    assert_int_equal(fx->fp.pool.refs[1], 1);
 
     /* a partial send inside an iovec does not skip the empties after it yet */
     struct slice c = fx_slice(fx, 0, 0, 4);
@@ -422,14 +354,14 @@ static void test_empty_iovecs_skipped(void **state)
     assert_true(sendrec_add(s, &empty));
     struct slice d = fx_slice(fx, 1, 0, 4);
     assert_true(sendrec_add(s, &d));
-    assert_false(sendrec_complete(s, &fx->pool, 2));
+    assert_false(sendrec_complete(s, &fx->fp.pool, 2));
     assert_int_equal(s->first, 0);
-    assert_false(sendrec_complete(s, &fx->pool, 2));
+    assert_false(sendrec_complete(s, &fx->fp.pool, 2));
     assert_int_equal(s->first, 2);
-    assert_true(sendrec_complete(s, &fx->pool, 4));
-    mbuf_put(&fx->pool, 0);
-    mbuf_put(&fx->pool, 1);
-    assert_no_leak(fx);
+    assert_true(sendrec_complete(s, &fx->fp.pool, 4));
+    mbuf_put(&fx->fp.pool, 0);
+    mbuf_put(&fx->fp.pool, 1);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* The same buffer carried by several slices of one send: one reference each, and the buffer
@@ -438,19 +370,19 @@ static void test_one_buffer_many_slices(void **state)
 {
     struct fx *fx = fx_open(state, 256, 4, 0);
     struct sendrec *s = fx->s;
-    fx_recv(fx, 3);
+    fake_pool_recv(&fx->fp, 3);
     for (uint32_t i = 0; i < 10; i++) {
         struct slice sl = fx_slice(fx, 3, i * 20, 10);
         assert_true(sendrec_add(s, &sl));
     }
-    mbuf_put(&fx->pool, 3);
-    assert_int_equal(fx->pool.refs[3], 10);
+    mbuf_put(&fx->fp.pool, 3);
+    assert_int_equal(fx->fp.pool.refs[3], 10);
     assert_int_equal(s->nbufs, 10);
-    assert_false(sendrec_complete(s, &fx->pool, 99));
-    assert_int_equal(fx->pool.refs[3], 10);
-    assert_true(sendrec_complete(s, &fx->pool, 1));
-    assert_returned(fx, 3, 1);
-    assert_no_leak(fx);
+    assert_false(sendrec_complete(s, &fx->fp.pool, 99));
+    assert_int_equal(fx->fp.pool.refs[3], 10);
+    assert_true(sendrec_complete(s, &fx->fp.pool, 1));
+    fake_pool_assert_returned(&fx->fp, 3, 1);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* A connection that fails mid-send drops every reference, sent or not, and empties the
@@ -460,25 +392,25 @@ static void test_reset_drops_all(void **state)
     struct fx *fx = fx_open(state, 256, 4, 0);
     struct sendrec *s = fx->s;
     for (uint32_t i = 0; i < 3; i++) {
-        fx_recv(fx, i);
+        fake_pool_recv(&fx->fp, i);
         struct slice sl = fx_slice(fx, i, 0, 50);
-        mbuf_put(&fx->pool, i);
+        mbuf_put(&fx->fp.pool, i);
         assert_true(sendrec_add(s, &sl));
     }
     uint8_t *block = malloc(32);
     assert_non_null(block);
     assert_true(sendrec_own(s, block));
     s->busy = true;
-    assert_false(sendrec_complete(s, &fx->pool, 70));
+    assert_false(sendrec_complete(s, &fx->fp.pool, 70));
     s->busy = true;
-    sendrec_reset(s, &fx->pool);
+    sendrec_reset(s, &fx->fp.pool);
     for (uint32_t i = 0; i < 3; i++)
-        assert_returned(fx, i, 1);
+        fake_pool_assert_returned(&fx->fp, i, 1);
     assert_empty(s);
-    sendrec_reset(s, &fx->pool);
+    sendrec_reset(s, &fx->fp.pool);
     assert_empty(s);
-    assert_int_equal(fx->nreturned, 3);
-    assert_no_leak(fx);
+    assert_int_equal(fx->fp.nreturned, 3);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* Owned heap blocks: up to 8 per send, freed when the send completes (the leak sanitizer
@@ -502,18 +434,18 @@ static void test_own_frees(void **state)
     assert_false(sendrec_own(s, extra));
     assert_int_equal(s->nowned, MAXOWN);
     free(extra);
-    assert_false(sendrec_complete(s, &fx->pool, 100));
+    assert_false(sendrec_complete(s, &fx->fp.pool, 100));
     assert_int_equal(s->nowned, MAXOWN); /* still pointed into */
-    assert_true(sendrec_complete(s, &fx->pool, 8 * 16 - 100));
+    assert_true(sendrec_complete(s, &fx->fp.pool, 8 * 16 - 100));
     assert_empty(s);
 
     /* and again after a reset */
     void *late = malloc(10);
     assert_non_null(late);
     assert_true(sendrec_own(s, late));
-    sendrec_reset(s, &fx->pool);
+    sendrec_reset(s, &fx->fp.pool);
     assert_empty(s);
-    assert_no_leak(fx);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* SENDREC_MAX_IOV slices fill a send; the next is refused without taking its reference,
@@ -522,8 +454,8 @@ static void test_full_at_max_iov(void **state)
 {
     struct fx *fx = fx_open(state, 4096, 4, 0);
     struct sendrec *s = fx->s;
-    fx_recv(fx, 0);
-    fx_recv(fx, 1);
+    fake_pool_recv(&fx->fp, 0);
+    fake_pool_recv(&fx->fp, 1);
     for (uint32_t i = 0; i < SENDREC_MAX_IOV; i++) {
         assert_false(sendrec_full(s));
         struct slice sl = fx_slice(fx, i % 2, i % 4000, 3);
@@ -536,36 +468,36 @@ static void test_full_at_max_iov(void **state)
     assert_int_equal(bytes, 3 * SENDREC_MAX_IOV);
 
     struct slice more = fx_slice(fx, 0, 0, 9);
-    uint32_t refs0 = fx->pool.refs[0];
+    uint32_t refs0 = fx->fp.pool.refs[0];
     assert_false(sendrec_add(s, &more));
     assert_int_equal(s->niov, SENDREC_MAX_IOV);
     assert_int_equal(s->nbufs, SENDREC_MAX_IOV);
     assert_int_equal(s->bytes, bytes);
-    assert_int_equal(fx->pool.refs[0], refs0);
-    mbuf_put(&fx->pool, more.buf); /* the refused slice is still the caller's */
+    assert_int_equal(fx->fp.pool.refs[0], refs0);
+    mbuf_put(&fx->fp.pool, more.buf); /* the refused slice is still the caller's */
 
     assert_int_equal(sendrec_msghdr(s)->msg_iovlen, SENDREC_MAX_IOV);
-    assert_false(sendrec_complete(s, &fx->pool, 3 * 1000 + 1));
+    assert_false(sendrec_complete(s, &fx->fp.pool, 3 * 1000 + 1));
     assert_true(sendrec_full(s)); /* full until it is done: iovecs are not reused */
     assert_int_equal(sendrec_msghdr(s)->msg_iovlen, SENDREC_MAX_IOV - 1000);
-    assert_true(sendrec_complete(s, &fx->pool, (uint32_t)(bytes - 3 * 1000 - 1)));
+    assert_true(sendrec_complete(s, &fx->fp.pool, (uint32_t)(bytes - 3 * 1000 - 1)));
     assert_false(sendrec_full(s));
-    assert_int_equal(fx->pool.refs[0], 1);
-    assert_int_equal(fx->pool.refs[1], 1);
-    mbuf_put(&fx->pool, 0);
-    mbuf_put(&fx->pool, 1);
-    assert_no_leak(fx);
+    assert_int_equal(fx->fp.pool.refs[0], 1);
+    assert_int_equal(fx->fp.pool.refs[1], 1);
+    mbuf_put(&fx->fp.pool, 0);
+    mbuf_put(&fx->fp.pool, 1);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* A send record back from the cache is empty and usable again. */
 static void test_reuse_after_complete(void **state)
 {
     struct fx *fx = fx_open(state, 256, 4, 0);
-    fx_recv(fx, 0);
+    fake_pool_recv(&fx->fp, 0);
     struct slice a = fx_slice(fx, 0, 0, 8);
     assert_true(sendrec_add(fx->s, &a));
-    assert_false(sendrec_complete(fx->s, &fx->pool, 3));
-    assert_true(sendrec_complete(fx->s, &fx->pool, 5));
+    assert_false(sendrec_complete(fx->s, &fx->fp.pool, 3));
+    assert_true(sendrec_complete(fx->s, &fx->fp.pool, 5));
     sendrec_give(&fx->cache, fx->s);
     fx->s = sendrec_take(&fx->cache);
     assert_non_null(fx->s);
@@ -573,9 +505,9 @@ static void test_reuse_after_complete(void **state)
     struct slice b = fx_slice(fx, 0, 100, 8);
     assert_true(sendrec_add(fx->s, &b));
     assert_ptr_equal(sendrec_msghdr(fx->s)->msg_iov, fx->s->iov);
-    assert_true(sendrec_complete(fx->s, &fx->pool, 8));
-    mbuf_put(&fx->pool, 0);
-    assert_no_leak(fx);
+    assert_true(sendrec_complete(fx->s, &fx->fp.pool, 8));
+    mbuf_put(&fx->fp.pool, 0);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 /* Spill buffers carried by a send are released when it completes, never given to the
@@ -584,27 +516,27 @@ static void test_spill_slices(void **state)
 {
     struct fx *fx = fx_open(state, 64, 4, 4);
     struct sendrec *s = fx->s;
-    const uint8_t *src = fx_recv(fx, 0);
+    const uint8_t *src = fake_pool_recv(&fx->fp, 0);
     uint32_t done = 0;
     while (done < 100) {
         const uint8_t *d;
         uint32_t id;
-        uint32_t n = mbuf_spill(&fx->pool, src + done, 100 - done, &d, &id);
+        uint32_t n = mbuf_spill(&fx->fp.pool, src + done, 100 - done, &d, &id);
         assert_true(n > 0);
         struct slice sl = {.ptr = d, .len = n, .buf = id};
         assert_true(sendrec_add(s, &sl));
         done += n;
     }
-    mbuf_put(&fx->pool, 0);
-    assert_returned(fx, 0, 1); /* the arena buffer is back while its bytes wait */
-    assert_int_equal(fx->pool.spill_live, 2);
+    mbuf_put(&fx->fp.pool, 0);
+    fake_pool_assert_returned(&fx->fp, 0, 1); /* the arena buffer is back while its bytes wait */
+    assert_int_equal(fx->fp.pool.spill_live, 2);
     uint8_t got[100];
     assert_int_equal(gather(s, got, sizeof(got)), 100);
     assert_memory_equal(got, src, 100);
-    assert_true(sendrec_complete(s, &fx->pool, 100));
-    assert_int_equal(fx->pool.spill_live, 1); /* the one being filled */
-    assert_int_equal(fx->nreturned, 1);
-    assert_no_leak(fx);
+    assert_true(sendrec_complete(s, &fx->fp.pool, 100));
+    assert_int_equal(fx->fp.pool.spill_live, 1); /* the one being filled */
+    assert_int_equal(fx->fp.nreturned, 1);
+    fake_pool_assert_no_leak(&fx->fp);
 }
 
 #define T(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
