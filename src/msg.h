@@ -104,6 +104,10 @@ struct mget {
  * has been checked before that); a noreply request once it is past SWALLOWING, and nothing is
  * ever sent back for it. */
 enum msg_state { MS_RECEIVING = 0, MS_SWALLOWING, MS_QUEUED, MS_SENT, MS_SPLIT, MS_ANSWERED };
+/* msg_reply_ready counts on this order: everything from QUEUED on is past the client's side */
+_Static_assert(MS_RECEIVING < MS_QUEUED && MS_SWALLOWING < MS_QUEUED && MS_QUEUED < MS_SENT &&
+                   MS_SENT < MS_SPLIT && MS_SPLIT < MS_ANSWERED,
+               "msg_state order");
 
 struct msg {
     struct msg *cnext;     /* next in the client's reply order */
