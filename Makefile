@@ -84,7 +84,8 @@ bench: deps
 	@$(MAKE) --no-print-directory -C bench/micro run
 	@$(MAKE) --no-print-directory -C bench compare
 
-fuzz: deps
+fuzz:
+	@sh tests/deps.sh fuzz
 	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600)
 
 format:

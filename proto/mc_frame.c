@@ -21,6 +21,7 @@ enum mc_frame_ev mc_frame_run(struct mc_framer *f, uint32_t max_line, const uint
             if ((uint64_t)f->line_len + n > max_line) {
                 /* at the first byte beyond the cap, wherever the buffers were split */
                 pos += max_line - f->line_len;
+                f->line_len = max_line; /* as far as it was read, however it was split */
                 f->error = "line too long";
                 *consumed = pos;
                 return MC_FRAME_ERROR;

@@ -4,7 +4,9 @@
 set -e
 pkgs="build-essential pkg-config liburing-dev libyaml-dev libcmocka-dev python3
 memcached redis-server redis-tools nutcracker libmemcached-tools
-libbenchmark-dev g++ gnuplot-nox procps netcat-openbsd clang libclang-rt-14-dev"
+libbenchmark-dev g++ gnuplot-nox procps netcat-openbsd"
+# `sh tests/deps.sh fuzz`: also clang and its libFuzzer runtime (make fuzz)
+[ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -821,6 +821,37 @@ static void test_framer_line_cap(void **state)
     }
 }
 
+/* After "line too long" the framer's state is the same however the line was split (found by
+ * fuzz_mc_split: the whole-buffer path left line_len behind). */
+static void test_framer_line_cap_state_split_independent(void **state)
+{
+    struct mc_limits lim = small_limits;
+    const uint32_t max = lim.max_line;
+    uint8_t line[200];
+
+    (void)state;
+    memset(line, 'x', max + 5);
+    line[max + 5] = '\n';
+    for (size_t cut = 0; cut <= max + 6; cut++) {
+        struct mc_framer f;
+        size_t used = 0, at = 0;
+        enum mc_status st = MC_AGAIN;
+
+        mc_framer_init(&f, false);
+        if (cut > 0) {
+            st = mc_framer_feed(&f, &lim, line, cut, &used);
+            at = used;
+        }
+        if (st == MC_AGAIN) {
+            st = mc_framer_feed(&f, &lim, line + at, max + 6 - at, &used);
+            at += used;
+        }
+        assert_int_equal(st, MC_ERROR);
+        assert_int_equal(at, max);
+        assert_int_equal(f.line_len, max);
+    }
+}
+
 /* The framer contract step by step, without the driver. */
 static void test_framer_api(void **state)
 {
@@ -1022,7 +1053,8 @@ int main(void)
         cmocka_unit_test(test_parse_key_cap),   cmocka_unit_test(test_parse_many_keys),
         cmocka_unit_test(test_parse_huge_line), cmocka_unit_test(test_parse_reason),
         cmocka_unit_test(test_parse_uint),      cmocka_unit_test(test_framer_streams),
-        cmocka_unit_test(test_framer_line_cap), cmocka_unit_test(test_framer_api),
+        cmocka_unit_test(test_framer_line_cap),
+        cmocka_unit_test(test_framer_line_cap_state_split_independent), cmocka_unit_test(test_framer_api),
         cmocka_unit_test(test_framer_pipeline),
     };
 
