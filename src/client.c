@@ -859,8 +859,10 @@ void client_close(struct worker *w, struct client *c)
                 svec_release(&f->rsp, &w->mbufs);
         if (!msg_server_held(m))
             msg_put(&w->msgs, &w->mbufs, m);
-        else
+        else if (!m->noreply)
             server_drop_unsent(w, m); /* nobody waits for it: do not send it at all */
+        /* a noreply write was fire-and-forget from the start: it still goes, as memcached would
+         * have carried it out once it had read it */
         m = next;
     }
     c->qhead = c->qtail = c->cur = NULL;

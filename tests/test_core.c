@@ -1045,6 +1045,32 @@ static void test_client_gone_half_reply(void **state)
     client_gone(*state, GONE_HALF_REPLY);
 }
 
+/* A client resets with a get and a noreply set queued, neither sent yet (the connection is
+ * still being made): the get goes (nobody waits for it), the noreply set still reaches the
+ * server, as memcached would have carried it out once read. */
+static void test_client_gone_noreply_write_still_sent(void **state)
+{
+    struct fx *fx = *state;
+    struct worker *w = &fx->w;
+    char k[16], req[96], set[48];
+    key_on(fx, 0, 0, k, sizeof(k));
+    sfmt(set, sizeof(set), "set %s 0 0 1 noreply\r\nx\r\n", k);
+    sfmt(req, sizeof(req), "get %s\r\n%s", k, set);
+    struct client *c = fx_client(fx);
+    size_t mark = fx->fake.nops;
+    fx_recv_str(fx, c, req);
+    struct sconn *sc = fx_sconn(fx, 0);
+    assert_non_null(sc);
+    fx_recv_end(fx, c, -ECONNRESET);
+    fx_drain(fx);
+    assert_false(fx_client_open(fx, c));
+    fx_connect(fx, sc, 0);
+    fx_send_ok(fx, sc, set); /* the set alone */
+    assert_int_equal(fx_count(fx, mark, sc, IO_SEND), 1);
+    assert_int_equal(w->msgs.live, 0);
+    fx_finish(fx);
+}
+
 /* ---- 5. a server fails at each point ------------------------------------------------------ */
 
 enum fail_at {
@@ -1454,6 +1480,7 @@ int main(void)
         T(test_server_send_fails),
         T(test_server_closes_after_send),
         T(test_server_closes_half_reply),
+        T(test_client_gone_noreply_write_still_sent),
         T(test_server_closes_two_waiting),
         T(test_server_cuts_reply_later_replies_withheld),
         T(test_server_idle_close_not_a_failure),

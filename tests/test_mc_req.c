@@ -1048,13 +1048,19 @@ static void test_framer_pipeline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cmd_table),       cmocka_unit_test(test_cmd_lookup_near_misses),
-        cmocka_unit_test(test_parse_table),     cmocka_unit_test(test_parse_key_length),
-        cmocka_unit_test(test_parse_key_cap),   cmocka_unit_test(test_parse_many_keys),
-        cmocka_unit_test(test_parse_huge_line), cmocka_unit_test(test_parse_reason),
-        cmocka_unit_test(test_parse_uint),      cmocka_unit_test(test_framer_streams),
+        cmocka_unit_test(test_cmd_table),
+        cmocka_unit_test(test_cmd_lookup_near_misses),
+        cmocka_unit_test(test_parse_table),
+        cmocka_unit_test(test_parse_key_length),
+        cmocka_unit_test(test_parse_key_cap),
+        cmocka_unit_test(test_parse_many_keys),
+        cmocka_unit_test(test_parse_huge_line),
+        cmocka_unit_test(test_parse_reason),
+        cmocka_unit_test(test_parse_uint),
+        cmocka_unit_test(test_framer_streams),
         cmocka_unit_test(test_framer_line_cap),
-        cmocka_unit_test(test_framer_line_cap_state_split_independent), cmocka_unit_test(test_framer_api),
+        cmocka_unit_test(test_framer_line_cap_state_split_independent),
+        cmocka_unit_test(test_framer_api),
         cmocka_unit_test(test_framer_pipeline),
     };
 
