@@ -1193,3 +1193,36 @@ def run_pipeline(client, request, expected_len, timeout=30.0):
     if send_error:
         raise AssertionError("send failed: %r" % send_error[0])
     return got
+
+
+# ---------------------------------------------------------------------------------------------
+# threads
+
+
+def expect(cond, message):
+    """assert for helper threads (unittest's asserts need the TestCase)."""
+    if not cond:
+        raise AssertionError(message)
+
+
+def run_threads(target, n, timeout):
+    """Runs target(i) for i in range(n) on n threads; returns the exceptions they raised (as
+    strings) plus one per thread still running after timeout seconds."""
+    errors = []
+
+    def wrap(i):
+        try:
+            target(i)
+        except Exception as e:  # noqa: BLE001 - reported to the test
+            errors.append("thread %d: %s: %s" % (i, type(e).__name__, e))
+
+    threads = [threading.Thread(target=wrap, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    stuck = [i for i, t in enumerate(threads) if t.is_alive()]
+    if stuck:
+        errors.append("threads %s still running after %.0fs (hang)" % (stuck, timeout))
+    return errors

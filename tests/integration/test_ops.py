@@ -24,7 +24,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import rp_helpers as rp  # noqa: E402
-from rp_helpers import HOST, MemcacheClient, ringproxy_only  # noqa: E402
+from rp_helpers import HOST, MemcacheClient, expect, ringproxy_only, run_threads  # noqa: E402
 
 MIB = 1024 * 1024
 ERROR_LINE = re.compile(rb"^(ERROR|CLIENT_ERROR( .*)?|SERVER_ERROR( .*)?)$")
@@ -64,35 +64,6 @@ def nc_stats_args():
     """nutcracker adds up its counters every 30s unless told otherwise (-i): when it is the
     binary under test (harness check), every 100ms."""
     return ("-i", "100") if rp.is_nutcracker() else ()
-
-
-def run_threads(target, n, timeout):
-    """Runs target(i) for i in range(n) on n threads; returns the exceptions they raised (as
-    strings) plus one per thread still running after timeout seconds."""
-    errors = []
-
-    def wrap(i):
-        try:
-            target(i)
-        except Exception as e:  # noqa: BLE001 - reported to the test
-            errors.append("thread %d: %s: %s" % (i, type(e).__name__, e))
-
-    threads = [threading.Thread(target=wrap, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    stuck = [i for i, t in enumerate(threads) if t.is_alive()]
-    if stuck:
-        errors.append("threads %s still running after %.0fs (hang)" % (stuck, timeout))
-    return errors
-
-
-def expect(cond, message):
-    """assert for helper threads (unittest's asserts need the TestCase)."""
-    if not cond:
-        raise AssertionError(message)
 
 
 
