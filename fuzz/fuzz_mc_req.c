@@ -1,6 +1,14 @@
 /* Fuzzes the request framer (mc_framer_feed, input-chosen chunk sizes) and mc_req_parse_line
- * on every line: consumed <= len, progress, line <= max_line, tokens inside the line, nkeys <=
- * key_cap. */
+ * on every line, driven as the proxy core drives them (a storage line that is OK is followed
+ * by its data block, a TOO_LARGE one by a block to swallow, any other by none; CLOSE ends the
+ * stream). Checks: consumed <= len, progress, a line ends at its first newline and is no
+ * longer than its cap (max_line for a get/gets, else also MC_PLAIN_LINE_MAX), an error is
+ * exactly at that cap; a block is data_len + 2 bytes and bad_chunk says whether its last two
+ * were not "\r\n"; tokens inside the line memcached reads (line_end, itself checked), keys no
+ * longer than max_key_length, nkeys <= key_cap, noreply exactly where memcached's
+ * set_noreply_maybe puts it, data_len within its caps, one reply line per local answer. */
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,9 +22,85 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_tok(struct mc_tok t, size_t line_len)
+/* Below this max_line the framer may meet the cap before it knows whether the line is a get
+ * (at most 100 spaces and "gets "), and then says silent or not depending on how the bytes
+ * were split: mc_framer_silent_close() is only checked above it. */
+#define LEAD_DECIDED 106
+
+/* The reference for what may be a long line: after at most 100 spaces, "get " or "gets "
+ * (memcached's try_read_command_ascii). s[0, n) is the stream from the line's start. */
+static bool ref_get_lead(const uint8_t *s, size_t n)
 {
-    CHECK((uint64_t)t.off + t.len <= line_len);
+    const uint8_t *nl = memchr(s, '\n', n);
+    size_t i = 0;
+
+    if (nl != NULL)
+        n = (size_t)(nl - s);
+
+    while (i < n && s[i] == ' ')
+        i++;
+    if (i > 100)
+        return false;
+    return (n - i >= 4 && memcmp(s + i, "get ", 4) == 0) ||
+           (n - i >= 5 && memcmp(s + i, "gets ", 5) == 0);
+}
+
+/* The line's cap, its newline included. */
+static size_t ref_cap(const struct mc_limits *lim, bool get)
+{
+    if (get || lim->max_line < MC_PLAIN_LINE_MAX)
+        return lim->max_line;
+    return MC_PLAIN_LINE_MAX;
+}
+
+/* What memcached reads of a line: no "\n", no "\r" before it unless it is the only byte, and
+ * nothing from a NUL on. */
+static size_t ref_line_end(const uint8_t *s, size_t len)
+{
+    const uint8_t *nul;
+
+    if (len > 0 && s[len - 1] == '\n') {
+        len--;
+        if (len > 1 && s[len - 1] == '\r')
+            len--;
+    }
+    nul = memchr(s, 0, len);
+    return nul != NULL ? (size_t)(nul - s) : len;
+}
+
+/* A token: inside the line memcached reads, not empty unless absent, no space in it. */
+static void check_tok(struct mc_tok t, const uint8_t *line, size_t line_end)
+{
+    CHECK((uint64_t)t.off + t.len <= line_end);
+    CHECK(memchr(line + t.off, ' ', t.len) == NULL);
+}
+
+/* Counts the space-separated tokens of s[0, n); finds the first and the last memcached sees
+ * (it keeps 23: the 23rd of a longer line). */
+static size_t ref_tokens(const uint8_t *s, size_t n, size_t *first, const uint8_t **last,
+                         size_t *last_len)
+{
+    size_t count = 0;
+
+    for (size_t i = 0; i < n;) {
+        size_t start;
+
+        while (i < n && s[i] == ' ')
+            i++;
+        if (i == n)
+            break;
+        start = i;
+        while (i < n && s[i] != ' ')
+            i++;
+        if (count == 0)
+            *first = start;
+        if (count < 23) {
+            *last = s + start;
+            *last_len = i - start;
+        }
+        count++;
+    }
+    return count;
 }
 
 /* Tokenizes the line from a copy of exactly its size, so that ASan sees any over-read. */
@@ -24,26 +108,80 @@ static enum mc_parse_result parse(const uint8_t *line, size_t len, const struct 
                                   uint32_t key_cap, struct mc_req *req)
 {
     uint8_t *copy = malloc(len);
-    struct mc_tok *keys = malloc(key_cap * sizeof(*keys));
+    struct mc_tok *keys = malloc(key_cap ? key_cap * sizeof(*keys) : 1);
+    const struct mc_cmd_info *info;
     enum mc_parse_result r;
+    const uint8_t *last = NULL;
+    size_t last_len = 0, first = 0, ntok, end;
+    const char *reply;
+    uint32_t rlen = 99;
 
     CHECK(copy != NULL && keys != NULL);
     memcpy(copy, line, len);
-    memset(req, 0, sizeof(*req));
+    memset(req, 0xa5, sizeof(*req));
     req->keys = keys;
     req->key_cap = key_cap;
     r = mc_req_parse_line(copy, len, lim, req);
-    CHECK(r >= MC_PARSE_OK && r <= MC_PARSE_EMPTY);
-    CHECK(mc_parse_reason(r) != NULL);
-    CHECK(req->nkeys <= key_cap);
-    CHECK(req->line_end <= len);
-    check_tok(req->name, len);
-    check_tok(req->exptime, len);
-    for (uint32_t i = 0; i < req->nkeys; i++)
-        check_tok(req->keys[i], len);
-    if (r == MC_PARSE_OK && mc_cmd_info(req->cmd) != NULL && req->nkeys > 0)
-        for (uint32_t i = 0; i < req->nkeys; i++)
+    CHECK(r >= MC_PARSE_OK && r <= MC_PARSE_TOO_MANY_KEYS);
+    CHECK(req->keys == keys && req->key_cap == key_cap);
+
+    /* one reply line for every answer the proxy gives itself */
+    reply = mc_parse_reply(r, &rlen);
+    if (r == MC_PARSE_OK || r == MC_PARSE_CLOSE) {
+        CHECK(reply == NULL && rlen == 0);
+    } else {
+        CHECK(reply != NULL && rlen >= 5 && strlen(reply) == rlen);
+        CHECK(memcmp(reply + rlen - 2, "\r\n", 2) == 0);
+        CHECK(memchr(reply, '\n', rlen - 1) == NULL);
+    }
+
+    end = ref_line_end(copy, len);
+    CHECK(req->line_end == end);
+    check_tok(req->name, copy, end);
+    check_tok(req->exptime, copy, end);
+    check_tok(req->sub, copy, end);
+    ntok = ref_tokens(copy, end, &first, &last, &last_len);
+    info = mc_cmd_info(req->cmd);
+    if (ntok == 0) {
+        CHECK(r == MC_PARSE_ERROR && info == NULL);
+    } else {
+        /* the name is the first token (not kept when under two bytes: ERROR) */
+        CHECK(req->name.len == 0 || req->name.off == first);
+        CHECK(req->name.len > 0 || (r == MC_PARSE_ERROR && info == NULL));
+        CHECK(info == NULL || (info->name_len == req->name.len &&
+                               memcmp(info->name, copy + req->name.off, req->name.len) == 0));
+    }
+    if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE || r == MC_PARSE_TOO_MANY_KEYS) {
+        CHECK(info != NULL);
+        CHECK(req->nkeys <= key_cap);
+        for (uint32_t i = 0; i < req->nkeys; i++) {
+            check_tok(req->keys[i], copy, end);
             CHECK(req->keys[i].len >= 1 && req->keys[i].len <= lim->max_key_length);
+        }
+        if (r == MC_PARSE_OK && info->kind == MC_KIND_RETRIEVAL)
+            CHECK(req->nkeys >= 1);
+    } else {
+        CHECK(req->nkeys == 0);
+    }
+    if (r == MC_PARSE_CLOSE)
+        CHECK(info == NULL && last_len >= 5 && memcmp(last, "HTTP/", 5) == 0);
+    /* a storage block that follows has a length under memcached's caps, and only then */
+    if (r == MC_PARSE_OK && info->kind == MC_KIND_STORAGE)
+        CHECK(req->data_len <= lim->max_value_size && req->data_len <= INT_MAX - 2);
+    else if (r == MC_PARSE_TOO_LARGE)
+        CHECK(info->kind == MC_KIND_STORAGE && req->data_len > lim->max_value_size &&
+              req->data_len <= INT_MAX - 2);
+    else if (r != MC_PARSE_TOO_MANY_KEYS)
+        CHECK(req->data_len == 0);
+    /* noreply: the last token is "noreply", for a command that takes it, with enough
+     * arguments for memcached to look (never after a wrong token count: ERROR first) */
+    {
+        bool want = r != MC_PARSE_ERROR && info != NULL && info->noreply_from >= 0 &&
+                    ntok - 1 >= (size_t)info->noreply_from && ntok >= 2 && last_len == 7 &&
+                    memcmp(last, "noreply", 7) == 0;
+
+        CHECK(req->noreply == want);
+    }
     free(keys);
     free(copy);
     return r;
@@ -54,14 +192,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mc_limits lim = {.max_key_length = 250, .max_value_size = 1024};
     struct mc_framer f;
     const uint8_t *stream;
-    size_t len, pos = 0, abs = 0, req_start = 0, chunk_no = 0;
+    size_t len, pos = 0, abs = 0, req_start = 0, chunk_no = 0, block_start = 0;
+    uint64_t block_len = 0;
+    bool in_block = false;
     uint32_t key_cap;
     unsigned idle = 0; /* consecutive events that consumed nothing */
 
     if (size < HDR)
         return 0;
     lim.max_line = 4 + (uint32_t)data[0] * 4;
-    key_cap = 1 + (data[1] & 7);
+    key_cap = data[1] & 0x80 ? 0 : 1 + (data[1] & 7);
     stream = data + HDR;
     len = size - HDR;
     mc_framer_init(&f, false);
@@ -78,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct mc_req req;
             enum mc_parse_result r;
             const struct mc_cmd_info *info;
+            size_t cap;
 
             CHECK(used <= plen - off);
             off += used;
@@ -87,7 +228,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             }
             if (st == MC_ERROR) {
-                CHECK(f.error != NULL && f.error[0] != '\0');
+                /* only a line too long: no newline in its first cap bytes, and it goes on */
+                CHECK(!in_block && f.error != NULL && f.error[0] != '\0');
+                cap = ref_cap(&lim, ref_get_lead(stream + req_start, len - req_start));
+                CHECK(abs - req_start == cap && f.line_len == cap);
+                CHECK(len - req_start > cap);
+                CHECK(memchr(stream + req_start, '\n', cap) == NULL);
+                if (lim.max_line >= LEAD_DECIDED)
+                    CHECK(mc_framer_silent_close(&f) ==
+                          !ref_get_lead(stream + req_start, len - req_start));
                 free(buf);
                 return 0;
             }
@@ -95,22 +244,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(idle <= 1); /* only the DONE right after a line may consume nothing */
             if (st == MC_DONE) {
                 CHECK(f.state == MC_FS_LINE && f.line_len == 0);
+                if (in_block) {
+                    /* a block is its length and two bytes, whatever they are */
+                    CHECK(abs - block_start == block_len + 2);
+                    CHECK(f.bad_chunk != (stream[abs - 2] == '\r' && stream[abs - 1] == '\n'));
+                } else {
+                    CHECK(!f.bad_chunk && abs == block_start);
+                }
+                in_block = false;
                 req_start = abs;
                 continue;
             }
             CHECK(st == MC_LINE);
-            CHECK(f.line_len >= 1 && f.line_len <= lim.max_line);
+            CHECK(!in_block);
+            cap = ref_cap(&lim, ref_get_lead(stream + req_start, len - req_start));
+            CHECK(f.line_len >= 1 && f.line_len <= cap);
             CHECK(abs - req_start == f.line_len && stream[abs - 1] == '\n');
+            CHECK(memchr(stream + req_start, '\n', f.line_len - 1) == NULL);
             r = parse(stream + req_start, f.line_len, &lim, key_cap, &req);
+            block_start = abs;
+            if (r == MC_PARSE_CLOSE) {
+                free(buf);
+                return 0; /* an HTTP request: the proxy closes */
+            }
             info = mc_cmd_info(req.cmd);
             if (info == NULL || info->kind != MC_KIND_STORAGE)
                 continue;
-            if (r == MC_PARSE_BAD_FORMAT) {
-                free(buf);
-                return 0; /* the stream cannot be resynchronised: the proxy closes */
+            if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE) {
+                mc_framer_expect_data(&f, req.data_len, r == MC_PARSE_TOO_LARGE);
+                CHECK(f.discard == (r == MC_PARSE_TOO_LARGE) && !f.bad_chunk);
+                in_block = true;
+                block_len = req.data_len;
             }
-            if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE || r == MC_PARSE_KEY_TOO_LONG)
-                mc_framer_expect_data(&f, req.data_len, r != MC_PARSE_OK);
         }
         pos += plen;
         free(buf);

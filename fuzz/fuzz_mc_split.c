@@ -1,5 +1,6 @@
 /* Differential fuzzing of the request framer: the stream fed whole and split at two input-chosen
- * points must give the same (status, consumed total, line length, parse result, error) events. */
+ * points must give the same (status, consumed total, line length, parse result and what it
+ * says of the block, bad chunk, error and whether it is a silent close) events. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,11 +17,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Below this max_line the framer may meet the cap before it knows whether the line is a get,
+ * and whether it closes silently then depends on the split (see fuzz_mc_req.c). */
+#define LEAD_DECIDED 106
+
 struct event {
     int status;    /* enum mc_status, never MC_AGAIN (where a feed runs dry depends on the cuts) */
     size_t abs;    /* bytes consumed since the start of the stream */
     uint32_t line; /* MC_LINE: f.line_len */
     int parse;     /* MC_LINE: enum mc_parse_result */
+    bool noreply;  /* MC_LINE: req.noreply */
+    uint64_t data_len; /* MC_LINE: req.data_len */
+    bool flag;         /* MC_DONE: f.bad_chunk; MC_ERROR: mc_framer_silent_close() */
     const char *error; /* MC_ERROR: f.error */
 };
 
@@ -32,15 +40,15 @@ struct trace {
     uint32_t line_len;
 };
 
-static void add(struct trace *t, int status, size_t abs, uint32_t line, int parse,
-                const char *error)
+static void add(struct trace *t, struct event e)
 {
     if (t->n < MAX_EVENTS)
-        t->ev[t->n++] = (struct event){
-            .status = status, .abs = abs, .line = line, .parse = parse, .error = error};
+        t->ev[t->n++] = e;
 }
 
-/* Feeds stream in the pieces [0,c0) [c0,c1) [c1,len), each from its own heap copy. */
+/* Feeds stream in the pieces [0,c0) [c0,c1) [c1,len), each from its own heap copy, driven as the
+ * proxy core drives the framer: an OK storage line is followed by its block, a TOO_LARGE one by
+ * a block to swallow, any other by none; CLOSE (an HTTP request) ends the stream. */
 static void run(const uint8_t *stream, size_t len, size_t c0, size_t c1,
                 const struct mc_limits *lim, struct trace *t)
 {
@@ -70,27 +78,37 @@ static void run(const uint8_t *stream, size_t len, size_t c0, size_t c1,
             abs += used;
             if (st == MC_AGAIN)
                 break;
-            if (st == MC_ERROR || st == MC_DONE) {
-                add(t, st, abs, 0, 0, st == MC_ERROR ? f.error : NULL);
-                if (st == MC_ERROR) {
-                    t->failed = true;
-                    free(buf);
-                    goto out;
-                }
+            if (st == MC_ERROR) {
+                add(t, (struct event){.status = st,
+                                      .abs = abs,
+                                      .flag = lim->max_line >= LEAD_DECIDED &&
+                                              mc_framer_silent_close(&f),
+                                      .error = f.error});
+                t->failed = true;
+                free(buf);
+                goto out;
+            }
+            if (st == MC_DONE) {
+                add(t, (struct event){.status = st, .abs = abs, .flag = f.bad_chunk});
                 req_start = abs;
                 continue;
             }
             r = mc_req_parse_line(stream + req_start, f.line_len, lim, &req);
-            add(t, st, abs, f.line_len, r, NULL);
-            info = mc_cmd_info(req.cmd);
-            if (info == NULL || info->kind != MC_KIND_STORAGE)
-                continue;
-            if (r == MC_PARSE_BAD_FORMAT) {
+            add(t, (struct event){.status = st,
+                                  .abs = abs,
+                                  .line = f.line_len,
+                                  .parse = r,
+                                  .noreply = req.noreply,
+                                  .data_len = req.data_len});
+            if (r == MC_PARSE_CLOSE) {
                 free(buf);
                 goto out;
             }
-            if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE || r == MC_PARSE_KEY_TOO_LONG)
-                mc_framer_expect_data(&f, req.data_len, r != MC_PARSE_OK);
+            info = mc_cmd_info(req.cmd);
+            if (info == NULL || info->kind != MC_KIND_STORAGE)
+                continue;
+            if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE)
+                mc_framer_expect_data(&f, req.data_len, r == MC_PARSE_TOO_LARGE);
         }
         free(buf);
     }
@@ -125,6 +143,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < whole.n; i++) {
         CHECK(whole.ev[i].status == split.ev[i].status && whole.ev[i].abs == split.ev[i].abs);
         CHECK(whole.ev[i].line == split.ev[i].line && whole.ev[i].parse == split.ev[i].parse);
+        CHECK(whole.ev[i].noreply == split.ev[i].noreply);
+        CHECK(whole.ev[i].data_len == split.ev[i].data_len && whole.ev[i].flag == split.ev[i].flag);
         CHECK((whole.ev[i].error == NULL) == (split.ev[i].error == NULL));
         CHECK(whole.ev[i].error == NULL || strcmp(whole.ev[i].error, split.ev[i].error) == 0);
     }

@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const struct mc_cmd_info mc_cmds[MC_CMD_COUNT] = {
-#define MC_CMD_ROW(e, nm, k, mn, mx, key)                                                          \
+#define MC_CMD_ROW(e, nm, k, mn, mx, key, nr)                                                      \
     [e] = {                                                                                        \
         .name = nm,                                                                                \
         .name_len = sizeof(nm) - 1,                                                                \
@@ -12,6 +12,7 @@ static const struct mc_cmd_info mc_cmds[MC_CMD_COUNT] = {
         .min_args = mn,                                                                            \
         .max_args = mx,                                                                            \
         .key_index = key,                                                                          \
+        .noreply_from = nr,                                                                        \
     },
     MC_CMD_TABLE(MC_CMD_ROW)
 #undef MC_CMD_ROW
@@ -31,9 +32,33 @@ enum mc_cmd mc_cmd_lookup(const char *name, size_t len)
 {
     enum mc_cmd c = MC_CMD_NONE;
 
-    if (len < 3)
+    if (len < 2)
         return MC_CMD_NONE;
     switch (len) {
+    case 2:
+        if (name[0] != 'm')
+            return MC_CMD_NONE;
+        switch (name[1]) {
+        case 'g':
+            c = MC_MG;
+            break;
+        case 's':
+            c = MC_MS;
+            break;
+        case 'd':
+            c = MC_MD;
+            break;
+        case 'n':
+            c = MC_MN;
+            break;
+        case 'a':
+            c = MC_MA;
+            break;
+        case 'e':
+            c = MC_ME;
+            break;
+        }
+        break;
     case 3:
         switch (name[0]) {
         case 'g':
@@ -48,12 +73,18 @@ enum mc_cmd mc_cmd_lookup(const char *name, size_t len)
         case 'c':
             c = MC_CAS;
             break;
+        case 'l':
+            c = MC_LRU;
+            break;
         }
         break;
     case 4:
         switch (name[0]) {
         case 'g':
             c = name[1] == 'e' ? MC_GETS : MC_GATS;
+            break;
+        case 'b':
+            c = MC_BGET;
             break;
         case 'i':
             c = MC_INCR;
@@ -72,7 +103,10 @@ enum mc_cmd mc_cmd_lookup(const char *name, size_t len)
             c = MC_TOUCH;
             break;
         case 's':
-            c = MC_STATS;
+            c = name[1] == 't' ? MC_STATS : MC_SLABS;
+            break;
+        case 'w':
+            c = MC_WATCH;
             break;
         }
         break;
@@ -99,6 +133,16 @@ enum mc_cmd mc_cmd_lookup(const char *name, size_t len)
             break;
         }
         break;
+    case 8:
+        switch (name[0]) {
+        case 's':
+            c = MC_SHUTDOWN;
+            break;
+        case 'e':
+            c = MC_EXTSTORE;
+            break;
+        }
+        break;
     case 9:
         switch (name[0]) {
         case 'f':
@@ -108,6 +152,15 @@ enum mc_cmd mc_cmd_lookup(const char *name, size_t len)
             c = MC_VERBOSITY;
             break;
         }
+        break;
+    case 11:
+        c = MC_LRU_CRAWLER;
+        break;
+    case 13:
+        c = MC_REFRESH_CERTS;
+        break;
+    case 14:
+        c = MC_CACHE_MEMLIMIT;
         break;
     }
     if (c == MC_CMD_NONE || mc_cmds[c].name_len != len || memcmp(mc_cmds[c].name, name, len) != 0)

@@ -53,16 +53,22 @@ enum mc_frame_ev mc_frame_run(struct mc_framer *f, uint32_t max_line, const uint
         case MC_FS_DATA_CR:
             if (pos == len)
                 goto out_again;
-            if (buf[pos] != '\r')
-                goto out_bad_chunk;
+            if (buf[pos] != '\r') {
+                if (!f->lenient)
+                    goto out_bad_chunk;
+                f->bad_chunk = true;
+            }
             pos++;
             f->state = MC_FS_DATA_LF;
             break;
         case MC_FS_DATA_LF:
             if (pos == len)
                 goto out_again;
-            if (buf[pos] != '\n')
-                goto out_bad_chunk;
+            if (buf[pos] != '\n') {
+                if (!f->lenient)
+                    goto out_bad_chunk;
+                f->bad_chunk = true;
+            }
             pos++;
             f->state = MC_FS_LINE;
             f->line_len = 0;

@@ -5,13 +5,14 @@
 #include <limits.h>
 #include <string.h>
 
-/* Non-retrieval commands keep their argument tokens in a small array on the stack; every
- * row of the table must fit (retrieval keys go straight into req->keys instead). */
-#define MC_ARGS_MAX 8
+/* memcached's tokenizer stops after this many tokens (its MAX_TOKENS, 24, less the terminal
+ * one); what is left of the line counts as one more, so a longer line fails any bounded
+ * arity. Retrieval commands go on to the line's end. */
+#define MC_TOKENS_MAX 23
 
-#define MC_ARGS_CHECK(e, nm, k, mn, mx, key)                                                       \
-    _Static_assert((k) == MC_KIND_RETRIEVAL || ((mx) >= 0 && (mx) <= MC_ARGS_MAX),                 \
-                   "MC_ARGS_MAX too small for " nm);
+/* Every bounded row of the table must fit the token array of one line. */
+#define MC_ARGS_CHECK(e, nm, k, mn, mx, key, nr)                                                   \
+    _Static_assert((mx) < MC_TOKENS_MAX, "too many arguments for " nm);
 MC_CMD_TABLE(MC_ARGS_CHECK)
 #undef MC_ARGS_CHECK
 
@@ -23,7 +24,49 @@ void mc_framer_init(struct mc_framer *p, bool discard_data)
     p->line_len = 0;
     p->data_left = 0;
     p->discard = discard_data;
+    p->lenient = true;
+    p->bad_chunk = false;
+    p->lead = 0;
+    p->lead_spaces = 0;
+    p->lead_word = 0;
     p->error = NULL;
+}
+
+/* What the start of a request line says about how long it may be: past memcached's read
+ * buffer (MC_PLAIN_LINE_MAX), only a line that, after at most 100 spaces, starts with "get "
+ * or "gets " goes on (memcached's test once 2048 bytes have come without a newline). */
+enum mc_lead { MC_LEAD_OPEN = 0, MC_LEAD_GET, MC_LEAD_OTHER };
+
+/* Looks at the first bytes of the line in buf[0, len) (the line's own bytes, up to its
+ * newline) until the verdict is known: at most 100 spaces and 5 bytes of a word. */
+static void mc_lead_scan(struct mc_framer *p, const uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i < len && p->lead == MC_LEAD_OPEN; i++) {
+        uint8_t b = buf[i];
+
+        if (p->lead_word == 0 && b == ' ') {
+            if (++p->lead_spaces > 100)
+                p->lead = MC_LEAD_OTHER;
+            continue;
+        }
+        switch (p->lead_word++) {
+        case 0:
+            p->lead = b == 'g' ? MC_LEAD_OPEN : MC_LEAD_OTHER;
+            break;
+        case 1:
+            p->lead = b == 'e' ? MC_LEAD_OPEN : MC_LEAD_OTHER;
+            break;
+        case 2:
+            p->lead = b == 't' ? MC_LEAD_OPEN : MC_LEAD_OTHER;
+            break;
+        case 3:
+            p->lead = b == ' ' ? MC_LEAD_GET : b == 's' ? MC_LEAD_OPEN : MC_LEAD_OTHER;
+            break;
+        default:
+            p->lead = b == ' ' ? MC_LEAD_GET : MC_LEAD_OTHER;
+            break;
+        }
+    }
 }
 
 /* Ready for the next request. discard is left alone so that the caller can still read it
@@ -38,13 +81,34 @@ static void mc_framer_next(struct mc_framer *p)
 enum mc_status mc_framer_feed(struct mc_framer *p, const struct mc_limits *limits,
                               const uint8_t *buf, size_t len, size_t *consumed)
 {
+    uint32_t cap = limits->max_line;
+
     if (p->state == MC_FS_LINE_DONE) {
         /* the caller asked for no data block: the line was the whole request */
         mc_framer_next(p);
         *consumed = 0;
         return MC_DONE;
     }
-    switch (mc_frame_run(p, limits->max_line, buf, len, consumed)) {
+    if (p->state == MC_FS_LINE) {
+        if (p->line_len == 0) {
+            p->lead = MC_LEAD_OPEN;
+            p->lead_spaces = 0;
+            p->lead_word = 0;
+            p->bad_chunk = false;
+        }
+        if (p->lead == MC_LEAD_OPEN && len > 0) {
+            /* only bytes within the cap count, so that the verdict does not depend on how the
+             * line was split */
+            size_t room = cap > p->line_len ? cap - p->line_len : 0;
+            size_t n = len < room ? len : room;
+            const uint8_t *nl = memchr(buf, '\n', n);
+            mc_lead_scan(p, buf, nl != NULL ? (size_t)(nl - buf) : n);
+        }
+        /* an undecided lead has seen at most 105 bytes: far under either cap */
+        if (p->lead != MC_LEAD_GET && cap > MC_PLAIN_LINE_MAX)
+            cap = MC_PLAIN_LINE_MAX;
+    }
+    switch (mc_frame_run(p, cap, buf, len, consumed)) {
     case MC_FRAME_LINE:
         return MC_LINE;
     case MC_FRAME_DATA:
@@ -63,6 +127,17 @@ void mc_framer_expect_data(struct mc_framer *p, uint64_t n, bool discard)
     p->state = MC_FS_DATA;
     p->data_left = n;
     p->discard = discard;
+    p->bad_chunk = false;
+}
+
+bool mc_framer_silent_close(const struct mc_framer *p)
+{
+    return p->lead != MC_LEAD_GET;
+}
+
+bool mc_framer_line_overdue(const struct mc_framer *p)
+{
+    return p->state == MC_FS_LINE && p->line_len > MC_PLAIN_LINE_WAIT && p->lead != MC_LEAD_GET;
 }
 
 /* ---- tokenizer ---- */
@@ -84,20 +159,82 @@ bool mc_parse_uint(const uint8_t *s, size_t len, uint64_t max, uint64_t *out)
     return true;
 }
 
-/* An exptime or flush_all delay: a C int as memcached reads it, negative allowed. */
-static bool mc_parse_int(const uint8_t *s, size_t len, int64_t *out)
+/* isspace() in the C locale, less ' ' and '\n' (neither can be inside a token). */
+static bool mc_is_space(uint8_t b)
+{
+    return b == '\t' || b == '\v' || b == '\f' || b == '\r';
+}
+
+/* A number read as glibc's strtoull/strtoll read one token: white space, a sign, digits. */
+struct mc_num {
+    bool ok;       /* digits were found, and after them the token ends or white space follows
+                    * (memcached's safe_strto* test) */
+    bool neg;      /* a '-' sign */
+    bool over;     /* the magnitude does not fit 64 bits */
+    bool has_dash; /* a '-' anywhere in the token (memcached looks for one with strchr) */
+    uint64_t mag;  /* the magnitude (when !over) */
+};
+
+static struct mc_num mc_read_num(const uint8_t *s, size_t len)
+{
+    struct mc_num n = {0};
+    size_t i = 0;
+    size_t digits;
+
+    n.has_dash = memchr(s, '-', len) != NULL;
+    while (i < len && mc_is_space(s[i]))
+        i++;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        n.neg = s[i++] == '-';
+    digits = i;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+
+        if (n.mag > (UINT64_MAX - d) / 10)
+            n.over = true;
+        else
+            n.mag = n.mag * 10 + d;
+    }
+    n.ok = i > digits && (i == len || mc_is_space(s[i]));
+    return n;
+}
+
+/* memcached's safe_strtoull: strtoull (a '-' negates modulo 2^64), then refused if the result
+ * reads as negative and the token holds a '-'. */
+static bool mc_strtoull(const uint8_t *s, size_t len, uint64_t *out)
+{
+    struct mc_num n = mc_read_num(s, len);
+    uint64_t v;
+
+    if (!n.ok || n.over)
+        return false;
+    v = n.neg ? (uint64_t)0 - n.mag : n.mag;
+    if ((int64_t)v < 0 && n.has_dash)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* memcached's safe_strtoul: the same on a 64-bit unsigned long, stored in 32 bits. */
+static bool mc_strtoul32(const uint8_t *s, size_t len, uint32_t *out)
 {
     uint64_t v;
 
-    if (len > 0 && s[0] == '-') {
-        if (!mc_parse_uint(s + 1, len - 1, (uint64_t)INT_MAX + 1, &v))
-            return false;
-        *out = -(int64_t)v;
-        return true;
-    }
-    if (!mc_parse_uint(s, len, INT_MAX, &v))
+    if (!mc_strtoull(s, len, &v))
         return false;
-    *out = (int64_t)v;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* memcached's safe_strtol: strtol on a 64-bit long (out of range is refused), stored in 32
+ * bits. */
+static bool mc_strtol32(const uint8_t *s, size_t len, int32_t *out)
+{
+    struct mc_num n = mc_read_num(s, len);
+
+    if (!n.ok || n.over || n.mag > (n.neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+        return false;
+    *out = (int32_t)(uint32_t)(n.neg ? (uint64_t)0 - n.mag : n.mag);
     return true;
 }
 
@@ -128,47 +265,7 @@ static bool mc_tok_is(const uint8_t *line, struct mc_tok t, const char *word, si
     return t.len == wlen && memcmp(line + t.off, word, wlen) == 0;
 }
 
-static bool mc_tok_uint(const uint8_t *line, struct mc_tok t, uint64_t max, uint64_t *out)
-{
-    return mc_parse_uint(line + t.off, t.len, max, out);
-}
-
-static bool mc_tok_int(const uint8_t *line, struct mc_tok t)
-{
-    int64_t v;
-
-    return mc_parse_int(line + t.off, t.len, &v);
-}
-
-/* A key is at most max_key_length bytes. Like memcached (and twemproxy), tokens split on ' '
- * only, so control bytes and bytes >= 0x80 pass (clients such as memaslap use them); only a
- * NUL byte, which no text client can mean, is refused. */
-static enum mc_parse_result mc_check_key(const uint8_t *line, struct mc_tok t,
-                                         const struct mc_limits *limits)
-{
-    if (t.len > limits->max_key_length)
-        return MC_PARSE_KEY_TOO_LONG;
-    if (memchr(line + t.off, 0, t.len) != NULL)
-        return MC_PARSE_BAD_FORMAT;
-    return MC_PARSE_OK;
-}
-
-/* The single key of a storage or keyed command. */
-static enum mc_parse_result mc_set_key(const uint8_t *line, struct mc_tok t,
-                                       const struct mc_limits *limits, struct mc_req *req)
-{
-    enum mc_parse_result r = mc_check_key(line, t, limits);
-
-    if (r != MC_PARSE_OK)
-        return r;
-    if (req->key_cap < 1)
-        return MC_PARSE_TOO_MANY_KEYS;
-    req->keys[0] = t;
-    req->nkeys = 1;
-    return MC_PARSE_OK;
-}
-
-/* get gets gat gats: [exptime] key+. Every key is checked; the first req->key_cap are
+/* get gets gat gats bget: [exptime] key*. Every key is checked; the first req->key_cap are
  * stored. */
 static enum mc_parse_result mc_parse_retrieval(const uint8_t *line, size_t end, size_t pos,
                                                const struct mc_cmd_info *info,
@@ -178,21 +275,21 @@ static enum mc_parse_result mc_parse_retrieval(const uint8_t *line, size_t end, 
     uint64_t seen = 0;
 
     if (info->key_index == 1) {
-        if (!mc_next_token(line, end, &pos, &t) || !mc_tok_int(line, t))
-            return MC_PARSE_BAD_FORMAT;
+        int32_t e;
+
+        if (!mc_next_token(line, end, &pos, &t) || !mc_strtol32(line + t.off, t.len, &e))
+            return MC_PARSE_BAD_EXPTIME;
         req->exptime = t;
     }
     while (mc_next_token(line, end, &pos, &t)) {
-        enum mc_parse_result r = mc_check_key(line, t, limits);
-
-        if (r != MC_PARSE_OK)
-            return r;
+        if (t.len > limits->max_key_length)
+            return MC_PARSE_BAD_FORMAT;
         if (seen < req->key_cap)
             req->keys[seen] = t;
         seen++;
     }
     if (seen == 0)
-        return MC_PARSE_BAD_FORMAT;
+        return MC_PARSE_NO_KEYS; /* only "gat <exptime>" gets here: get needs a token */
     if (seen > req->key_cap) {
         req->nkeys = req->key_cap;
         return MC_PARSE_TOO_MANY_KEYS;
@@ -201,159 +298,170 @@ static enum mc_parse_result mc_parse_retrieval(const uint8_t *line, size_t end, 
     return MC_PARSE_OK;
 }
 
-/* set add replace append prepend: key flags exptime bytes; cas adds a cas token. Numbers
- * are read before the key is judged so that after KEY_TOO_LONG (as after TOO_LARGE) data_len
- * still tells the caller how many data bytes to swallow. BAD_FORMAT leaves data_len 0. */
+/* set add replace append prepend: key flags exptime bytes [noreply]; cas adds a cas unique
+ * before noreply. memcached judges them in this order; a failure leaves no data block (the
+ * bytes that follow are read as the next command). */
 static enum mc_parse_result mc_parse_storage(const uint8_t *line, const struct mc_tok *a,
-                                             uint32_t n, const struct mc_limits *limits,
-                                             struct mc_req *req)
+                                             const struct mc_limits *limits, struct mc_req *req)
 {
-    enum mc_parse_result r;
-    uint64_t v;
+    int32_t exptime, vlen;
+    uint32_t flags;
 
-    if (!mc_tok_uint(line, a[1], UINT32_MAX, &v))
+    if (a[0].len > limits->max_key_length)
         return MC_PARSE_BAD_FORMAT;
-    req->flags = (uint32_t)v;
-    if (!mc_tok_int(line, a[2]))
+    if (!mc_strtoul32(line + a[1].off, a[1].len, &flags) ||
+        !mc_strtol32(line + a[2].off, a[2].len, &exptime) ||
+        !mc_strtol32(line + a[3].off, a[3].len, &vlen))
         return MC_PARSE_BAD_FORMAT;
-    if (!mc_tok_uint(line, a[3], UINT32_MAX, &v))
+    if (req->cmd == MC_CAS && !mc_strtoull(line + a[4].off, a[4].len, &req->cas))
         return MC_PARSE_BAD_FORMAT;
-    if (n == 5 && !mc_tok_uint(line, a[4], UINT64_MAX, &req->cas))
+    if (vlen < 0 || vlen > INT32_MAX - 2)
         return MC_PARSE_BAD_FORMAT;
-    r = mc_check_key(line, a[0], limits);
-    if (r == MC_PARSE_BAD_FORMAT)
-        return r;
-    req->data_len = v;
-    if (r != MC_PARSE_OK)
-        return r;
-    r = mc_set_key(line, a[0], limits, req);
-    if (r != MC_PARSE_OK)
-        return r;
-    if (v > limits->max_value_size)
+    req->flags = flags;
+    req->data_len = (uint64_t)vlen;
+    if (req->key_cap < 1)
+        return MC_PARSE_TOO_MANY_KEYS;
+    req->keys[0] = a[0];
+    req->nkeys = 1;
+    if ((uint64_t)vlen > limits->max_value_size)
         return MC_PARSE_TOO_LARGE;
     return MC_PARSE_OK;
 }
 
-static enum mc_parse_result mc_parse_args(const uint8_t *line, const struct mc_tok *a, uint32_t n,
-                                          const struct mc_limits *limits, struct mc_req *req)
+/* delete incr decr touch: the key is judged (its server is where the request goes); the
+ * rest is the server's to judge, except delete's arguments, which memcached checks first. */
+static enum mc_parse_result mc_parse_keyed(const uint8_t *line, const struct mc_tok *a, uint32_t n,
+                                           const struct mc_limits *limits, struct mc_req *req)
 {
-    uint64_t v;
-
-    switch (req->cmd) {
-    case MC_SET:
-    case MC_ADD:
-    case MC_REPLACE:
-    case MC_APPEND:
-    case MC_PREPEND:
-    case MC_CAS:
-        return mc_parse_storage(line, a, n, limits, req);
-    case MC_DELETE:
-        /* memcached still accepts the legacy "delete <key> 0" (a zero hold time). */
-        if (n == 2 && !mc_tok_is(line, a[1], "0", 1))
-            return MC_PARSE_BAD_FORMAT;
-        return mc_set_key(line, a[0], limits, req);
-    case MC_INCR:
-    case MC_DECR:
-        if (!mc_tok_uint(line, a[1], UINT64_MAX, &req->delta))
-            return MC_PARSE_BAD_FORMAT;
-        return mc_set_key(line, a[0], limits, req);
-    case MC_TOUCH:
-        if (!mc_tok_int(line, a[1]))
-            return MC_PARSE_BAD_FORMAT;
-        return mc_set_key(line, a[0], limits, req);
-    case MC_FLUSH_ALL:
-        if (n == 1 && !mc_tok_int(line, a[0]))
-            return MC_PARSE_BAD_FORMAT;
-        return MC_PARSE_OK;
-    case MC_VERBOSITY:
-        if (!mc_tok_uint(line, a[0], UINT32_MAX, &v))
-            return MC_PARSE_BAD_FORMAT;
-        return MC_PARSE_OK;
-    default:
-        /* version, quit, stats: the arity check was all there is. */
-        return MC_PARSE_OK;
+    if (req->cmd == MC_DELETE && n > 1) {
+        bool zero = mc_tok_is(line, a[1], "0", 1);
+        if (!((n == 2 && (zero || req->noreply)) || (n == 3 && zero && req->noreply)))
+            return MC_PARSE_BAD_DELETE;
     }
+    if (a[0].len > limits->max_key_length)
+        return MC_PARSE_BAD_FORMAT;
+    if (req->key_cap < 1)
+        return MC_PARSE_TOO_MANY_KEYS;
+    req->keys[0] = a[0];
+    req->nkeys = 1;
+    return MC_PARSE_OK;
+}
+
+/* memcached's dispatch sends a word it does not know to "ERROR" at once when the word starts
+ * like one of its commands (the branch for that first letter answers ERROR); only a word
+ * that reaches the end of its chain is checked for an HTTP request. */
+static bool mc_reaches_http_check(const uint8_t *line, struct mc_tok name)
+{
+    uint8_t first = line[name.off];
+
+    if (first == 'm' && name.len == 2)
+        return false;
+    return memchr("gsacidt", first, 7) == NULL;
 }
 
 enum mc_parse_result mc_req_parse_line(const uint8_t *line, size_t len,
                                        const struct mc_limits *limits, struct mc_req *req)
 {
     const struct mc_cmd_info *info;
-    struct mc_tok a[MC_ARGS_MAX + 1];
-    struct mc_tok t;
+    struct mc_tok a[MC_TOKENS_MAX];
+    struct mc_tok t, last;
+    const uint8_t *nul;
     size_t end = len;
     size_t pos = 0;
-    uint32_t n = 0;
-    uint32_t max;
-    bool can_noreply;
+    uint32_t n = 0; /* tokens after the name, as memcached counts them */
 
     req->cmd = MC_CMD_NONE;
     req->noreply = false;
     req->nkeys = 0;
     req->name = (struct mc_tok){0, 0};
     req->exptime = (struct mc_tok){0, 0};
+    req->sub = (struct mc_tok){0, 0};
     req->flags = 0;
     req->data_len = 0;
     req->cas = 0;
-    req->delta = 0;
     req->line_end = 0;
 
-    /* Offsets are 32-bit and every cap is too, so no such line is a command we know (and
-     * BAD_FORMAT always names its command). */
+    /* Offsets are 32-bit, and every cap is too. */
     if (len > UINT32_MAX)
-        return MC_PARSE_UNKNOWN;
+        return MC_PARSE_ERROR;
+    /* memcached ends the line at its '\n', drops a '\r' before it unless that is the line's
+     * only byte, and reads the rest as a C string: a NUL ends it. */
     if (end > 0 && line[end - 1] == '\n') {
         end--;
-        if (end > 0 && line[end - 1] == '\r')
+        if (end > 1 && line[end - 1] == '\r')
             end--;
     }
+    nul = memchr(line, 0, end);
+    if (nul != NULL)
+        end = (size_t)(nul - line);
     req->line_end = (uint32_t)end;
 
-    if (!mc_next_token(line, end, &pos, &t))
-        return MC_PARSE_EMPTY;
+    if (!mc_next_token(line, end, &pos, &t) || t.len < 2)
+        return MC_PARSE_ERROR;
     req->name = t;
     req->cmd = mc_cmd_lookup((const char *)line + t.off, t.len);
-    if (req->cmd == MC_CMD_NONE)
-        return MC_PARSE_UNKNOWN;
-    info = mc_cmd_info(req->cmd);
-    if (info->kind == MC_KIND_RETRIEVAL)
-        return mc_parse_retrieval(line, end, pos, info, limits, req);
-
-    max = (uint32_t)info->max_args;
-    while (n <= max && mc_next_token(line, end, &pos, &a[n]))
-        n++;
-    if (n > max)
-        return MC_PARSE_BAD_FORMAT;
-
-    /* A trailing "noreply" is the option only when the positional arguments are all there:
-     * "touch k noreply" is a touch with a bad exptime, not a silent one. */
-    can_noreply = info->kind != MC_KIND_LOCAL;
-    if (can_noreply && n > (uint32_t)info->min_args && mc_tok_is(line, a[n - 1], "noreply", 7)) {
-        req->noreply = true;
-        n--;
+    last = t;
+    if (req->cmd == MC_CMD_NONE) {
+        /* the last token memcached sees: the 23rd of a longer line */
+        for (uint32_t k = 1; k < MC_TOKENS_MAX && mc_next_token(line, end, &pos, &t); k++)
+            last = t;
+        if (mc_reaches_http_check(line, req->name) && last.len >= 5 &&
+            memcmp(line + last.off, "HTTP/", 5) == 0)
+            return MC_PARSE_CLOSE;
+        return MC_PARSE_ERROR;
     }
-    if (n < (uint32_t)info->min_args || (can_noreply && n == max))
-        return MC_PARSE_BAD_FORMAT;
-    return mc_parse_args(line, a, n, limits, req);
+    info = mc_cmd_info(req->cmd);
+    if (info->kind == MC_KIND_REFUSED)
+        return MC_PARSE_ERROR;
+    if (info->kind == MC_KIND_RETRIEVAL) {
+        size_t probe = pos;
+        if (!mc_next_token(line, end, &probe, &t))
+            return MC_PARSE_ERROR; /* a retrieval needs one more token */
+        return mc_parse_retrieval(line, end, pos, info, limits, req);
+    }
+
+    /* count up to the 22 tokens memcached keeps after the name, then whether more follow */
+    while (n < MC_TOKENS_MAX - 1 && mc_next_token(line, end, &pos, &a[n]))
+        n++;
+    if (n == MC_TOKENS_MAX - 1 && mc_next_token(line, end, &pos, &t))
+        n++; /* the rest of the line: one more token, whatever its length */
+    if (n < (uint32_t)info->min_args || (info->max_args >= 0 && n > (uint32_t)info->max_args))
+        return MC_PARSE_ERROR;
+    if (info->kind == MC_KIND_LOCAL || info->kind == MC_KIND_ANY) {
+        if (n > 0)
+            req->sub = a[0];
+        return MC_PARSE_OK;
+    }
+    /* every bounded command has fewer than 22 tokens here: a[n - 1] is the last */
+    if (info->noreply_from >= 0 && n >= (uint32_t)info->noreply_from && n > 0 &&
+        mc_tok_is(line, a[n - 1], "noreply", 7))
+        req->noreply = true;
+
+    switch (info->kind) {
+    case MC_KIND_STORAGE:
+        return mc_parse_storage(line, a, limits, req);
+    case MC_KIND_KEYED:
+        return mc_parse_keyed(line, a, n, limits, req);
+    default:
+        /* flush_all, verbosity: every server judges the arguments and answers alike */
+        return MC_PARSE_OK;
+    }
 }
 
-const char *mc_parse_reason(enum mc_parse_result r)
+const char *mc_parse_reply(enum mc_parse_result r, uint32_t *len)
 {
-    switch (r) {
-    case MC_PARSE_OK:
-        return "ok";
-    case MC_PARSE_UNKNOWN:
-        return "unknown command";
-    case MC_PARSE_BAD_FORMAT:
-        return "bad command line format";
-    case MC_PARSE_KEY_TOO_LONG:
-        return "key too long";
-    case MC_PARSE_TOO_LARGE:
-        return "value too large";
-    case MC_PARSE_TOO_MANY_KEYS:
-        return "too many keys";
-    case MC_PARSE_EMPTY:
-        return "empty command line";
-    }
-    return "bad request";
+    static const char *const lines[] = {
+        [MC_PARSE_ERROR] = "ERROR\r\n",
+        [MC_PARSE_BAD_FORMAT] = "CLIENT_ERROR bad command line format\r\n",
+        [MC_PARSE_BAD_DELETE] =
+            "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n",
+        [MC_PARSE_BAD_EXPTIME] = "CLIENT_ERROR invalid exptime argument\r\n",
+        [MC_PARSE_NO_KEYS] = "END\r\n",
+        [MC_PARSE_TOO_LARGE] = "SERVER_ERROR object too large for cache\r\n",
+        [MC_PARSE_TOO_MANY_KEYS] = "SERVER_ERROR too many keys in one request\r\n",
+    };
+    const char *s = (unsigned)r < sizeof(lines) / sizeof(lines[0]) ? lines[r] : NULL;
+
+    *len = s != NULL ? (uint32_t)strlen(s) : 0;
+    return s;
 }

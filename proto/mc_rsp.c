@@ -12,6 +12,11 @@ void mc_rsp_framer_init(struct mc_framer *f)
     f->line_len = 0;
     f->data_left = 0;
     f->discard = false;
+    f->lenient = false;
+    f->bad_chunk = false;
+    f->lead = 0;
+    f->lead_spaces = 0;
+    f->lead_word = 0;
     f->error = NULL;
 }
 

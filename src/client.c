@@ -4,6 +4,7 @@
 #include "src/client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,24 +20,102 @@
 #define LIT(s) (s), (uint32_t)(sizeof(s) - 1)
 
 static void client_resume(struct worker *w, struct client *c);
+static void client_drain_held(struct worker *w, struct client *c);
 
 /* Back under half of both limits: reading may resume. */
+/* How many requests c may have outstanding: as many as its pool's client_reply_limit holds
+ * replies of its usual size, between CLIENT_MIN_QUEUE and CLIENT_MAX_QUEUE. */
+static uint32_t client_window(const struct client *c)
+{
+    uint64_t n;
+    if (c->rsp_avg == 0)
+        return CLIENT_FIRST_QUEUE;
+    n = c->pool->cp->client_reply_limit / c->rsp_avg;
+    return n < CLIENT_MIN_QUEUE   ? CLIENT_MIN_QUEUE
+           : n > CLIENT_MAX_QUEUE ? CLIENT_MAX_QUEUE
+                                  : (uint32_t)n;
+}
+
+/* A server's reply of len bytes for c is complete: how big they run sets c's window. */
+static void client_note_reply(struct client *c, uint64_t len)
+{
+    if (c != NULL && len > 0)
+        c->rsp_avg = c->rsp_avg == 0 ? len : (c->rsp_avg * 7 + len) / 8;
+}
+
+/* No new request of c is parsed while this holds. */
+static bool client_backlog_full(const struct client *c)
+{
+    return c->nqueued >= client_window(c) || c->keys_queued > CLIENT_MAX_KEYS ||
+           c->rsp_queued > c->pool->cp->client_reply_limit;
+}
+
 static bool client_backlog_low(const struct client *c)
 {
-    return c->nqueued <= CLIENT_MAX_QUEUE / 2 &&
+    return c->nqueued <= client_window(c) / 2 && c->keys_queued <= CLIENT_MAX_KEYS / 2 &&
            c->rsp_queued <= c->pool->cp->client_reply_limit / 2;
 }
 
 void client_check_backlog(struct worker *w, struct client *c)
 {
-    if (c->paused || !c->recv_armed || c->o.closing)
+    if (c->paused || c->o.closing || (c->held == NULL && !client_backlog_full(c)))
         return;
-    if (c->nqueued <= CLIENT_MAX_QUEUE && c->rsp_queued <= c->pool->cp->client_reply_limit)
-        return;
-    if (w->io->ops->recv_stop(w->io, c->o.fd, c) == 0) {
-        c->paused = true;
-        STAT_INC(w->st.clients_paused);
+    c->paused = true;
+    STAT_INC(w->st.clients_paused);
+    /* a recv that cannot be stopped (it has ended, its last event not seen yet) delivers no
+     * more than a parse stopped by the backlog holds */
+    if (c->recv_armed)
+        (void)w->io->ops->recv_stop(w->io, c->o.fd, c);
+}
+
+/* Keeps buf[off, off + len) for later, with a reference on buf. */
+static bool client_hold(struct worker *w, struct client *c, uint32_t buf, uint32_t off,
+                        uint32_t len)
+{
+    struct held *h = malloc(sizeof(*h));
+    if (h == NULL)
+        return false;
+    h->next = NULL;
+    h->buf = buf;
+    h->off = off;
+    h->len = len;
+    mbuf_get(&w->mbufs, buf);
+    if (c->held_tail != NULL)
+        c->held_tail->next = h;
+    else
+        c->held = h;
+    c->held_tail = h;
+    return true;
+}
+
+uint32_t client_evacuate_held(struct worker *w, struct client *c)
+{
+    uint32_t moved = 0;
+    for (struct held *h = c->held; h != NULL; h = h->next) {
+        const uint8_t *d;
+        uint32_t id;
+        if (h->buf >= w->mbufs.count)
+            continue; /* spilled already */
+        if (mbuf_spill_whole(&w->mbufs, mbuf_data(&w->mbufs, h->buf) + h->off, h->len, &d, &id) !=
+            h->len)
+            break;
+        mbuf_put(&w->mbufs, h->buf);
+        h->buf = id;
+        h->off = (uint32_t)(d - mbuf_data(&w->mbufs, id));
+        moved++;
     }
+    return moved;
+}
+
+static void client_release_held(struct worker *w, struct client *c)
+{
+    struct held *h;
+    while ((h = c->held) != NULL) {
+        c->held = h->next;
+        mbuf_put(&w->mbufs, h->buf);
+        free(h);
+    }
+    c->held_tail = NULL;
 }
 
 /* ---- replies the proxy writes itself ------------------------------------------------- */
@@ -91,6 +170,7 @@ static void parent_complete(struct worker *w, struct msg *p)
         }
 
     svec_release(&p->rsp, &w->mbufs);
+    client_note_reply(p->client, p->rsp_counted);
     if (p->client == NULL) {
         /* nobody to answer */
     } else if (bad != NULL && bad->err != MSG_OK) {
@@ -136,6 +216,7 @@ void msg_server_done(struct worker *w, struct msg *m)
             parent_complete(w, p);
         return;
     }
+    client_note_reply(m->client, m->rsp_counted);
     if (m->err != MSG_OK && !m->noreply) {
         if (m->rsp_handed > 0) {
             /* part of this reply is already on its way: it cannot be ended cleanly, and an
@@ -228,10 +309,8 @@ static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
         const char *s;
         uint32_t n;
     } heads[MC_CMD_COUNT] = {
-        [MC_GET] = {"get ", 4},
-        [MC_GETS] = {"gets ", 5},
-        [MC_GAT] = {"gat ", 4},
-        [MC_GATS] = {"gats ", 5},
+        [MC_GET] = {"get ", 4},   [MC_GETS] = {"gets ", 5}, [MC_GAT] = {"gat ", 4},
+        [MC_GATS] = {"gats ", 5}, [MC_BGET] = {"get ", 4}, /* the old name of get: the same reply */
     };
     if (buf == MBUF_COPY) {
         m->owned = malloc(len);
@@ -339,31 +418,84 @@ static void client_split(struct worker *w, struct client *c, struct msg *m, cons
 
 /* ---- request lines --------------------------------------------------------------------- */
 
-static void client_local(struct worker *w, struct client *c, struct msg *m)
+/* A reply the proxy wrote into malloc'd text (owned by m from here). */
+static void msg_set_owned_reply(struct worker *w, struct msg *m, char *text, size_t len)
 {
-    svec_release(&m->req, &w->mbufs);
-    switch (m->cmd) {
-    case MC_VERSION:
-        msg_set_reply(w, m, LIT("VERSION " RP_VERSION "\r\n"));
-        break;
-    case MC_STATS: {
-        size_t len = 0;
-        char *text = stats_memcached(w->reg, c->pool->idx, &len);
-        if (text == NULL) {
-            msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
-            break;
-        }
-        m->owned = (uint8_t *)text;
-        svec_push(&m->rsp, &w->mbufs, m->owned, (uint32_t)len, MBUF_NONE);
-        m->state = MS_ANSWERED;
-        break;
+    if (text == NULL) {
+        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+        return;
     }
-    case MC_QUIT:
-    default:
+    m->owned = (uint8_t *)text;
+    svec_push(&m->rsp, &w->mbufs, m->owned, (uint32_t)len, MBUF_NONE);
+    m->state = MS_ANSWERED;
+}
+
+/* stats and quit. `stats` speaks for the proxy: its own counters for this pool (from the last
+ * `stats reset`), `stats settings` its configuration; sub-commands about a cache's insides
+ * (items, slabs, sizes, conns, detail ...) are for the servers themselves: ERROR, the answer
+ * memcached gives a sub-command it does not know. */
+static void client_local(struct worker *w, struct client *c, struct msg *m, const uint8_t *line,
+                         const struct mc_req *req)
+{
+    size_t len = 0;
+
+    svec_release(&m->req, &w->mbufs);
+    if (m->cmd == MC_QUIT) {
         m->state = MS_ANSWERED;
         c->eof = true;
-        break;
+        return;
     }
+    const uint8_t *sub = line + req->sub.off;
+    uint32_t sublen = req->sub.len;
+    if (sublen == 0) {
+        char *text = stats_memcached(w->reg, c->pool->idx, &len);
+        msg_set_owned_reply(w, m, text, len);
+    } else if (sublen == 5 && memcmp(sub, "reset", 5) == 0) {
+        stats_memcached_reset(w->reg, c->pool->idx);
+        msg_set_reply(w, m, LIT("RESET\r\n"));
+    } else if (sublen == 8 && memcmp(sub, "settings", 8) == 0) {
+        char *text = stats_memcached_settings(w->reg, c->pool->idx, &len);
+        msg_set_owned_reply(w, m, text, len);
+    } else {
+        msg_set_reply(w, m, LIT("ERROR\r\n"));
+    }
+}
+
+/* A set whose value is over max_value_size is swallowed and answered here, but memcached,
+ * failing such a set, also unlinks the key's old value so that no reader sees stale data: the
+ * proxy asks the key's server for the same with a `delete <key> noreply` of its own (no
+ * client waits for it). */
+static void client_unlink_old(struct worker *w, struct client *c, const uint8_t *key, uint32_t klen)
+{
+    static const char head[] = "delete ", tail[] = " noreply\r\n";
+    uint8_t line[sizeof(head) + sizeof(tail) + 256];
+    uint32_t len = (uint32_t)(sizeof(head) - 1 + klen + sizeof(tail) - 1);
+    const uint8_t *d;
+    uint32_t buf = MBUF_NONE;
+    struct msg *m;
+
+    if (len > sizeof(line))
+        return; /* keys are at most 250 bytes */
+    memcpy(line, head, sizeof(head) - 1);
+    memcpy(line + sizeof(head) - 1, key, klen);
+    memcpy(line + sizeof(head) - 1 + klen, tail, sizeof(tail) - 1);
+    /* the line must outlive the send, which may still be in flight when the request, with no
+     * reply to wait for, is done: spill space is reference-counted like the arena */
+    if (mbuf_spill_whole(&w->mbufs, line, len, &d, &buf) != len ||
+        (m = msg_get(&w->msgs)) == NULL) {
+        mbuf_put(&w->mbufs, buf);
+        STAT_INC(w->st.local_errors);
+        return;
+    }
+    svec_push(&m->req, &w->mbufs, d, len, buf);
+    mbuf_put(&w->mbufs, buf); /* the slice holds its own reference */
+    mbuf_spill_seal(&w->mbufs);
+    STAT_ADD(w->st.bytes_invented, len);
+    m->cmd = MC_DELETE;
+    m->noreply = true;
+    m->pool_idx = c->pool->idx;
+    m->state = MS_QUEUED;
+    server_enqueue(w, c->pool, pool_route(w, c->pool, key, klen), m);
 }
 
 /* Handles one complete command line of request m. buf is the arena buffer holding the whole
@@ -378,54 +510,52 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
     m->noreply = req.noreply;
     STAT_INC(w->st.requests);
 
-    switch (r) {
-    case MC_PARSE_OK:
-        break;
-    case MC_PARSE_TOO_LARGE:
-        /* swallow the block so the connection stays in step, as memcached does */
-        mc_framer_expect_data(&c->fr, req.data_len, true);
+    if (r != MC_PARSE_OK) {
+        uint32_t rlen;
+        const char *reply = mc_parse_reply(r, &rlen);
         svec_release(&m->req, &w->mbufs);
-        msg_set_reply(w, m, LIT("SERVER_ERROR object too large for cache\r\n"));
-        m->state = MS_SWALLOWING;
-        return;
-    case MC_PARSE_EMPTY:
-        svec_release(&m->req, &w->mbufs);
-        msg_set_reply(w, m, LIT("ERROR\r\n"));
-        return;
-    case MC_PARSE_KEY_TOO_LONG:
-        msg_client_error(w, m, mc_parse_reason(r));
+        if (r == MC_PARSE_CLOSE) {
+            /* an HTTP request: no word, as from memcached; what came before is answered */
+            m->state = MS_ANSWERED;
+            c->eof = true;
+            STAT_INC(pool->st->client_err);
+            return;
+        }
+        msg_set_reply(w, m, reply, rlen);
+        if (r == MC_PARSE_NO_KEYS)
+            return;
         STAT_INC(pool->st->client_err);
-        if (mc_cmd_info(req.cmd)->kind == MC_KIND_STORAGE) {
-            /* the data block follows anyway: swallow it to stay in step */
+        if (r == MC_PARSE_TOO_LARGE) {
+            /* the block is swallowed, then the error may go */
             mc_framer_expect_data(&c->fr, req.data_len, true);
             m->state = MS_SWALLOWING;
+            if (req.cmd == MC_SET)
+                client_unlink_old(w, c, line + req.keys[0].off, req.keys[0].len);
         }
-        return;
-    case MC_PARSE_BAD_FORMAT:
-        if (mc_cmd_info(req.cmd)->kind == MC_KIND_STORAGE) {
-            /* the data block's length is unknown: the stream cannot be followed any more */
-            c->close_now = true;
-        }
-        /* fall through */
-    default:
-        msg_client_error(w, m, mc_parse_reason(r));
-        STAT_INC(pool->st->client_err);
         return;
     }
 
     const struct mc_cmd_info *ci = mc_cmd_info(req.cmd);
     switch (ci->kind) {
     case MC_KIND_LOCAL:
-        client_local(w, c, m);
+        client_local(w, c, m, line, &req);
         return;
     case MC_KIND_BROADCAST:
         client_broadcast(w, c, m);
+        return;
+    case MC_KIND_ANY:
+        /* whichever server the empty key maps to (another when that one is ejected) */
+        server_enqueue(w, pool, pool_route(w, pool, (const uint8_t *)"", 0), m);
         return;
     case MC_KIND_STORAGE:
         mc_framer_expect_data(&c->fr, req.data_len, false);
         break;
     case MC_KIND_RETRIEVAL:
+        m->nkeys = req.nkeys;
+        c->keys_queued += req.nkeys;
+        break;
     case MC_KIND_KEYED:
+    case MC_KIND_REFUSED:
         break;
     }
 
@@ -488,15 +618,25 @@ static struct msg *client_new_msg(struct worker *w, struct client *c)
     return m;
 }
 
-/* Frames and handles the bytes of one receive buffer. */
-static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint32_t n)
+/* Frames and handles the bytes buf[pos, n). Between two requests, a full backlog stops it:
+ * returns where it stopped (n when every byte was used; the caller holds the rest). */
+static size_t client_parse(struct worker *w, struct client *c, uint32_t buf, size_t pos, uint32_t n)
 {
     const uint8_t *base = mbuf_data(&w->mbufs, buf);
     const struct mc_limits *lim = &c->pool->limits;
-    size_t pos = 0;
 
+    if (!c->spoke && n > pos) {
+        c->spoke = true;
+        if (base[0] == 0x80) {
+            /* memcached's binary protocol, which the proxy does not speak: a clean close */
+            c->close_now = true;
+            STAT_INC(c->pool->st->client_err);
+        }
+    }
     while (pos < n && !c->close_now && !c->eof) {
         struct msg *m = c->cur;
+        if (m == NULL && client_backlog_full(c))
+            break;
         if (m == NULL) {
             m = c->cur = client_new_msg(w, c);
             if (m == NULL) {
@@ -552,27 +692,53 @@ static void client_parse(struct worker *w, struct client *c, uint32_t buf, uint3
         }
         case MC_DONE:
             c->cur = NULL;
-            if (m->state == MS_RECEIVING)
+            if (m->state == MS_RECEIVING && c->fr.bad_chunk) {
+                /* memcached read the block's length and two bytes, found no "\r\n" at its
+                 * end and goes on after them: so does the proxy, forwarding nothing */
+                svec_release(&m->req, &w->mbufs);
+                msg_set_reply(w, m, LIT("CLIENT_ERROR bad data chunk\r\n"));
+                STAT_INC(c->pool->st->client_err);
+            } else if (m->state == MS_RECEIVING) {
                 server_enqueue(w, c->pool, m->server_idx, m); /* whole: now it may go */
-            else if (m->state == MS_SWALLOWING)
+            } else if (m->state == MS_SWALLOWING) {
                 m->state = MS_ANSWERED; /* the block is over: the error reply may go */
+            }
             break;
         case MC_ERROR:
-            /* framing is lost (a line too long, a data block not ended by "\r\n"): nothing of
-             * this request reached a server; answer and close */
+            /* a line too long: nothing of this request reached a server. memcached closes
+             * without a word unless it is a get or gets (over max_request_line here) */
             STAT_INC(c->pool->st->client_err);
             c->close_now = true;
-            if (!msg_server_held(m))
+            if (msg_server_held(m))
+                break;
+            if (mc_framer_silent_close(&c->fr)) {
+                svec_release(&m->req, &w->mbufs);
+                m->state = MS_ANSWERED;
+            } else {
                 msg_client_error(w, m, c->fr.error ? c->fr.error : "bad request");
+            }
             break;
         }
     }
+    if (!c->close_now && !c->eof && c->cur != NULL && mc_framer_line_overdue(&c->fr)) {
+        /* memcached's rule, at the same step (a read): over 2048 bytes of a line other than
+         * a get and still no newline is garbage, the connection is closed without a word */
+        struct msg *m = c->cur;
+        svec_release(&m->req, &w->mbufs);
+        linebuf_reset(&c->line);
+        m->state = MS_ANSWERED;
+        c->close_now = true;
+        STAT_INC(c->pool->st->client_err);
+    }
     if (c->close_now)
         c->cur = NULL; /* nothing more is read from this client */
+    if (c->close_now || c->eof)
+        pos = n; /* the rest is never read */
     client_check_backlog(w, c);
     /* replies the proxy wrote itself (errors, version, stats) go out with this batch */
     if (c->close_now || c->eof || (c->qhead != NULL && msg_reply_ready(c->qhead)))
         worker_mark_dirty(w, &c->o);
+    return pos;
 }
 
 /* Drops the request being received (c->cur, the last of the queue), which never reached a
@@ -653,6 +819,8 @@ void client_flush(struct worker *w, struct client *c)
         if (c->qhead == NULL)
             c->qtail = NULL;
         c->nqueued--;
+        c->keys_queued -= m->nkeys;
+        m->nkeys = 0;
         c->rsp_queued -= m->rsp_counted;
         m->rsp_counted = 0;
         m->rsp_handed = 0;
@@ -721,6 +889,22 @@ void clients_idle_sweep(struct worker *w)
     }
 }
 
+void clients_probe_quiet(struct worker *w)
+{
+    if (w->now - w->last_probe < 1000000000ULL)
+        return;
+    w->last_probe = w->now;
+    for (struct client *c = w->clients; c != NULL; c = c->next) {
+        if (c->o.closing || !c->recv_armed || c->paused ||
+            w->now - c->last_active < CLIENT_PROBE_NS || w->now - c->probed < CLIENT_PROBE_NS)
+            continue;
+        c->probed = w->now;
+        struct pollfd p = {.fd = c->o.fd, .events = POLLRDHUP};
+        if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+            (void)w->io->ops->recv_stop(w->io, c->o.fd, c); /* its ECANCELED re-arms it */
+    }
+}
+
 uint64_t client_waiting_bytes(const struct client *c)
 {
     uint64_t b = 0;
@@ -754,6 +938,9 @@ void client_rearm(struct worker *w, struct client *c)
 static void client_resume(struct worker *w, struct client *c)
 {
     c->paused = false;
+    client_drain_held(w, c);
+    if (c->held != NULL || c->rx_eof)
+        return; /* parsing stopped again (client_parse paused it) */
     client_rearm(w, c);
 }
 
@@ -792,6 +979,45 @@ void client_accept(struct worker *w, struct pool_rt *pool, int fd)
     client_rearm(w, c);
 }
 
+/* The client is done sending: answer what it asked, then close. A request it left unfinished
+ * was never queued anywhere: it goes now. */
+static void client_end_of_input(struct worker *w, struct client *c)
+{
+    client_drop_partial(w, c);
+    c->eof = true;
+    STAT_INC(c->pool->st->client_eof);
+    worker_mark_dirty(w, &c->o);
+}
+
+/* Parses what was held while the backlog was full, as far as the backlog lets it. */
+static void client_drain_held(struct worker *w, struct client *c)
+{
+    struct held *h;
+    while ((h = c->held) != NULL && !client_backlog_full(c) && !c->eof && !c->close_now) {
+        size_t end = (size_t)h->off + h->len;
+        size_t done = client_parse(w, c, h->buf, h->off, (uint32_t)end);
+        if (done < end) {
+            /* stopped again: the rest stays first in line */
+            h->len = (uint32_t)(end - done);
+            h->off = (uint32_t)done;
+            break;
+        }
+        c->held = h->next;
+        if (c->held == NULL)
+            c->held_tail = NULL;
+        mbuf_put(&w->mbufs, h->buf);
+        free(h);
+    }
+    if (c->eof || c->close_now)
+        client_release_held(w, c);
+    else if (c->held != NULL)
+        client_check_backlog(w, c); /* stopped between two buffers: paused again */
+    if (c->held == NULL && c->rx_eof && !c->eof && !c->close_now) {
+        c->rx_eof = false;
+        client_end_of_input(w, c);
+    }
+}
+
 void client_event(struct worker *w, struct client *c, const struct io_event *ev)
 {
     switch (ev->kind) {
@@ -800,18 +1026,25 @@ void client_event(struct worker *w, struct client *c, const struct io_event *ev)
             c->recv_armed = false;
         if (ev->res > 0 && (ev->flags & IO_F_BUF)) {
             c->last_active = w->now;
-            if (!c->eof && !c->close_now)
-                client_parse(w, c, ev->buf, (uint32_t)ev->res);
+            if (c->eof || c->close_now || c->rx_eof)
+                ; /* nothing more is read from it */
+            else if (c->held != NULL) {
+                /* a stopped recv may still deliver what it had: in order, behind the rest */
+                if (!client_hold(w, c, ev->buf, 0, (uint32_t)ev->res))
+                    c->close_now = true;
+            } else {
+                size_t done = client_parse(w, c, ev->buf, 0, (uint32_t)ev->res);
+                if (done < (size_t)ev->res &&
+                    !client_hold(w, c, ev->buf, (uint32_t)done, (uint32_t)(ev->res - done)))
+                    c->close_now = true;
+            }
             mbuf_put(&w->mbufs, ev->buf);
             if (!(ev->flags & IO_F_MORE))
                 client_rearm(w, c);
+        } else if (ev->res == 0 && c->held != NULL) {
+            c->rx_eof = true; /* after the held bytes */
         } else if (ev->res == 0) {
-            /* the client is done sending: answer what it asked, then close. A request it left
-             * unfinished was never queued anywhere: it goes now */
-            client_drop_partial(w, c);
-            c->eof = true;
-            STAT_INC(c->pool->st->client_eof);
-            worker_mark_dirty(w, &c->o);
+            client_end_of_input(w, c);
         } else if (ev->res == -ENOBUFS) {
             if (!c->starved) {
                 c->starved = true;
@@ -867,6 +1100,8 @@ void client_close(struct worker *w, struct client *c)
     }
     c->qhead = c->qtail = c->cur = NULL;
     c->nqueued = 0;
+    client_release_held(w, c);
+    c->rx_eof = false;
     STAT_DEC(w->st.curr_connections);
     STAT_DEC(c->pool->st->client_connections);
     worker_close_owner(w, &c->o);

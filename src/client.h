@@ -29,15 +29,37 @@ struct client {
     bool cut;             /* a reply was cut off by its server: not one more byte may follow it;
                            * closed as soon as no send is in flight */
     bool paused;          /* too many requests outstanding: not reading until they drain */
+    bool spoke;           /* its first bytes have come (a binary-protocol first byte closes) */
     uint32_t nqueued;     /* requests in qhead..qtail */
     uint64_t last_active; /* monotonic ns of its last received bytes or completed reply send */
     uint64_t rsp_queued;  /* reply bytes from servers for requests still on its queue */
+    uint32_t keys_queued; /* keys of the retrievals on its queue (each may bring a value, and
+                           * a split one holds per-key state) */
+    uint64_t rsp_avg;     /* a running mean of its reply sizes (0 until one has been sent) */
+    struct held *held;    /* received bytes not parsed yet (a backlog stopped the parse), in
+                           * order; each holds a reference on its buffer */
+    struct held *held_tail;
+    bool rx_eof;     /* the client's EOF came while bytes were held: acted on once they
+                      * are parsed */
+    uint64_t probed; /* monotonic ns of its last clients_probe_quiet poll */
 };
 
-/* A client may have this many requests outstanding; past it, reading stops until half are
+/* Bytes of one receive buffer that wait to be parsed. */
+struct held {
+    struct held *next;
+    uint32_t buf, off, len;
+};
+
+/* A client may have this many requests outstanding; past it, parsing stops until half are
  * answered (a client that pipelines without reading cannot make the proxy hold unbounded
- * state). */
+ * state). The window is smaller for a client whose replies are big (client_window): all of
+ * its requests on a server connection are replies every other client behind them waits for. */
 #define CLIENT_MAX_QUEUE 1024
+/* ... and at least this many (and this many before a first reply tells how big they are). */
+#define CLIENT_MIN_QUEUE   16
+#define CLIENT_FIRST_QUEUE 16
+/* ... or keys of retrievals outstanding past this many (the same rule). */
+#define CLIENT_MAX_KEYS 32768
 
 /* A new client on fd, accepted by pool's listener: its receive is armed. */
 void client_accept(struct worker *w, struct pool_rt *pool, int fd);
@@ -47,16 +69,27 @@ void client_rearm(struct worker *w, struct client *c);
 /* Detaches the client's requests (their replies will be dropped) and closes it. */
 void client_close(struct worker *w, struct client *c);
 void client_free(struct worker *w, struct client *c);
-/* Stops reading from c when it has too much outstanding (CLIENT_MAX_QUEUE requests, or more than
+/* Stops reading from c when it has too much outstanding (CLIENT_MAX_QUEUE requests or
+ * CLIENT_MAX_KEYS retrieval keys, or more than
  * its pool's client_reply_limit bytes of replies waiting to be sent): a client that pipelines
  * without reading cannot make the proxy hold unbounded state. Reading resumes at half. */
 void client_check_backlog(struct worker *w, struct client *c);
 /* Closes the clients of pools with client_idle_timeout that have had nothing outstanding (at
  * most half a request of their own) and sent nothing for that long. */
 void clients_idle_sweep(struct worker *w);
+/* Under arena pressure: copies c's held bytes (client_parse stopped by a backlog) into spill
+ * space, so that their receive buffers go back. Returns how many moved. */
+uint32_t client_evacuate_held(struct worker *w, struct client *c);
 /* Bytes held for c: its requests and replies not yet sent, fragments included (an estimate for
  * choosing whom to close when memory runs out; slices in flight are counted too). */
 uint64_t client_waiting_bytes(const struct client *c);
+/* A client whose peer is gone but whose receive never said so would keep its descriptor for
+ * ever: a multishot recv can miss a reset that races with the last bytes (seen on Linux 6.x,
+ * rarely, under load). Once a second, each client quiet for CLIENT_PROBE_NS with a receive
+ * armed is asked about with one poll(2); a hang-up or an error restarts its receive, which
+ * then reports it. */
+void clients_probe_quiet(struct worker *w);
+#define CLIENT_PROBE_NS (5ULL * 1000000000ULL)
 /* Makes m's reply the single line text (static, len bytes), dropping what it had. */
 void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len);
 /* The server side is done with m (reply complete or failed): its reply goes to its client,

@@ -42,11 +42,15 @@ enum ep_queue {
     EP_NQUEUES
 };
 
-#define EP_REGISTERED 0x01u          /* in the epoll interest set */
-#define EP_READABLE   0x02u          /* input edge seen and not yet drained */
-#define EP_WRITABLE   0x04u          /* output edge seen since the last EAGAIN */
-#define EP_SEND_WAIT  0x08u          /* the send hit EAGAIN: re-queued on the next writable edge */
-#define EP_ON(q)      (0x10u << (q)) /* linked on queue q */
+#define EP_REGISTERED 0x01u /* in the epoll interest set */
+#define EP_READABLE   0x02u /* input edge seen and not yet drained */
+#define EP_WRITABLE   0x04u /* output edge seen since the last EAGAIN */
+#define EP_SEND_WAIT  0x08u /* the send hit EAGAIN: re-queued on the next writable edge */
+#define EP_PEER_DONE                                                                               \
+    0x100u /* the peer's FIN, a reset or an error came with an edge: reads go on                   \
+            * until recv says so (0 or an error), short or not, because                            \
+            * that edge was the last one this fd will raise */
+#define EP_ON(q) (0x10u << (q)) /* linked on queue q */
 
 struct ep_link {
     int prev, next; /* fds, -1 at the ends; meaningful only while EP_ON(queue) */
@@ -204,7 +208,7 @@ static int ep_register(struct ep_engine *x, int fd)
         if (epoll_ctl(x->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
             return -errno;
     }
-    f->flags = (f->flags | EP_REGISTERED) & ~(EP_READABLE | EP_WRITABLE);
+    f->flags = (f->flags | EP_REGISTERED) & ~(EP_READABLE | EP_WRITABLE | EP_PEER_DONE);
     return 0;
 }
 
@@ -352,8 +356,9 @@ static void ep_recv_one(struct ep_engine *x, int fd)
     x->base.stats.syscalls++;
     ssize_t n = recv(fd, mbuf_data(p, id), p->size, MSG_DONTWAIT);
     if (n > 0) {
-        /* a short read drained the queue: the next byte to arrive raises a new edge */
-        if ((size_t)n < p->size)
+        /* a short read drained the queue: the next byte to arrive raises a new edge (but
+         * nothing will follow an end the edge already reported: read on to see it) */
+        if ((size_t)n < p->size && !(f->flags & EP_PEER_DONE))
             f->flags &= ~EP_READABLE;
         ep_emit(x, owner, IO_RECV, (int32_t)n, IO_F_BUF | IO_F_MORE, id);
         return;
@@ -417,6 +422,8 @@ static void ep_on_event(struct ep_engine *x, int fd, uint32_t revents)
         return;
     if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         f->flags |= EP_READABLE;
+    if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        f->flags |= EP_PEER_DONE;
     if (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         f->flags |= EP_WRITABLE;
     if (f->connect_owner != NULL && (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)))

@@ -140,6 +140,7 @@ struct msg {
     uint64_t t_queued;    /* monotonic ns when queued on a server (timeout) */
     uint64_t qbytes;      /* request bytes counted in its server's in/out queue gauges */
     uint64_t rsp_counted; /* reply bytes counted in its client's rsp_queued (fragments' too) */
+    uint32_t nkeys;       /* retrieval: keys counted in its client's keys_queued */
     uint32_t pool_idx;
     uint32_t server_idx;
 };

@@ -16,8 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash/hash.h"
+#include "hash/hash_dist.h"
 #include "src/net.h"
 #include "src/version.h"
+
+/* The counters of one pool's `stats` reply: every worker counter, then every pool counter. */
+#define STATS_COUNT_ONE(name, gauge) +1
+#define STATS_MC_COUNTERS            (0 WORKER_STATS(STATS_COUNT_ONE) POOL_STATS(STATS_COUNT_ONE))
 
 int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint32_t nworkers)
 {
@@ -39,6 +45,12 @@ int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint3
         stats_registry_free(r);
         return -1;
     }
+    r->mc_base = calloc((size_t)conf->npools * STATS_MC_COUNTERS + 1, sizeof(*r->mc_base));
+    if (r->mc_base == NULL) {
+        stats_registry_free(r);
+        return -1;
+    }
+    pthread_mutex_init(&r->mc_lock, NULL);
     r->start_time = (uint64_t)time(NULL);
     if (gethostname(r->source, sizeof(r->source) - 1) < 0)
         strcpy(r->source, "unknown");
@@ -52,6 +64,9 @@ void stats_registry_free(struct stats_registry *r)
     free(r->pools);
     free(r->servers);
     free(r->workers);
+    if (r->mc_base != NULL)
+        pthread_mutex_destroy(&r->mc_lock);
+    free(r->mc_base);
     memset(r, 0, sizeof(*r));
 }
 
@@ -201,10 +216,29 @@ char *stats_json(struct stats_registry *r)
     return b.p;
 }
 
+/* Fills v[STATS_MC_COUNTERS] with the pool's counters as they stand. */
+static void stats_mc_now(struct stats_registry *r, uint32_t pool, uint64_t *v)
+{
+    size_t i = 0;
+#define WORKER_NOW(name, gauge) v[i++] = sum_worker(r, offsetof(struct worker_stats, name));
+    WORKER_STATS(WORKER_NOW)
+#undef WORKER_NOW
+#define POOL_NOW(name, gauge) v[i++] = sum_pool(r, pool, offsetof(struct pool_stats, name));
+    POOL_STATS(POOL_NOW)
+#undef POOL_NOW
+}
+
 char *stats_memcached(struct stats_registry *r, uint32_t pool, size_t *len)
 {
     struct sbuf b = {0};
     uint64_t now = (uint64_t)time(NULL);
+    uint64_t v[STATS_MC_COUNTERS];
+    size_t i = 0;
+
+    stats_mc_now(r, pool, v);
+    pthread_mutex_lock(&r->mc_lock);
+    const uint64_t *base = &r->mc_base[(size_t)pool * STATS_MC_COUNTERS];
+#define SINCE(gauge) ((gauge) || v[i] < base[i] ? v[i] : v[i] - base[i])
     sb_printf(&b, "STAT pid %ld\r\n", (long)getpid());
     sb_printf(&b, "STAT uptime %llu\r\n", (unsigned long long)(now - r->start_time));
     sb_printf(&b, "STAT time %llu\r\n", (unsigned long long)now);
@@ -212,16 +246,56 @@ char *stats_memcached(struct stats_registry *r, uint32_t pool, size_t *len)
     sb_printf(&b, "STAT engine %s\r\n", r->engine);
     sb_printf(&b, "STAT workers %u\r\n", r->nworkers);
     sb_printf(&b, "STAT pool %s\r\n", r->conf->pools[pool].name);
-#define WORKER_MC(name, gauge)                                                                     \
-    sb_printf(&b, "STAT " #name " %llu\r\n",                                                       \
-              (unsigned long long)sum_worker(r, offsetof(struct worker_stats, name)));
-    WORKER_STATS(WORKER_MC)
-#undef WORKER_MC
-#define POOL_MC(name, gauge)                                                                       \
-    sb_printf(&b, "STAT " #name " %llu\r\n",                                                       \
-              (unsigned long long)sum_pool(r, pool, offsetof(struct pool_stats, name)));
-    POOL_STATS(POOL_MC)
-#undef POOL_MC
+#define MC_LINE(name, gauge)                                                                       \
+    sb_printf(&b, "STAT " #name " %llu\r\n", (unsigned long long)SINCE(gauge));                    \
+    i++;
+    WORKER_STATS(MC_LINE)
+    POOL_STATS(MC_LINE)
+#undef MC_LINE
+#undef SINCE
+    pthread_mutex_unlock(&r->mc_lock);
+    sb_printf(&b, "END\r\n");
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
+void stats_memcached_reset(struct stats_registry *r, uint32_t pool)
+{
+    uint64_t v[STATS_MC_COUNTERS];
+
+    stats_mc_now(r, pool, v);
+    pthread_mutex_lock(&r->mc_lock);
+    memcpy(&r->mc_base[(size_t)pool * STATS_MC_COUNTERS], v, sizeof(v));
+    pthread_mutex_unlock(&r->mc_lock);
+}
+
+char *stats_memcached_settings(struct stats_registry *r, uint32_t pool, size_t *len)
+{
+    const struct conf_pool *cp = &r->conf->pools[pool];
+    struct sbuf b = {0};
+
+    sb_printf(&b, "STAT pool %s\r\n", cp->name);
+    sb_printf(&b, "STAT hash %s\r\n", hash_name(cp->hash));
+    if (cp->has_hash_tag)
+        sb_printf(&b, "STAT hash_tag %c%c\r\n", cp->hash_tag[0], cp->hash_tag[1]);
+    sb_printf(&b, "STAT distribution %s\r\n", dist_name(cp->distribution));
+    sb_printf(&b, "STAT servers %u\r\n", cp->nservers);
+    sb_printf(&b, "STAT timeout %d\r\n", cp->timeout_ms);
+    sb_printf(&b, "STAT server_connections %d\r\n", cp->server_connections);
+    sb_printf(&b, "STAT auto_eject_hosts %s\r\n", cp->auto_eject_hosts ? "yes" : "no");
+    sb_printf(&b, "STAT server_retry_timeout %d\r\n", cp->server_retry_timeout_ms);
+    sb_printf(&b, "STAT server_failure_limit %d\r\n", cp->server_failure_limit);
+    sb_printf(&b, "STAT item_size_max %u\r\n", cp->max_value_size);
+    sb_printf(&b, "STAT max_key_length %u\r\n", cp->max_key_length);
+    sb_printf(&b, "STAT client_idle_timeout %d\r\n", cp->client_idle_timeout_ms);
+    sb_printf(&b, "STAT client_reply_limit %u\r\n", cp->client_reply_limit);
+    sb_printf(&b, "STAT max_request_line %u\r\n", r->conf->global.max_request_line);
+    sb_printf(&b, "STAT workers %u\r\n", r->nworkers);
+    sb_printf(&b, "STAT engine %s\r\n", r->engine);
     sb_printf(&b, "END\r\n");
     if (b.oom) {
         free(b.p);

@@ -3,6 +3,7 @@
 #ifndef RP_STATS_H
 #define RP_STATS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +90,11 @@ struct stats_registry {
     const char *engine;            /* engine the workers run on */
     uint64_t start_time;           /* unix seconds */
     char source[256];              /* host name */
+    /* `stats reset` on a pool's port: the counters that reply shows start again from these
+     * (per pool, worker counters then pool counters; gauges are never reset). The stats port
+     * and its JSON keep counting from the start. */
+    pthread_mutex_t mc_lock;
+    uint64_t *mc_base;
 };
 
 int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint32_t nworkers);
@@ -109,8 +115,14 @@ static inline struct server_stats *stats_server(struct stats_registry *r, uint32
 char *stats_json(struct stats_registry *r);
 
 /* Writes memcached-style "STAT name value\r\n...END\r\n" for one pool into a malloc'd string;
- * *len receives its length. */
+ * *len receives its length. Counters count from the pool's last stats_memcached_reset. */
 char *stats_memcached(struct stats_registry *r, uint32_t pool, size_t *len);
+
+/* `stats reset`: the pool's counters in stats_memcached start again from zero. */
+void stats_memcached_reset(struct stats_registry *r, uint32_t pool);
+
+/* `stats settings`: the pool's configuration as STAT lines, in a malloc'd string. */
+char *stats_memcached_settings(struct stats_registry *r, uint32_t pool, size_t *len);
 
 /* Serves stats_json to every connection on addr:port from a thread of its own. */
 struct stats_server;

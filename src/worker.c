@@ -161,9 +161,11 @@ void worker_flush(struct worker *w)
 uint32_t worker_evacuate(struct worker *w)
 {
     uint32_t moved = 0;
-    for (struct client *c = w->clients; c != NULL; c = c->next)
+    for (struct client *c = w->clients; c != NULL; c = c->next) {
         for (struct msg *m = c->qhead; m != NULL; m = m->cnext)
             moved += msg_evacuate(m, &w->mbufs);
+        moved += client_evacuate_held(w, c);
+    }
     /* requests whose client is gone, and fragments, are only on server queues */
     for (uint32_t p = 0; p < w->npools; p++) {
         struct pool_rt *pool = &w->pools[p];
@@ -305,6 +307,7 @@ void *worker_main(void *arg)
             servers_tick(w);
             if (w->idle_sweep)
                 clients_idle_sweep(w);
+            clients_probe_quiet(w);
             worker_resume_listeners(w);
             worker_flush(w);
         }

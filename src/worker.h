@@ -61,7 +61,8 @@ struct worker {
     uint32_t keycap;
     uint64_t now; /* monotonic ns, refreshed per batch */
     uint64_t last_tick;
-    uint32_t nstarved; /* connections whose receive waits for buffers */
+    uint64_t last_probe; /* monotonic ns of the last clients_probe_quiet pass */
+    uint32_t nstarved;   /* connections whose receive waits for buffers */
     struct stats_registry *reg;
     struct health *health;    /* the process's view of the fleet: rings, failures, ejections */
     atomic_int stop;          /* set by the main thread */

@@ -298,6 +298,7 @@ static int fx_setup(void **state)
             "  buffers: 64\n"
             "core:\n"
             "  listen: %s\n"
+            "  max_value_size: 1000\n"
             "  servers:\n"
             "   - 127.0.0.1:1:1\n"
             "   - 127.0.0.1:2:1\n",
@@ -1299,12 +1300,14 @@ static void test_server_closes_two_waiting(void **state)
 
 /* ---- 6. noreply ------------------------------------------------------------------------- */
 
-static void check_version_line(const struct fop *o)
+/* The probe: a command the proxy answers itself ("ERROR", as memcached answers a word it does
+ * not know), so that nothing but the noreply request involves a server. */
+#define PROBE "nosuch\r\n"
+
+static void check_probe_reply(const struct fop *o)
 {
-    const char *p = (const char *)o->bytes;
-    if (o->len < 11 || memcmp(p, "VERSION ", 8) != 0 || memcmp(p + o->len - 2, "\r\n", 2) != 0 ||
-        memchr(p, '\n', o->len - 1) != NULL)
-        fail_msg("expected one VERSION line, got \"%s\"", show(o->bytes, o->len));
+    if (o->len != 7 || memcmp(o->bytes, "ERROR\r\n", 7) != 0)
+        fail_msg("expected one ERROR line, got \"%s\"", show(o->bytes, o->len));
 }
 
 static void test_noreply_connect_fails(void **state)
@@ -1323,26 +1326,26 @@ static void test_noreply_connect_fails(void **state)
     assert_int_equal(fx_count(fx, mark, c, IO_SEND), 0); /* no bytes at all */
     assert_true(fx_client_open(fx, c));
 
-    fx_recv_str(fx, c, "version\r\n");
+    fx_recv_str(fx, c, PROBE);
     size_t op = fx_pending(fx, c, IO_SEND);
     assert_true(op != NO_OP);
-    check_version_line(&fx->fake.ops[op]);
+    check_probe_reply(&fx->fake.ops[op]);
     fx_complete(fx, op, (int32_t)fx->fake.ops[op].len);
     assert_int_equal(fx_count(fx, mark, c, IO_SEND), 1);
     fx_finish(fx);
 }
 
-/* The same, with `version` pipelined behind the noreply set before the connect fails. */
-static void test_noreply_pipelined_version(void **state)
+/* The same, with the probe pipelined behind the noreply set before the connect fails. */
+static void test_noreply_pipelined_probe(void **state)
 {
     struct fx *fx = *state;
     uint32_t s = fx_route(fx, "k");
     struct client *c = fx_client(fx);
     size_t mark = fx->fake.nops;
-    fx_recv_str(fx, c, "set k 0 0 1 noreply\r\nx\r\nversion\r\n");
+    fx_recv_str(fx, c, "set k 0 0 1 noreply\r\nx\r\n" PROBE);
     size_t op = fx_pending(fx, c, IO_SEND);
     assert_true(op != NO_OP);
-    check_version_line(&fx->fake.ops[op]);
+    check_probe_reply(&fx->fake.ops[op]);
     fx_complete(fx, op, (int32_t)fx->fake.ops[op].len);
     fx_connect(fx, fx_sconn(fx, s), -ECONNREFUSED);
     assert_int_equal(fx_count(fx, mark, c, IO_SEND), 1);
@@ -1454,6 +1457,85 @@ static void test_split_both_answer(void **state)
     fx_finish(fx);
 }
 
+/* ---- 8. memcached's answers where the proxy answers itself ------------------------------ */
+
+/* A set over max_value_size is swallowed and refused here; like memcached, which unlinks the
+ * key's old value when such a set fails, the proxy has the key's server delete it (noreply:
+ * nobody waits for that), and requests after the set reach the server after the delete. */
+static void test_too_large_set_unlinks_old_value(void **state)
+{
+    struct fx *fx = *state;
+    uint32_t s = fx_route(fx, "big");
+    struct client *c = fx_client(fx);
+    size_t mark = fx->fake.nops;
+    char block[1200];
+    memset(block, 'v', sizeof(block));
+    memcpy(block + 1001, "\r\n", 2);
+    fx_recv_str(fx, c, "set big 0 0 1001\r\n");
+    fx_recv(fx, c, block, 1003);
+    assert_int_equal(fx_count(fx, mark, c, IO_SEND), 1);
+    fx_send_ok(fx, c, "SERVER_ERROR object too large for cache\r\n");
+    struct sconn *sc = fx_sconn(fx, s);
+    assert_non_null(sc);
+    fx_connect(fx, sc, 0);
+    fx_send_ok(fx, sc, "delete big noreply\r\n");
+    fx_roundtrip(fx, c, s, "get big\r\n", "END\r\n");
+    /* append (and a noreply set) unlink nothing / say nothing, as in memcached */
+    fx_recv_str(fx, c, "append big 0 0 1001\r\n");
+    fx_recv(fx, c, block, 1003);
+    fx_send_ok(fx, c, "SERVER_ERROR object too large for cache\r\n");
+    fx_recv_str(fx, c, "set big 0 0 1001 noreply\r\n");
+    fx_recv(fx, c, block, 1003);
+    fx_send_ok(fx, sc, "delete big noreply\r\n");
+    fx_roundtrip(fx, c, s, "get big\r\n", "END\r\n");
+    assert_int_equal(fx_count(fx, mark, sc, IO_SEND), 4);
+    fx_finish(fx);
+}
+
+/* memcached reads a block as its length and two bytes more; when those are not "\r\n" it
+ * says "bad data chunk" and reads on after them: here "f\r\n" is a command of its own. */
+static void test_bad_chunk_stays_in_step(void **state)
+{
+    struct fx *fx = *state;
+    struct client *c = fx_client(fx);
+    size_t mark = fx->fake.nops;
+    fx_recv_str(fx, c, "set k 0 0 3\r\nabcdef\r\n");
+    fx_send_ok(fx, c, "CLIENT_ERROR bad data chunk\r\nERROR\r\n");
+    assert_int_equal(fx_count(fx, mark, NULL, IO_CONNECT), 0); /* nothing went to a server */
+    assert_true(fx_client_open(fx, c));
+    /* a storage line memcached rejects has no block: the next line is a command */
+    fx_recv_str(fx, c, "set k 0 0 -1\r\nnosuch\r\n");
+    fx_send_ok(fx, c, "CLIENT_ERROR bad command line format\r\nERROR\r\n");
+    assert_int_equal(fx_count(fx, mark, NULL, IO_CONNECT), 0);
+    assert_true(fx_client_open(fx, c));
+    fx_finish(fx);
+}
+
+/* An HTTP request closes the connection without a word, as memcached does; so does a first
+ * byte of memcached's binary protocol, which the proxy does not speak. */
+static void closes_silently(struct fx *fx, const char *bytes, size_t len)
+{
+    struct client *c = fx_client(fx);
+    size_t mark = fx->fake.nops;
+    fx_recv(fx, c, bytes, len);
+    assert_int_equal(fx_count(fx, mark, NULL, IO_SEND), 0);
+    if (fx_count(fx, mark, c, IO_CLOSE) != 1 || fx_client_open(fx, c))
+        fail_msg("\"%s\" did not close the client", show((const uint8_t *)bytes, len));
+    fx_finish(fx);
+}
+
+static void test_http_request_closes(void **state)
+{
+    static const char http[] = "GET / HTTP/1.0\r\n\r\n";
+    closes_silently(*state, http, sizeof(http) - 1);
+}
+
+static void test_binary_protocol_closes(void **state)
+{
+    static const char bin[] = "\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01";
+    closes_silently(*state, bin, sizeof(bin) - 1);
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -1486,10 +1568,14 @@ int main(void)
         T(test_server_idle_close_not_a_failure),
         T(test_server_connect_local_error),
         T(test_noreply_connect_fails),
-        T(test_noreply_pipelined_version),
+        T(test_noreply_pipelined_probe),
         T(test_split_one_fails_last),
         T(test_split_one_fails_first),
         T(test_split_both_answer),
+        T(test_too_large_set_unlinks_old_value),
+        T(test_bad_chunk_stays_in_step),
+        T(test_http_request_closes),
+        T(test_binary_protocol_closes),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
