@@ -555,8 +555,13 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         c->keys_queued += req.nkeys;
         break;
     case MC_KIND_KEYED:
-    case MC_KIND_REFUSED:
         break;
+    case MC_KIND_REFUSED:
+    default:
+        /* the parser answers these ERROR itself; nothing of them may reach a server */
+        svec_release(&m->req, &w->mbufs);
+        msg_set_reply(w, m, LIT("ERROR\r\n"));
+        return;
     }
 
     uint32_t dest = pool_route(w, pool, line + req.keys[0].off, req.keys[0].len);
