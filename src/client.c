@@ -58,7 +58,8 @@ static bool client_backlog_low(const struct client *c)
 
 void client_check_backlog(struct worker *w, struct client *c)
 {
-    if (c->paused || c->o.closing || (c->held == NULL && !client_backlog_full(c)))
+    /* (held bytes alone are no reason: a drain holds its buffer while it parses it) */
+    if (c->paused || c->o.closing || !client_backlog_full(c))
         return;
     c->paused = true;
     STAT_INC(w->st.clients_paused);
@@ -1016,7 +1017,7 @@ static void client_drain_held(struct worker *w, struct client *c)
     if (c->eof || c->close_now)
         client_release_held(w, c);
     else if (c->held != NULL)
-        client_check_backlog(w, c); /* stopped between two buffers: paused again */
+        client_check_backlog(w, c); /* stopped between two buffers: full, paused again */
     if (c->held == NULL && c->rx_eof && !c->eof && !c->close_now) {
         c->rx_eof = false;
         client_end_of_input(w, c);

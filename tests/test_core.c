@@ -1536,6 +1536,44 @@ static void test_binary_protocol_closes(void **state)
     closes_silently(*state, bin, sizeof(bin) - 1);
 }
 
+/* A client pipelines more requests than its first window (CLIENT_FIRST_QUEUE): the parse
+ * stops between two requests and holds the rest; once the first replies are out, the rest is
+ * parsed and forwarded, in order, and the client is read from again, even when the rest were
+ * noreply writes (no reply, so no later flush, would resume it). */
+static void test_window_holds_then_drains(void **state)
+{
+    struct fx *fx = *state;
+    enum { N = CLIENT_FIRST_QUEUE };
+    static const char nr[] = "set k 0 0 1 noreply\r\nx\r\n";
+    uint32_t s = fx_route(fx, "k");
+    struct client *c = fx_client(fx);
+    char req[N * 8 + 4 * sizeof(nr)] = "", first[N * 8 + 1] = "", rest[4 * sizeof(nr)] = "";
+    char rsp1[N * 6 + 1] = "";
+    for (int i = 0; i < N; i++) {
+        strcat(first, "get k\r\n");
+        strcat(rsp1, "END\r\n");
+    }
+    for (int i = 0; i < 4; i++)
+        strcat(rest, nr);
+    strcat(strcpy(req, first), rest);
+    fx_recv_str(fx, c, req);
+    assert_non_null(c->held);
+    assert_true(c->paused);
+    struct sconn *sc = fx_sconn(fx, s);
+    fx_connect(fx, sc, 0);
+    fx_send_ok(fx, sc, first);
+    fx_recv_str(fx, sc, rsp1);
+    fx_send_ok(fx, c, rsp1);
+    /* the held requests went on, and nothing is held any more */
+    fx_send_ok(fx, sc, rest);
+    assert_null(c->held);
+    if (c->paused || fx_pending(fx, c, IO_RECV) == NO_OP)
+        fail_msg("the client is not read from again (paused %d, recv armed %d)", c->paused,
+                 fx_pending(fx, c, IO_RECV) != NO_OP);
+    fx_roundtrip(fx, c, s, "get k\r\n", "END\r\n");
+    fx_finish(fx);
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -1576,6 +1614,7 @@ int main(void)
         T(test_bad_chunk_stays_in_step),
         T(test_http_request_closes),
         T(test_binary_protocol_closes),
+        T(test_window_holds_then_drains),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
