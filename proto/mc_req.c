@@ -37,13 +37,16 @@ void mc_framer_init(struct mc_framer *p, bool discard_data)
  * or "gets " goes on (memcached's test once 2048 bytes have come without a newline). */
 enum mc_lead { MC_LEAD_OPEN = 0, MC_LEAD_GET, MC_LEAD_OTHER };
 
-/* Looks at the first bytes of the line in buf[0, len) (the line's own bytes, up to its
- * newline) until the verdict is known: at most 100 spaces and 5 bytes of a word. */
+/* Looks at the first bytes of the line in buf[0, len) until the verdict is known (at most
+ * 100 spaces and 5 bytes of a word) or the line ends: a newline is not part of a word, and
+ * the framer finds it. */
 static void mc_lead_scan(struct mc_framer *p, const uint8_t *buf, size_t len)
 {
     for (size_t i = 0; i < len && p->lead == MC_LEAD_OPEN; i++) {
         uint8_t b = buf[i];
 
+        if (b == '\n')
+            return;
         if (p->lead_word == 0 && b == ' ') {
             if (++p->lead_spaces > 100)
                 p->lead = MC_LEAD_OTHER;
@@ -96,13 +99,11 @@ enum mc_status mc_framer_feed(struct mc_framer *p, const struct mc_limits *limit
             p->lead_word = 0;
             p->bad_chunk = false;
         }
-        if (p->lead == MC_LEAD_OPEN && len > 0) {
+        if (p->lead == MC_LEAD_OPEN) {
             /* only bytes within the cap count, so that the verdict does not depend on how the
-             * line was split */
+             * line was split; the scan stops by itself within 106 bytes */
             size_t room = cap > p->line_len ? cap - p->line_len : 0;
-            size_t n = len < room ? len : room;
-            const uint8_t *nl = memchr(buf, '\n', n);
-            mc_lead_scan(p, buf, nl != NULL ? (size_t)(nl - buf) : n);
+            mc_lead_scan(p, buf, len < room ? len : room);
         }
         /* an undecided lead has seen at most 105 bytes: far under either cap */
         if (p->lead != MC_LEAD_GET && cap > MC_PLAIN_LINE_MAX)
