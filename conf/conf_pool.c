@@ -430,6 +430,8 @@ static int check_pool(struct conf_pool *p, const struct cy_node *name, const str
                     "%s'redis_auth' is only valid in a redis pool (add 'redis: true')", ctx);
         return -1;
     }
+    if (s->val[PK_MAX_VALUE_SIZE] == NULL && p->redis)
+        p->max_value_size = CONF_REDIS_VALUE_DEFAULT;
     v = s->val[PK_MAX_KEY_LENGTH];
     if (v == NULL) {
         p->max_key_length = p->redis ? CONF_REDIS_KEY_DEFAULT : CONF_MC_KEY_MAX;

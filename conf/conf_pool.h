@@ -13,7 +13,9 @@
 #define CONF_REDIS_KEY_DEFAULT 65536 /* default max_key_length of a redis pool */
 #define CONF_REDIS_KEY_MAX     (1u << 20)
 #define CONF_VALUE_DEFAULT     (1u << 20)
-#define CONF_VALUE_MAX         (1u << 30) /* memcached's -I cannot go past 1 GiB */
+#define CONF_REDIS_VALUE_DEFAULT                                                                   \
+    (128u << 20)                  /* a redis pool's: whole values must fit in spill space */
+#define CONF_VALUE_MAX (1u << 30) /* memcached's -I cannot go past 1 GiB */
 
 /* Fills *pool (zeroed by the caller) from the pool named by the scalar name, whose value is
  * body: every key checked, defaults applied, servers parsed and put in twemproxy's order.

@@ -30,25 +30,29 @@ enum rd_req_state {
     RD_RS_DOLLAR,    /* expecting '$' */
     RD_RS_LEN,       /* in "$N": digits up to '\r' */
     RD_RS_LEN_LF,
-    RD_RS_DATA,      /* in a payload */
-    RD_RS_DATA_END,  /* the two bytes after a payload (redis skips them unchecked) */
-    RD_RS_INLINE,    /* in an inline line, up to '\n' */
+    RD_RS_DATA,     /* in a payload */
+    RD_RS_DATA_END, /* the two bytes after a payload (redis skips them unchecked) */
+    RD_RS_INLINE,   /* in an inline line, up to '\n' */
+    RD_RS_NEXT,     /* internal: after RD_REQ_ARG; the next feed moves argi to the next one */
+    RD_RS_ERROR,    /* internal: after RD_REQ_ERROR; every later feed repeats it */
 };
 
 /* Framer state, kept across receive buffers. */
 struct rd_req_framer {
-    uint8_t state;     /* enum rd_req_state */
-    bool is_inline;    /* the request being framed is an inline line */
-    uint32_t argc;     /* arguments of the current multibulk request */
-    uint32_t argi;     /* index of the argument being framed (after RD_REQ_ARG/DONE: the one
-                        * that ended) */
-    uint64_t req_off;  /* bytes of the current request consumed so far */
-    uint64_t arg_off;  /* the argument's payload starts at this request offset */
-    uint64_t arg_len;  /* its payload length */
+    uint8_t state;    /* enum rd_req_state */
+    bool is_inline;   /* the request being framed is an inline line */
+    uint32_t argc;    /* arguments of the current multibulk request */
+    uint32_t argi;    /* index of the argument being framed (after RD_REQ_ARG/DONE: the one
+                       * that ended) */
+    uint64_t req_off; /* bytes of the current request consumed so far */
+    uint64_t arg_off; /* the argument's payload starts at this request offset */
+    uint64_t arg_len; /* its payload length */
     uint64_t data_left;
     uint32_t line_len; /* bytes of the current "*N"/"$N"/inline line seen so far */
     int64_t num;       /* number being read */
     uint8_t numflags;  /* internal: sign, digits seen, validity */
+    uint8_t lead;      /* internal: first byte of a "$N" line; redis checks that it is '$' only
+                        * once the whole line is there, so a long line is "too big" first */
     const char *error; /* after RD_REQ_ERROR: redis's text after "ERR Protocol error: " */
 };
 
@@ -67,9 +71,19 @@ enum rd_req_ev {
 void rd_req_framer_init(struct rd_req_framer *f);
 
 /* Runs over len bytes. Stops after each event (so *consumed bytes all belong to one request);
- * after RD_REQ_DONE or RD_REQ_INLINE the next call starts a new request. */
-enum rd_req_ev rd_req_feed(struct rd_req_framer *f, const struct rd_limits *lim,
-                           const uint8_t *buf, size_t len, size_t *consumed);
+ * after RD_REQ_DONE or RD_REQ_INLINE the next call starts a new request. A feed of 0 bytes is
+ * harmless. Where redis's verdict depends on how the bytes arrived, this one is what redis
+ * says when they come one at a time, so it does not depend on the split:
+ * - a "*N" or "$N" line is too big when max_inline bytes of it (the '*' or '$' counted) came
+ *   and the next one is not '\r'; an inline line when max_inline bytes came and the next one
+ *   is not '\n'. The error is then at that next byte, which is not consumed.
+ * - any other error is decided at the end of its line (after the byte that follows '\r') and
+ *   that byte is consumed.
+ * - a NUL before the '\r' of a "*N"/"$N" line, or before the '\n' of an inline line, hides
+ *   the end of the line from redis (it looks for it with strchr): the line goes on until it is
+ *   too big, and the client waits until then, as with redis. */
+enum rd_req_ev rd_req_feed(struct rd_req_framer *f, const struct rd_limits *lim, const uint8_t *buf,
+                           size_t len, size_t *consumed);
 
 /* One token of an inline command: either a range of the line (quoted == false) or, for a
  * token in quotes, its length once unescaped (decode it with rd_inline_unquote). */

@@ -31,9 +31,9 @@ struct rd_rsp_framer {
     uint64_t nelem;     /* top-level elements of an array reply that have ended so far */
     uint64_t data_left; /* bulk payload (and its "\r\n") still to come */
     uint64_t left[RD_RSP_MAX_DEPTH]; /* elements still to come in each open array */
-    int64_t pnum;       /* internal: number being read */
-    uint8_t pflags;     /* internal */
-    const char *error;  /* after RD_RSP_BAD: why */
+    int64_t pnum;                    /* internal: number being read */
+    uint8_t pflags;                  /* internal */
+    const char *error;               /* after RD_RSP_BAD: why */
 };
 
 enum rd_rsp_ev {
@@ -45,7 +45,11 @@ enum rd_rsp_ev {
     RD_RSP_DONE,      /* the reply ended at *consumed */
     RD_RSP_BAD,       /* not RESP2 (unknown type byte, bad number, a line over max_line, nesting
                        * too deep, a payload not ended by "\r\n", a bulk over max_bulk): the
-                       * connection must be closed */
+                       * connection must be closed. *consumed includes the byte that showed
+                       * it, but for a line over max_line, where it stops at max_line bytes; a
+                       * check of a line's value (a length, a count, the nesting) is made once
+                       * its "\r\n" is in. An array inside RD_RSP_MAX_DEPTH open ones is too
+                       * deep, even an empty or a nil one. Every later call repeats it */
 };
 
 void rd_rsp_framer_init(struct rd_rsp_framer *f);
@@ -58,7 +62,8 @@ enum rd_rsp_ev rd_rsp_feed(struct rd_rsp_framer *f, uint32_t max_line, uint64_t 
                            const uint8_t *buf, size_t len, size_t *consumed);
 
 /* True while the next byte fed belongs to the head line of a reply (callers gather that line
- * across buffers when they need its text, an error's say). */
+ * across buffers when they need its text, an error's say). Also true while a RD_RSP_DONE is
+ * pending: the next byte after it starts the next reply. */
 bool rd_rsp_in_head(const struct rd_rsp_framer *f);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "src/log.h"
 #include "src/net.h"
+#include "src/rd_client.h"
 #include "src/server.h"
 #include "src/version.h"
 #include "src/worker.h"
@@ -43,8 +44,7 @@ static void client_note_reply(struct client *c, uint64_t len)
         c->rsp_avg = c->rsp_avg == 0 ? len : (c->rsp_avg * 7 + len) / 8;
 }
 
-/* No new request of c is parsed while this holds. */
-static bool client_backlog_full(const struct client *c)
+bool client_backlog_full(const struct client *c)
 {
     return c->nqueued >= client_window(c) || c->keys_queued > CLIENT_MAX_KEYS ||
            c->rsp_queued > c->pool->cp->client_reply_limit;
@@ -140,8 +140,25 @@ static void msg_client_error(struct worker *w, struct msg *m, const char *reason
     m->state = MS_ANSWERED;
 }
 
-static const char *msg_err_line(enum msg_err e, uint32_t *len)
+const char *msg_err_line(enum msg_err e, bool redis, uint32_t *len)
 {
+    static const char *const rd_lines[] = {
+        [MSG_OK] = "-ERR unknown\r\n",
+        [MSG_ERR_DOWN] = "-ERR backend unavailable\r\n",
+        [MSG_ERR_TIMEOUT] = "-ERR backend timed out\r\n",
+        [MSG_ERR_CLOSED] = "-ERR backend closed the connection\r\n",
+        [MSG_ERR_PROTOCOL] = "-ERR backend sent an invalid reply\r\n",
+        [MSG_ERR_NOMEM] = "-ERR out of memory\r\n",
+        [MSG_ERR_EJECTED] = "-ERR backend ejected\r\n",
+        [MSG_ERR_NOFD] = "-ERR proxy out of file descriptors\r\n",
+        [MSG_ERR_LOCAL] = "-ERR proxy out of local resources\r\n",
+        [MSG_ERR_AUTH] = "-ERR backend refused the proxy's AUTH or SELECT\r\n",
+    };
+    if (redis) {
+        const char *r = rd_lines[e < sizeof(rd_lines) / sizeof(rd_lines[0]) ? e : 0];
+        *len = (uint32_t)strlen(r);
+        return r;
+    }
     static const char *const lines[] = {
         [MSG_OK] = "SERVER_ERROR unknown\r\n",
         [MSG_ERR_DOWN] = "SERVER_ERROR backend unavailable\r\n",
@@ -152,6 +169,7 @@ static const char *msg_err_line(enum msg_err e, uint32_t *len)
         [MSG_ERR_EJECTED] = "SERVER_ERROR backend ejected\r\n",
         [MSG_ERR_NOFD] = "SERVER_ERROR proxy out of file descriptors\r\n",
         [MSG_ERR_LOCAL] = "SERVER_ERROR proxy out of local resources\r\n",
+        [MSG_ERR_AUTH] = "SERVER_ERROR backend refused authentication\r\n",
     };
     const char *s = lines[e < sizeof(lines) / sizeof(lines[0]) ? e : 0];
     *len = (uint32_t)strlen(s);
@@ -172,11 +190,13 @@ static void parent_complete(struct worker *w, struct msg *p)
 
     svec_release(&p->rsp, &w->mbufs);
     client_note_reply(p->client, p->rsp_counted);
-    if (p->client == NULL) {
+    if (p->client != NULL && p->client->rd != NULL) {
+        rd_merge(w, p); /* redis has its own shapes of reply */
+    } else if (p->client == NULL) {
         /* nobody to answer */
     } else if (bad != NULL && bad->err != MSG_OK) {
         uint32_t len;
-        const char *line = msg_err_line(bad->err, &len);
+        const char *line = msg_err_line(bad->err, false, &len);
         msg_set_reply(w, p, line, len);
         STAT_INC(p->client->pool->st->forward_error);
     } else if (bad != NULL) {
@@ -229,7 +249,7 @@ void msg_server_done(struct worker *w, struct msg *m)
                 m->client->cut = m->client->close_now = true;
         } else {
             uint32_t len;
-            const char *line = msg_err_line(m->err, &len);
+            const char *line = msg_err_line(m->err, w->pools[m->pool_idx].cp->redis, &len);
             msg_set_reply(w, m, line, len);
         }
     }
@@ -241,7 +261,7 @@ void msg_server_done(struct worker *w, struct msg *m)
         worker_mark_dirty(w, &m->client->o);
 }
 
-static struct msg *frag_new(struct worker *w, struct msg *p)
+struct msg *msg_frag_new(struct worker *w, struct msg *p)
 {
     struct msg *f = msg_get(&w->msgs);
     if (f == NULL)
@@ -249,6 +269,7 @@ static struct msg *frag_new(struct worker *w, struct msg *p)
     f->is_frag = true;
     f->parent = p;
     f->cmd = p->cmd;
+    f->rcmd = p->rcmd;
     f->noreply = p->noreply;
     f->state = MS_QUEUED; /* the server side's from birth: queued right after */
     f->pool_idx = p->pool_idx;
@@ -266,7 +287,7 @@ static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
     bool nomem = false;
     m->state = MS_SPLIT;
     for (uint32_t s = 0; s < pool->nservers && !nomem; s++) {
-        f = frag_new(w, m);
+        f = msg_frag_new(w, m);
         if (f == NULL) {
             nomem = true;
             break;
@@ -352,7 +373,7 @@ static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
         uint32_t s = dest[k];
         struct msg *f = byserver[s];
         if (f == NULL) {
-            f = frag_new(w, m);
+            f = msg_frag_new(w, m);
             if (f == NULL || (f->frag_keys = malloc(count[s] * sizeof(uint32_t))) == NULL) {
                 failed = true;
                 break;
@@ -607,7 +628,7 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
 
 /* ---- receive path ------------------------------------------------------------------- */
 
-static struct msg *client_new_msg(struct worker *w, struct client *c)
+struct msg *client_new_msg(struct worker *w, struct client *c)
 {
     struct msg *m = msg_get(&w->msgs);
     if (m == NULL)
@@ -973,6 +994,11 @@ void client_accept(struct worker *w, struct pool_rt *pool, int fd)
     c->o.fd = fd;
     c->pool = pool;
     mc_framer_init(&c->fr, false);
+    if (cp->redis && rd_conn_init(w, c) < 0) {
+        close(fd);
+        free(c);
+        return;
+    }
     c->next = w->clients;
     if (w->clients != NULL)
         w->clients->prev = c;
@@ -995,13 +1021,22 @@ static void client_end_of_input(struct worker *w, struct client *c)
     worker_mark_dirty(w, &c->o);
 }
 
+/* Frames and handles buf[pos, n) in the client's protocol. */
+static size_t client_parse_any(struct worker *w, struct client *c, uint32_t buf, size_t pos,
+                               uint32_t n)
+{
+    if (c->rd != NULL)
+        return rd_client_parse(w, c, buf, pos, n);
+    return client_parse(w, c, buf, pos, n);
+}
+
 /* Parses what was held while the backlog was full, as far as the backlog lets it. */
 static void client_drain_held(struct worker *w, struct client *c)
 {
     struct held *h;
     while ((h = c->held) != NULL && !client_backlog_full(c) && !c->eof && !c->close_now) {
         size_t end = (size_t)h->off + h->len;
-        size_t done = client_parse(w, c, h->buf, h->off, (uint32_t)end);
+        size_t done = client_parse_any(w, c, h->buf, h->off, (uint32_t)end);
         if (done < end) {
             /* stopped again: the rest stays first in line */
             h->len = (uint32_t)(end - done);
@@ -1039,7 +1074,7 @@ void client_event(struct worker *w, struct client *c, const struct io_event *ev)
                 if (!client_hold(w, c, ev->buf, 0, (uint32_t)ev->res))
                     c->close_now = true;
             } else {
-                size_t done = client_parse(w, c, ev->buf, 0, (uint32_t)ev->res);
+                size_t done = client_parse_any(w, c, ev->buf, 0, (uint32_t)ev->res);
                 if (done < (size_t)ev->res &&
                     !client_hold(w, c, ev->buf, (uint32_t)done, (uint32_t)(ev->res - done)))
                     c->close_now = true;
@@ -1122,6 +1157,7 @@ void client_free(struct worker *w, struct client *c)
         sendrec_give(&w->sendrecs, c->send);
     }
     linebuf_free(&c->line);
+    rd_conn_free(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else

@@ -13,6 +13,8 @@
 #include "src/sendrec.h"
 #include "src/worker.h"
 
+struct rd_conn;
+
 struct client {
     struct owner o;
     struct pool_rt *pool;
@@ -39,9 +41,10 @@ struct client {
     struct held *held;    /* received bytes not parsed yet (a backlog stopped the parse), in
                            * order; each holds a reference on its buffer */
     struct held *held_tail;
-    bool rx_eof;     /* the client's EOF came while bytes were held: acted on once they
-                      * are parsed */
-    uint64_t probed; /* monotonic ns of its last clients_probe_quiet poll */
+    struct rd_conn *rd; /* a redis pool's client: its protocol state (NULL: memcached) */
+    bool rx_eof;        /* the client's EOF came while bytes were held: acted on once they
+                         * are parsed */
+    uint64_t probed;    /* monotonic ns of its last clients_probe_quiet poll */
 };
 
 /* Bytes of one receive buffer that wait to be parsed. */
@@ -90,6 +93,16 @@ uint64_t client_waiting_bytes(const struct client *c);
  * then reports it. */
 void clients_probe_quiet(struct worker *w);
 #define CLIENT_PROBE_NS (5ULL * 1000000000ULL)
+/* No new request of c is parsed while this holds (its window, keys or reply bytes are full). */
+bool client_backlog_full(const struct client *c);
+/* A new request at the end of c's queue (its reply order); NULL when memory ran out. */
+struct msg *client_new_msg(struct worker *w, struct client *c);
+/* A new fragment of split request p, queued on p's list and counted as pending; NULL when
+ * memory ran out. Its state is QUEUED: server_enqueue it right after. */
+struct msg *msg_frag_new(struct worker *w, struct msg *p);
+/* The reply line for a request that failed for e (redis: "-ERR ...", else "SERVER_ERROR ..."),
+ * static, with *len its length. */
+const char *msg_err_line(enum msg_err e, bool redis, uint32_t *len);
 /* Makes m's reply the single line text (static, len bytes), dropping what it had. */
 void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t len);
 /* The server side is done with m (reply complete or failed): its reply goes to its client,

@@ -190,7 +190,8 @@ static int probe_wait(int fd, short events, uint64_t deadline, int stop_fd)
     }
 }
 
-int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, int stop_fd)
+int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, int stop_fd,
+                 bool redis)
 {
     uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -209,8 +210,10 @@ int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_m
         ret = soerr ? -soerr : -errno;
         goto out_close;
     }
-    static const char ask[] = "version\r\n";
-    if (send(fd, ask, sizeof(ask) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(ask) - 1)) {
+    /* a redis server that wants AUTH first is up all the same: it answers -NOAUTH */
+    const char *ask = redis ? "*1\r\n$4\r\nPING\r\n" : "version\r\n";
+    ssize_t asklen = (ssize_t)strlen(ask);
+    if (send(fd, ask, (size_t)asklen, MSG_NOSIGNAL) != asklen) {
         ret = -EIO;
         goto out_close;
     }
@@ -232,7 +235,13 @@ int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_m
         }
         got += (size_t)n;
     }
-    ret = got >= 8 && memcmp(buf, "VERSION ", 8) == 0 ? 0 : -EPROTO;
+    if (redis)
+        ret = (got >= 5 && memcmp(buf, "+PONG", 5) == 0) ||
+                      (got >= 7 && memcmp(buf, "-NOAUTH", 7) == 0)
+                  ? 0
+                  : -EPROTO;
+    else
+        ret = got >= 8 && memcmp(buf, "VERSION ", 8) == 0 ? 0 : -EPROTO;
 out_close:
     close(fd);
     return ret;
@@ -249,7 +258,7 @@ void health_tick(struct health *h, uint64_t now)
                 continue;
             int tmo = cp->timeout_ms > 0 && cp->timeout_ms < PROBE_TIMEOUT_MAX ? cp->timeout_ms
                                                                                : PROBE_TIMEOUT_MAX;
-            int r = health_probe(&hs->addr, hs->addrlen, tmo, h->stop_pipe[0]);
+            int r = health_probe(&hs->addr, hs->addrlen, tmo, h->stop_pipe[0], cp->redis);
             if (r == -ECANCELED)
                 return; /* stopping */
             if (r < 0) {
@@ -257,7 +266,7 @@ void health_tick(struct health *h, uint64_t now)
                              mono_ns() + (uint64_t)cp->server_retry_timeout_ms * 1000000ULL);
                 log_warn("pool '%s': server %s still down (probe: %s), next probe in %d ms",
                          cp->name, cp->servers[s].pname,
-                         r == -EPROTO ? "unexpected answer to version" : strerror(-r),
+                         r == -EPROTO ? "unexpected answer" : strerror(-r),
                          cp->server_retry_timeout_ms);
                 continue;
             }

@@ -102,10 +102,12 @@ static inline void health_success(struct health *h, uint32_t p, uint32_t s)
         atomic_store_explicit(&hs->failures, 0, memory_order_relaxed);
 }
 
-/* One probe of an ejected server: connect, `version`, a VERSION line, within timeout_ms; it
+/* One probe of an ejected server: connect, `version` and a VERSION line (redis: PING and +PONG,
+ * or -NOAUTH), within timeout_ms; it
  * gives up early when stop_fd (-1: none) becomes readable. Returns 0 when the server answered,
  * else -errno (-ETIMEDOUT, -EPROTO for a wrong answer, -ECANCELED when stopped). */
-int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, int stop_fd);
+int health_probe(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, int stop_fd,
+                 bool redis);
 
 /* Runs one round of the probe thread's work at monotonic time now (exposed for tests). */
 void health_tick(struct health *h, uint64_t now);

@@ -503,16 +503,6 @@ int main(int argc, char **argv)
         conf_free(conf);
         return r;
     }
-    for (uint32_t p = 0; p < conf->npools; p++)
-        if (conf->pools[p].redis) {
-            /* better to refuse than to speak memcached to redis servers and clients */
-            fprintf(stderr,
-                    "ringproxy: pool '%s' has 'redis: true', but this version of ringproxy "
-                    "proxies memcached only; remove the pool or run nutcracker for it\n",
-                    conf->pools[p].name);
-            conf_free(conf);
-            return 1;
-        }
     if (log_init(o.verbosity, o.log_file) < 0) {
         fprintf(stderr, "ringproxy: cannot open log file '%s': %s\n", o.log_file, strerror(errno));
         conf_free(conf);

@@ -115,6 +115,84 @@ uint64_t svec_bytes(const struct svec *s)
     return b;
 }
 
+/* Finds the slice holding byte off: its index, with cur->base its first byte's offset.
+ * Returns s->n when off is past the end. */
+static uint32_t svec_locate(const struct svec *s, uint64_t off, struct svec_cur *cur)
+{
+    struct svec_cur local = {0, 0};
+    if (cur == NULL)
+        cur = &local;
+    if (cur->i > s->n || off < cur->base)
+        *cur = (struct svec_cur){0, 0};
+    while (cur->i < s->n && off >= cur->base + s->v[cur->i].len) {
+        cur->base += s->v[cur->i].len;
+        cur->i++;
+    }
+    return cur->i;
+}
+
+const uint8_t *svec_peek(const struct svec *s, uint64_t off, uint64_t len, struct svec_cur *cur)
+{
+    struct svec_cur local = {0, 0};
+    if (cur == NULL)
+        cur = &local;
+    uint32_t i = svec_locate(s, off, cur);
+    if (i == s->n)
+        return len == 0 ? (const uint8_t *)"" : NULL;
+    if (off + len > cur->base + s->v[i].len)
+        return NULL;
+    return s->v[i].ptr + (off - cur->base);
+}
+
+bool svec_copy_out(const struct svec *s, uint64_t off, uint64_t len, uint8_t *dst,
+                   struct svec_cur *cur)
+{
+    struct svec_cur local = {0, 0};
+    if (cur == NULL)
+        cur = &local;
+    uint32_t i = svec_locate(s, off, cur);
+    uint64_t base = cur->base;
+    while (len > 0) {
+        if (i == s->n)
+            return false;
+        uint64_t in = off - base, n = s->v[i].len - in;
+        if (n > len)
+            n = len;
+        memcpy(dst, s->v[i].ptr + in, n);
+        dst += n;
+        off += n;
+        len -= n;
+        base += s->v[i].len;
+        i++;
+    }
+    return true;
+}
+
+int svec_push_range(struct svec *dst, struct mbuf_pool *p, const struct svec *src, uint64_t off,
+                    uint64_t len, struct svec_cur *cur)
+{
+    struct svec_cur local = {0, 0};
+    if (cur == NULL)
+        cur = &local;
+    uint32_t i = svec_locate(src, off, cur);
+    uint64_t base = cur->base;
+    while (len > 0) {
+        if (i == src->n)
+            return -ERANGE;
+        const struct slice *sl = &src->v[i];
+        uint64_t in = off - base, n = sl->len - in;
+        if (n > len)
+            n = len;
+        if (svec_push(dst, p, sl->ptr + in, (uint32_t)n, sl->buf) < 0)
+            return -ENOMEM;
+        off += n;
+        len -= n;
+        base += sl->len;
+        i++;
+    }
+    return 0;
+}
+
 /* One slice out of the arena; false when spill space ran out. */
 static bool slice_evacuate(struct slice *sl, struct mbuf_pool *p)
 {
@@ -179,7 +257,7 @@ struct msg *msg_get(struct msg_pool *mp)
 
 static void mget_free(struct mget *mg, struct mbuf_pool *p)
 {
-    for (uint32_t i = 0; i < mg->nkeys; i++)
+    for (uint32_t i = 0; mg->keys != NULL && i < mg->nkeys; i++)
         mbuf_put(p, mg->keys[i].buf);
     free(mg->keys);
     free(mg->items);

@@ -46,6 +46,24 @@ uint64_t svec_bytes(const struct svec *s);
  * spill space runs out. Returns the slices moved. */
 uint32_t svec_evacuate(struct svec *s, struct mbuf_pool *p, uint32_t from);
 
+/* A position in an svec, for reading a message's bytes by their offset from its start (a redis
+ * request's arguments). Offsets asked for in increasing order cost O(1) each. */
+struct svec_cur {
+    uint32_t i;    /* slice */
+    uint64_t base; /* offset of slice i's first byte */
+};
+
+/* The len bytes at offset off of s when they lie in one slice (NULL otherwise, or when s holds
+ * fewer). cur may be NULL. */
+const uint8_t *svec_peek(const struct svec *s, uint64_t off, uint64_t len, struct svec_cur *cur);
+/* Copies the len bytes at offset off of s to dst. Returns false when s holds fewer. */
+bool svec_copy_out(const struct svec *s, uint64_t off, uint64_t len, uint8_t *dst,
+                   struct svec_cur *cur);
+/* Appends to dst the slices of src that hold its bytes [off, off + len), each taking a
+ * reference (the bytes are shared, not copied). Returns 0, -ENOMEM, or -ERANGE. */
+int svec_push_range(struct svec *dst, struct mbuf_pool *p, const struct svec *src, uint64_t off,
+                    uint64_t len, struct svec_cur *cur);
+
 struct client;
 struct sconn;
 
@@ -60,6 +78,7 @@ enum msg_err {
     MSG_ERR_EJECTED,
     MSG_ERR_NOFD,  /* the proxy ran out of descriptors: a local failure, not the server's */
     MSG_ERR_LOCAL, /* another local resource ran out (ports, ring entries) */
+    MSG_ERR_AUTH,  /* redis: the server refused the proxy's AUTH or SELECT */
 };
 
 /* True for failures of the proxy's own resources, which are not counted against a server. */
@@ -78,7 +97,8 @@ struct mget_item {
 /* A split multi-key retrieval: the parent's keys, in the client's order. */
 struct mget {
     uint32_t nkeys;
-    struct slice *keys;      /* each holds a buffer reference until the parent is freed */
+    struct slice *keys;      /* each holds a buffer reference until the parent is freed (NULL
+                              * for redis: its replies come by position, not by key) */
     struct mget_item *items; /* nkeys entries */
 };
 
@@ -120,6 +140,10 @@ struct msg {
     struct msg *fnext;
 
     enum mc_cmd cmd;
+    uint16_t rcmd; /* redis: enum rd_cmd */
+    uint8_t setup; /* redis: the proxy's own AUTH (1) or SELECT (2) on a new server connection */
+    bool rd_fail;  /* redis: the reply is an error that counts as the server's failure (-OOM,
+                    * -BUSY, -LOADING, as nutcracker counts them) */
     uint8_t state; /* enum msg_state: where it is in its life */
     bool noreply;
     bool in_client; /* the client's queue still references it (until its reply is handed over) */
@@ -137,6 +161,7 @@ struct msg {
     uint32_t frag_nkeys;
     struct mget *mg;      /* parent of a split retrieval */
     uint8_t *owned;       /* bytes this message owns (a generated reply, a copied line) */
+    int64_t ival;         /* redis: the reply's integer (a split DEL's parts are summed) */
     uint64_t t_queued;    /* monotonic ns when queued on a server (timeout) */
     uint64_t qbytes;      /* request bytes counted in its server's in/out queue gauges */
     uint64_t rsp_counted; /* reply bytes counted in its client's rsp_queued (fragments' too) */

@@ -19,7 +19,7 @@ struct sendrec {
     uint32_t niov;     /* iovecs filled */
     uint32_t first;    /* first iovec not yet fully sent */
     uint32_t nbufs;
-    void *owned[8]; /* heap blocks the iovecs point into, freed with the send */
+    void *owned[64]; /* heap blocks the iovecs point into, freed with the send */
     uint32_t nowned;
     uint64_t bytes; /* bytes in the filled iovecs */
     bool busy;      /* submitted, completion pending */
@@ -47,6 +47,11 @@ bool sendrec_add(struct sendrec *s, const struct slice *sl);
 /* Takes over a heap block the send's iovecs point into (freed when the send is done).
  * Returns false when there is no room: send what is gathered first. */
 bool sendrec_own(struct sendrec *s, void *block);
+
+static inline bool sendrec_can_own(const struct sendrec *s)
+{
+    return s->nowned < sizeof(s->owned) / sizeof(s->owned[0]);
+}
 
 /* Prepares mh for the (remaining) iovecs. */
 struct msghdr *sendrec_msghdr(struct sendrec *s);

@@ -12,9 +12,8 @@
 #include "src/client.h"
 #include "src/log.h"
 #include "src/net.h"
+#include "src/rd_server.h"
 #include "src/worker.h"
-
-static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err);
 
 /* ---- pools and routing -------------------------------------------------------------- */
 
@@ -46,7 +45,7 @@ int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const str
     if (pool->nconns == 0)
         pool->nconns = 1;
     pool->servers = calloc(cp->nservers, sizeof(*pool->servers));
-    if (pool->servers == NULL)
+    if (pool->servers == NULL || rd_pool_init(pool) < 0)
         goto out_nomem;
     for (uint32_t i = 0; i < cp->nservers; i++) {
         struct server *s = &pool->servers[i];
@@ -98,6 +97,7 @@ void pool_rt_destroy(struct worker *w, struct pool_rt *pool)
         free(s->conns);
     }
     free(pool->servers);
+    rd_pool_destroy(pool);
     if (pool->lst.o.fd >= 0 && !pool->lst.o.closing)
         close(pool->lst.o.fd);
 }
@@ -137,6 +137,7 @@ static int sconn_open(struct worker *w, struct server *s, uint32_t ci, struct sc
     sc->conn_idx = ci;
     sc->state = SC_CONNECTING;
     mc_rsp_framer_init(&sc->fr);
+    rd_rsp_framer_init(&sc->rfr);
     int ret = w->io->ops->connect(w->io, fd, (struct sockaddr *)&s->addr, s->addrlen, sc);
     if (ret < 0) {
         close(fd);
@@ -146,6 +147,8 @@ static int sconn_open(struct worker *w, struct server *s, uint32_t ci, struct sc
     sc->o.pending++;
     s->conns[ci] = sc;
     *out = sc;
+    if (s->pool->cp->redis)
+        rd_sconn_setup(w, sc); /* AUTH and SELECT go first */
     return 0;
 }
 
@@ -238,7 +241,7 @@ static void sconn_pop_noreply(struct worker *w, struct sconn *sc)
     }
 }
 
-static void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
+void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
 {
     if (sc->state == SC_DEAD)
         return;
@@ -322,8 +325,15 @@ void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct
             return;
         }
     }
-    m->sconn = sc;
     m->server_idx = idx;
+    sconn_push(w, sc, m);
+}
+
+void sconn_push(struct worker *w, struct sconn *sc, struct msg *m)
+{
+    struct server *s = sc->server;
+    m->state = MS_QUEUED;
+    m->sconn = sc;
     m->t_queued = w->now;
     m->snext = NULL;
     m->sprev = sc->tail;
@@ -336,7 +346,8 @@ void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct
     if (sc->unsent == NULL)
         sc->unsent = m;
     sc->nqueued++;
-    STAT_INC(s->st->requests);
+    if (!m->setup)
+        STAT_INC(s->st->requests);
     STAT_INC(s->st->in_queue);
     STAT_ADD(s->st->in_queue_bytes, m->qbytes);
     if (sc->state == SC_CONNECTED)
@@ -360,6 +371,10 @@ void sconn_flush(struct worker *w, struct sconn *sc)
     }
     struct msg *m;
     for (m = sc->unsent; m != NULL; m = m->snext) {
+        /* bytes the message owns (a fragment's headers, a re-encoded inline request) go with
+         * the send, which frees them once it is done */
+        if (m->owned != NULL && !sendrec_can_own(s))
+            break;
         while (m->req_handed < m->req.n && !sendrec_full(s)) {
             const struct slice *sl = &m->req.v[m->req_handed++];
             sendrec_add(s, sl);
@@ -369,6 +384,10 @@ void sconn_flush(struct worker *w, struct sconn *sc)
         m->req.sealed = m->req_handed;
         if (m->req_handed < m->req.n)
             break;
+        if (m->owned != NULL) {
+            sendrec_own(s, m->owned);
+            m->owned = NULL;
+        }
         /* every byte of it is in a send now: from the in-queue to the out-queue */
         m->state = MS_SENT;
         struct server_stats *st = sc->server->st;
@@ -431,10 +450,13 @@ static bool frag_match(struct msg *f, const uint8_t *key, uint32_t len, uint32_t
     return false;
 }
 
-static void sconn_reply_done(struct worker *w, struct sconn *sc)
+void sconn_reply_done(struct worker *w, struct sconn *sc, bool ok)
 {
     struct msg *m = sconn_pop(sc);
-    health_success(w->health, sc->server->pool->idx, sc->server->idx);
+    if (ok)
+        health_success(w->health, sc->server->pool->idx, sc->server->idx);
+    else
+        server_failed(w, sc->server);
     STAT_INC(sc->server->st->responses);
     msg_server_done(w, m);
     sconn_pop_noreply(w, sc);
@@ -464,16 +486,16 @@ static int sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const u
             return -1;
         if (m->is_frag)
             m->rsp_type = MC_RSP_END;
-        sconn_reply_done(w, sc);
+        sconn_reply_done(w, sc, true);
         return 1;
     case MC_RSP_LINE:
         if (kind == MC_KIND_RETRIEVAL)
             return -1;
-        sconn_reply_done(w, sc);
+        sconn_reply_done(w, sc, true);
         return 1;
     case MC_RSP_ERROR:
         m->rsp_type = MC_RSP_ERROR;
-        sconn_reply_done(w, sc);
+        sconn_reply_done(w, sc, true);
         return 1;
     default:
         return -1;
@@ -482,6 +504,10 @@ static int sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const u
 
 static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32_t n)
 {
+    if (sc->server->pool->cp->redis) {
+        rd_sconn_parse(w, sc, buf, n);
+        return;
+    }
     const uint8_t *base = mbuf_data(&w->mbufs, buf);
     uint32_t max_line = sc->server->pool->w->conf->global.max_request_line;
     size_t pos = 0;

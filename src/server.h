@@ -11,6 +11,7 @@
 #include "proto/mc_frame.h"
 #include "proto/mc_req.h"
 #include "proto/mc_rsp.h"
+#include "proto/rd_rsp.h"
 #include "src/io.h"
 #include "src/linebuf.h"
 #include "src/log.h"
@@ -37,7 +38,9 @@ struct sconn {
     struct sendrec *send;
     struct mc_framer fr;
     struct linebuf line;
-    struct mc_rsp_line rl; /* the reply line being handled */
+    struct mc_rsp_line rl;    /* the reply line being handled */
+    struct rd_rsp_framer rfr; /* redis pools: the reply framer */
+    uint32_t elem_first;      /* redis: reply slice where the current array element began */
 };
 
 /* This worker's side of one server: its connections and counters. Whether the server is
@@ -64,6 +67,10 @@ struct pool_rt {
     uint32_t nservers;
     struct listener lst;
     struct pool_stats *st;
+    /* redis: the commands every new server connection starts with (AUTH redis_auth, SELECT
+     * redis_db), built once; len 0 when not needed */
+    char *rd_auth_cmd, *rd_select_cmd;
+    uint32_t rd_auth_len, rd_select_len;
 };
 
 int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
@@ -82,6 +89,15 @@ void sconn_free(struct worker *w, struct sconn *sc);
  * to a send yet. Returns false (m untouched) otherwise: it stays queued, is answered, and the
  * reply is dropped, so the connection stays in step. */
 bool server_drop_unsent(struct worker *w, struct msg *m);
+/* Internal to the server side (server.c, rd_server.c). */
+/* Fails every request on sc with err and closes it. */
+void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err);
+/* The head request's reply is complete: it leaves the queue; ok false counts the reply as the
+ * server's failure (redis -OOM, -BUSY, -LOADING), true as its success. */
+void sconn_reply_done(struct worker *w, struct sconn *sc, bool ok);
+/* Queues m (a request of the proxy's own, no client) at the tail of sc itself. */
+void sconn_push(struct worker *w, struct sconn *sc, struct msg *m);
+
 /* Fails requests that waited longer than the pool's timeout. */
 void servers_tick(struct worker *w);
 /* Opens every connection of the pools with `preconnect` (at start). */

@@ -276,7 +276,8 @@ struct fx {
     int npeers;
 };
 
-static int fx_setup(void **state)
+/* The fixture over one pool of two servers; pool_extra: more keys of the pool (a redis pool). */
+static int fx_setup_conf(void **state, const char *pool_extra)
 {
     char err[512];
     struct fx *fx = calloc(1, sizeof(*fx));
@@ -299,10 +300,11 @@ static int fx_setup(void **state)
             "core:\n"
             "  listen: %s\n"
             "  max_value_size: 1000\n"
+            "%s"
             "  servers:\n"
             "   - 127.0.0.1:1:1\n"
             "   - 127.0.0.1:2:1\n",
-            fx->sock_path);
+            fx->sock_path, pool_extra);
     fclose(fp);
     if (conf_load_file(fx->conf_path, &fx->conf, err, sizeof(err)) < 0) {
         print_error("conf: %s\n", err);
@@ -336,6 +338,21 @@ static int fx_setup(void **state)
     w->mbufs.engine = &f->base;
     w->now = worker_now();
     return 0;
+}
+
+static int fx_setup(void **state)
+{
+    return fx_setup_conf(state, "");
+}
+
+static int fx_setup_redis(void **state)
+{
+    return fx_setup_conf(state, "  redis: true\n");
+}
+
+static int fx_setup_redis_auth(void **state)
+{
+    return fx_setup_conf(state, "  redis: true\n  redis_auth: sekret\n  redis_db: 3\n");
 }
 
 static int fx_teardown(void **state)
@@ -1574,9 +1591,225 @@ static void test_window_holds_then_drains(void **state)
     fx_finish(fx);
 }
 
+/* ---- 9. redis pools --------------------------------------------------------------------- */
+
+/* A GET goes to its server as it came, and the reply back as it came. */
+static void test_rd_get_happy(void **state)
+{
+    struct fx *fx = *state;
+    uint32_t s = fx_route(fx, "foo");
+    struct client *c = fx_client(fx);
+    fx_roundtrip(fx, c, s, "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", "$3\r\nbar\r\n");
+    fx_roundtrip(fx, c, s, "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", "$-1\r\n");
+    fx_finish(fx);
+}
+
+/* A SET whose value arrives in three receives reaches its server only whole; a client that
+ * stops halfway costs the server connection nothing. */
+static void test_rd_set_only_whole(void **state)
+{
+    struct fx *fx = *state;
+    uint32_t s = fx_route(fx, "k");
+    struct client *c = fx_client(fx);
+    size_t mark = fx->fake.nops;
+    fx_recv_str(fx, c, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n01234");
+    fx_recv_str(fx, c, "567");
+    assert_null(fx_sconn(fx, s)); /* nothing queued: no connection even */
+    fx_recv_str(fx, c, "89\r\n");
+    struct sconn *sc = fx_sconn(fx, s);
+    assert_non_null(sc);
+    fx_connect(fx, sc, 0);
+    fx_send_ok(fx, sc, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n0123456789\r\n");
+    fx_recv_str(fx, sc, "+OK\r\n");
+    fx_send_ok(fx, c, "+OK\r\n");
+    /* half a request, then the client goes: nothing of it is sent */
+    fx_recv_str(fx, c, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n012");
+    fx_recv_end(fx, c, -ECONNRESET);
+    assert_int_equal(fx_count(fx, mark, sc, IO_SEND), 1);
+    fx_finish(fx);
+}
+
+/* Two keys on two servers: one fragment each, merged back in the client's order, nil kept. */
+static void test_rd_mget_split(void **state)
+{
+    struct fx *fx = *state;
+    char a[16], b[16], a2[16], req[128], r0[96], r1[96];
+    key_on(fx, 0, 0, a, sizeof(a));
+    key_on(fx, 1, 0, b, sizeof(b));
+    key_on(fx, 0, 1, a2, sizeof(a2));
+    sfmt(req, sizeof(req), "*4\r\n$4\r\nMGET\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
+         strlen(b), b, strlen(a), a, strlen(a2), a2);
+    sfmt(r0, sizeof(r0), "*3\r\n$4\r\nMGET\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen(a), a,
+         strlen(a2), a2);
+    sfmt(r1, sizeof(r1), "*2\r\n$4\r\nMGET\r\n$%zu\r\n%s\r\n", strlen(b), b);
+    struct client *c = fx_client(fx);
+    fx_recv_str(fx, c, req);
+    struct sconn *s0 = fx_sconn(fx, 0), *s1 = fx_sconn(fx, 1);
+    fx_connect(fx, s0, 0);
+    fx_connect(fx, s1, 0);
+    fx_send_ok(fx, s0, r0);
+    fx_send_ok(fx, s1, r1);
+    /* server 0 answers in two pieces, split inside an element */
+    fx_recv_str(fx, s0, "*2\r\n$2\r\nv");
+    fx_recv_str(fx, s1, "*1\r\n$3\r\nvvv\r\n");
+    assert_int_equal(fx_count(fx, 0, c, IO_SEND), 0);
+    fx_recv_str(fx, s0, "a\r\n$-1\r\n");
+    fx_send_ok(fx, c, "*3\r\n$3\r\nvvv\r\n$2\r\nva\r\n$-1\r\n");
+    assert_int_equal(STAT_GET(stats_pool(&fx->reg, 0, 0)->fragments), 2);
+    fx_finish(fx);
+}
+
+/* DEL over two servers: the integers summed; a server error answers the whole request. */
+static void test_rd_del_sum_and_error(void **state)
+{
+    struct fx *fx = *state;
+    char a[16], b[16], req[128], r0[96], r1[96];
+    key_on(fx, 0, 0, a, sizeof(a));
+    key_on(fx, 1, 0, b, sizeof(b));
+    sfmt(req, sizeof(req), "*3\r\n$3\r\nDEL\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen(a), a,
+         strlen(b), b);
+    sfmt(r0, sizeof(r0), "*2\r\n$3\r\nDEL\r\n$%zu\r\n%s\r\n", strlen(a), a);
+    sfmt(r1, sizeof(r1), "*2\r\n$3\r\nDEL\r\n$%zu\r\n%s\r\n", strlen(b), b);
+    struct client *c = fx_client(fx);
+    fx_recv_str(fx, c, req);
+    struct sconn *s0 = fx_sconn(fx, 0), *s1 = fx_sconn(fx, 1);
+    fx_connect(fx, s0, 0);
+    fx_connect(fx, s1, 0);
+    fx_send_ok(fx, s0, r0);
+    fx_send_ok(fx, s1, r1);
+    fx_recv_str(fx, s0, ":1\r\n");
+    fx_recv_str(fx, s1, ":1\r\n");
+    fx_send_ok(fx, c, ":2\r\n");
+    /* again, and server 1 is loading: its error is the answer, and it counts as a failure */
+    fx_recv_str(fx, c, req);
+    fx_send_ok(fx, s0, r0);
+    fx_send_ok(fx, s1, r1);
+    fx_recv_str(fx, s1, "-LOADING Redis is loading the dataset in memory\r\n");
+    fx_recv_str(fx, s0, ":0\r\n");
+    fx_send_ok(fx, c, "-LOADING Redis is loading the dataset in memory\r\n");
+    assert_int_equal(fx_failures(fx, 1), 1);
+    assert_int_equal(fx_failures(fx, 0), 0);
+    fx_finish(fx);
+}
+
+/* The client goes while a split MGET waits for its second part: nothing leaks, the part that
+ * came is dropped, and the connection stays in step for the next client. */
+static void test_rd_mget_client_gone(void **state)
+{
+    struct fx *fx = *state;
+    char a[16], b[16], req[128], r0[96], r1[96];
+    key_on(fx, 0, 0, a, sizeof(a));
+    key_on(fx, 1, 0, b, sizeof(b));
+    sfmt(req, sizeof(req), "*3\r\n$4\r\nMGET\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen(a), a,
+         strlen(b), b);
+    sfmt(r0, sizeof(r0), "*2\r\n$4\r\nMGET\r\n$%zu\r\n%s\r\n", strlen(a), a);
+    sfmt(r1, sizeof(r1), "*2\r\n$4\r\nMGET\r\n$%zu\r\n%s\r\n", strlen(b), b);
+    struct client *c = fx_client(fx);
+    fx_recv_str(fx, c, req);
+    struct sconn *s0 = fx_sconn(fx, 0), *s1 = fx_sconn(fx, 1);
+    fx_connect(fx, s0, 0);
+    fx_connect(fx, s1, 0);
+    fx_send_ok(fx, s0, r0);
+    fx_send_ok(fx, s1, r1);
+    fx_recv_str(fx, s0, "*1\r\n$1\r\nx\r\n");
+    fx_recv_end(fx, c, -ECONNRESET);
+    assert_false(fx_client_open(fx, c));
+    fx_recv_str(fx, s1, "*1\r\n$-1\r\n");
+    assert_int_equal(fx->w.msgs.live, 0);
+    struct client *c2 = fx_client(fx);
+    sfmt(req, sizeof(req), "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", strlen(b), b);
+    fx_roundtrip(fx, c2, 1, req, "$1\r\ny\r\n");
+    fx_finish(fx);
+}
+
+/* Commands the proxy answers, and errors in redis's words; a protocol error closes after its
+ * reply. Nothing reaches a server. */
+static void test_rd_local_answers(void **state)
+{
+    struct fx *fx = *state;
+    struct client *c = fx_client(fx);
+    size_t mark = fx->fake.nops;
+    fx_recv_str(fx, c, "*1\r\n$4\r\nPING\r\n");
+    fx_send_ok(fx, c, "+PONG\r\n");
+    fx_recv_str(fx, c, "*2\r\n$4\r\nECHO\r\n$5\r\nhe\r\no\r\n");
+    fx_send_ok(fx, c, "$5\r\nhe\r\no\r\n");
+    fx_recv_str(fx, c, "PING \"a b\"\r\n");
+    fx_send_ok(fx, c, "$3\r\na b\r\n");
+    fx_recv_str(fx, c, "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n");
+    fx_send_ok(fx, c, "+OK\r\n");
+    fx_recv_str(fx, c, "*1\r\n$3\r\nGET\r\n");
+    fx_send_ok(fx, c, "-ERR wrong number of arguments for 'get' command\r\n");
+    fx_recv_str(fx, c, "*2\r\n$4\r\nKEYS\r\n$1\r\n*\r\n");
+    fx_send_ok(fx, c, "-ERR unsupported command 'KEYS'\r\n");
+    fx_recv_str(fx, c, "*2\r\n$3\r\nFOO\r\n$1\r\na\r\n");
+    fx_send_ok(fx, c, "-ERR unknown command 'FOO', with args beginning with: 'a' \r\n");
+    fx_recv_str(fx, c, "*0\r\n\r\n*1\r\n$4\r\nPING\r\n");
+    fx_send_ok(fx, c, "+PONG\r\n");
+    fx_recv_str(fx, c, "*1\r\n$x\r\n");
+    fx_send_ok(fx, c, "-ERR Protocol error: invalid bulk length\r\n");
+    assert_false(fx_client_open(fx, c));
+    assert_int_equal(fx_count_type(fx, mark, OWNER_SCONN, IO_CONNECT), 0);
+    fx_finish(fx);
+}
+
+/* A pool with redis_auth and redis_db: clients must AUTH first; every server connection starts
+ * with the proxy's own AUTH and SELECT, and a server that refuses them fails its requests. */
+static void test_rd_auth_and_select(void **state)
+{
+    struct fx *fx = *state;
+    uint32_t s = fx_route(fx, "foo");
+    static const char get[] = "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n";
+    static const char setup[] = "*2\r\n$4\r\nAUTH\r\n$6\r\nsekret\r\n"
+                                "*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n";
+    struct client *c = fx_client(fx);
+    fx_recv_str(fx, c, get);
+    fx_send_ok(fx, c, "-NOAUTH Authentication required.\r\n");
+    fx_recv_str(fx, c, "*2\r\n$4\r\nAUTH\r\n$5\r\nwrong\r\n");
+    fx_send_ok(fx, c, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    fx_recv_str(fx, c, "*2\r\n$4\r\nAUTH\r\n$6\r\nsekret\r\n");
+    fx_send_ok(fx, c, "+OK\r\n");
+    assert_null(fx_sconn(fx, s));
+    fx_recv_str(fx, c, get);
+    struct sconn *sc = fx_sconn(fx, s);
+    fx_connect(fx, sc, 0);
+    char both[256];
+    sfmt(both, sizeof(both), "%s%s", setup, get);
+    fx_send_ok(fx, sc, both);
+    fx_recv_str(fx, sc, "+OK\r\n+OK\r\n$1\r\nv\r\n");
+    fx_send_ok(fx, c, "$1\r\nv\r\n");
+    assert_int_equal(STAT_GET(fx_sstats(fx, s)->requests), 1); /* the setup is not counted */
+    /* the server goes; the next connection's AUTH is refused */
+    fx_recv_end(fx, sc, 0);
+    fx_recv_str(fx, c, get);
+    sc = fx_sconn(fx, s);
+    fx_connect(fx, sc, 0);
+    fx_send_ok(fx, sc, both);
+    fx_recv_str(fx, sc, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    fx_send_ok(fx, c, "-ERR backend refused the proxy's AUTH or SELECT\r\n");
+    assert_null(fx_sconn(fx, s));
+    fx_finish(fx);
+}
+
+/* A server that answers with something that is not RESP: its requests fail, it is closed. */
+static void test_rd_garbage_reply(void **state)
+{
+    struct fx *fx = *state;
+    uint32_t s = fx_route(fx, "foo");
+    struct client *c = fx_client(fx);
+    fx_recv_str(fx, c, "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n");
+    struct sconn *sc = fx_sconn(fx, s);
+    fx_connect(fx, sc, 0);
+    fx_send_ok(fx, sc, "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n");
+    fx_recv_str(fx, sc, "VALUE foo 0 3\r\n");
+    fx_send_ok(fx, c, "-ERR backend sent an invalid reply\r\n");
+    assert_null(fx_sconn(fx, s));
+    fx_finish(fx);
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
-#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+#define T(f)  cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+#define TR(f) cmocka_unit_test_setup_teardown(f, fx_setup_redis, fx_teardown)
 
 int main(void)
 {
@@ -1615,6 +1848,14 @@ int main(void)
         T(test_http_request_closes),
         T(test_binary_protocol_closes),
         T(test_window_holds_then_drains),
+        TR(test_rd_get_happy),
+        TR(test_rd_set_only_whole),
+        TR(test_rd_mget_split),
+        TR(test_rd_del_sum_and_error),
+        TR(test_rd_mget_client_gone),
+        TR(test_rd_local_answers),
+        TR(test_rd_garbage_reply),
+        cmocka_unit_test_setup_teardown(test_rd_auth_and_select, fx_setup_redis_auth, fx_teardown),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
