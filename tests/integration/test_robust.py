@@ -1099,36 +1099,6 @@ class SignalTests(RobustCase):
 class ConfigTests(RobustCase):
 
     @ringproxy_only("nutcracker serves redis pools")
-    def test_redis_pool_refused_at_start(self):
-        mc = self.start_memcached(1)[0]
-        d = rp.make_temp_dir("rp-conf-")
-        conf = os.path.join(d, "nutcracker.yml")
-        with open(conf, "w") as f:
-            f.write(rp.yaml_conf({"alpha": pool_conf([mc.port], redis=True,
-                                                     listen="%s:%d" % (HOST, rp.free_port()))}))
-        log = os.path.join(d, "proxy.log")
-        cmd = [rp.proxy_binary(), "-c", conf, "-s", str(rp.free_port()), "-a", HOST,
-               "-v", "6", "-o", log]
-        if rp.io_mode():
-            cmd.append("--io=%s" % rp.io_mode())
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate(timeout=10)
-            self.fail("a pool with `redis: true` was accepted: still running after 10s")
-        try:
-            with open(log, errors="replace") as f:
-                log_text = f.read()
-        except OSError:
-            log_text = ""
-        text = out.decode(errors="replace") + err.decode(errors="replace") + log_text
-        self.assertNotEqual(p.returncode, 0, text)
-        self.assertRegex(text, r"(?i)redis", "the refusal does not say why")
-        self.assertEqual(rp.sanitizer_lines(text), [], text[-3000:])
-
     def test_preconnect_connects_before_any_request(self):
         fleet = self.fleet(2, preconnect=True)
         got = rp.wait_until(lambda: all(rp.established_to(p) >= 1 for p in fleet.ports), 5,
