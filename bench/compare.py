@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""bench/compare: ringproxy against memcached, the floor forwarder and nutcracker, on loopback.
+"""bench/compare: ringproxy against memcached, redis-server, the floor and nutcracker, on loopback.
 
-Starts 4 memcached on ports chosen at run time, then, INTERLEAVED over several rounds (within a
-round every workload runs once on every target, the targets in a new shuffled order each round,
-so that drift on a shared machine hits all targets alike):
+Starts 4 memcached and 4 redis-server on ports chosen at run time (only the backends that the
+selected workloads use), then, INTERLEAVED over several rounds (within a round every workload
+runs once on every target, the targets in a new shuffled order each round, so that drift on a
+shared machine hits all targets alike):
 
   4-server pool   nutcracker, ringproxy io_uring / epoll (1 worker, then --workers = cores)
   one server      floor, nutcracker, ringproxy io_uring / epoll, each in front of memcached #0
   direct          memcached #0 itself
+  redis           redis-server #0 itself; nutcracker and ringproxy io_uring / epoll (1 worker)
+                  with a `redis: true` pool over redis-server #0 (r1, r2) or all 4 (r3)
 
 For each run: loadgen's throughput and latency, the target's CPU per request (utime + stime from
 /proc/PID/stat), its system calls per request (perf, raw_syscalls:sys_enter, in a separate
@@ -44,8 +47,9 @@ ROOT = os.path.dirname(HERE)
 NPROC = os.cpu_count() or 1
 TICK = os.sysconf("SC_CLK_TCK")
 
-# Keyspaces, prefilled once (through the 4-server pool, and straight into memcached #0, which
-# serves the direct and one-server targets), so that every get hits.
+# Keyspaces, prefilled once (through the 4-server pool, and straight into backend #0, which
+# serves the direct and one-server targets), so that every get hits. The redis workloads use
+# "small" only.
 KEYSPACES = {
     "small": dict(prefix="key:", keys=100000, value=100),
     "16k": dict(prefix="v16k:", keys=4000, value=16384),
@@ -53,29 +57,47 @@ KEYSPACES = {
 }
 
 # The workloads. args are loadgen's; lead is how long after loadgen starts the first sample is
-# taken (connections set up, steady state reached). Workload 5 (idle connections) and the sweep
-# are run apart from the rounds.
+# taken (connections set up, steady state reached); groups: the target groups (TARGETS) that run
+# it; fleet: the backends it talks to (FLEETS; default memcached). Workload 5 (idle connections)
+# and the sweep are run apart from the rounds.
 WORKLOADS = [
     dict(id="w1", title="32 connections, no pipelining, 90% get / 10% set, 100 B",
-         conns=32, args=["-c", "32", "-t", "1", "-d", "1"], space="small", width=1),
+         conns=32, args=["-c", "32", "-t", "1", "-d", "1"], space="small", width=1,
+         groups=("pool4", "one")),
     dict(id="w2", title="32 connections, pipeline 16, 90% get / 10% set, 100 B",
-         conns=32, args=["-c", "32", "-t", "1", "-d", "16"], space="small", width=1),
+         conns=32, args=["-c", "32", "-t", "1", "-d", "16"], space="small", width=1,
+         groups=("pool4", "one")),
     dict(id="w3", title="8 connections, 100-key multi-gets (gets only), 100 B",
          conns=8, args=["-c", "8", "-t", "1", "-d", "1", "-w", "100", "--ratio", "0:1"],
-         space="small", width=100),
+         space="small", width=100, groups=("pool4", "one")),
     dict(id="w4", title="1,000 connections, open loop at 40,000 requests/s, 90% get, 100 B",
          conns=1000, args=["-c", "1000", "-t", "2", "-d", "1", "-r", "40000"], space="small",
-         width=1, lead=1.3, rate=40000),
+         width=1, lead=1.3, rate=40000, groups=("pool4", "one")),
+    # w6 only on the 4-server pool: time
     dict(id="w6-16k", title="32 connections, no pipelining, 90% get / 10% set, 16 KiB values",
-         conns=32, args=["-c", "32", "-t", "1", "-d", "1"], space="16k", width=1),
+         conns=32, args=["-c", "32", "-t", "1", "-d", "1"], space="16k", width=1,
+         groups=("pool4",)),
     dict(id="w6-512k", title="8 connections, no pipelining, 90% get / 10% set, 512 KiB values",
-         conns=8, args=["-c", "8", "-t", "1", "-d", "1"], space="512k", width=1),
+         conns=8, args=["-c", "8", "-t", "1", "-d", "1"], space="512k", width=1,
+         groups=("pool4",)),
+    # redis (RESP2: GET, SET, MGET), last so that the memcached workloads keep their seeds
+    dict(id="r1", title="redis, 32 connections, no pipelining, 90% GET / 10% SET, 100 B",
+         conns=32, args=["-P", "redis", "-c", "32", "-t", "1", "-d", "1"], space="small",
+         width=1, groups=("rd1",), fleet="redis"),
+    dict(id="r2", title="redis, 32 connections, pipeline 16, 90% GET / 10% SET, 100 B",
+         conns=32, args=["-P", "redis", "-c", "32", "-t", "1", "-d", "16"], space="small",
+         width=1, groups=("rd1",), fleet="redis"),
+    dict(id="r3", title="redis, 8 connections, MGET of 100 keys (reads only), 100 B",
+         conns=8, args=["-P", "redis", "-c", "8", "-t", "1", "-d", "1", "-w", "100", "--ratio",
+                        "0:1"], space="small", width=100, groups=("rd4",), fleet="redis"),
 ]
 WL = {w["id"]: w for w in WORKLOADS}
 
-# The targets. group "pool4": the main comparison; "one": the one-server comparison (the floor
-# distance); memcached #0 direct belongs to both. ref_nc / ref_ep: the rows their ratio columns
-# divide by.
+# The targets, by group (the ratio columns and their reference rows: compare_report.GROUPS).
+# "pool4": the main comparison; "one": the one-server comparison (the floor distance);
+# memcached #0 direct belongs to both. "rd1" / "rd4": redis pools over redis-server #0 / all 4;
+# redis-server #0 direct belongs to both. The floor frames memcached text only (floor.c), so it
+# has no redis row. The order is the one a round shuffles (seeded): keep it.
 TARGETS = [
     dict(id="mc", label="memcached (direct)", kind="memcached", groups=("pool4", "one")),
     dict(id="nc4", label="nutcracker", kind="nutcracker", pool=4, groups=("pool4",)),
@@ -93,15 +115,41 @@ TARGETS = [
          groups=("one",)),
     dict(id="rpe1", label="ringproxy/epoll", kind="ringproxy", pool=1, io="epoll", workers=1,
          groups=("one",)),
+    dict(id="rd", label="redis-server (direct)", kind="redis", groups=("rd1", "rd4"),
+         fleet="redis"),
+    dict(id="ncr1", label="nutcracker", kind="nutcracker", pool=1, groups=("rd1",),
+         fleet="redis"),
+    dict(id="rpur1", label="ringproxy/io_uring", kind="ringproxy", pool=1, io="uring", workers=1,
+         groups=("rd1",), fleet="redis"),
+    dict(id="rper1", label="ringproxy/epoll", kind="ringproxy", pool=1, io="epoll", workers=1,
+         groups=("rd1",), fleet="redis"),
+    dict(id="ncr4", label="nutcracker", kind="nutcracker", pool=4, groups=("rd4",),
+         fleet="redis"),
+    dict(id="rpur4", label="ringproxy/io_uring", kind="ringproxy", pool=4, io="uring", workers=1,
+         groups=("rd4",), fleet="redis"),
+    dict(id="rper4", label="ringproxy/epoll", kind="ringproxy", pool=4, io="epoll", workers=1,
+         groups=("rd4",), fleet="redis"),
 ]
 TG = {t["id"]: t for t in TARGETS}
-GROUP_TARGETS = {
-    "pool4": ["mc", "nc4", "rpu4", "rpe4", "rpu4w", "rpe4w"],
-    "one": ["mc", "floor", "nc1", "rpu1", "rpe1"],
+
+# The backends: 4 of each kind, started only when a selected workload uses them. server: the
+# binary; direct: the target that is backend #0 itself; prefill_via: the 4-server nutcracker
+# pool that places the keys (ketama) where the proxies look for them; warm: the workload that
+# warms a target up; protocol: loadgen's -P.
+FLEETS = {
+    "memcached": dict(server="memcached", direct="mc", prefill_via="nc4", warm="w1",
+                      protocol="memcache"),
+    "redis": dict(server="redis-server", direct="rd", prefill_via="ncr4", warm="r1",
+                  protocol="redis"),
 }
-REF_NC = {"pool4": "nc4", "one": "nc1"}
-REF_EP = {"rpu4w": "rpe4w", "rpe4w": "rpe4w"}  # others: the 1-worker epoll of their group
-ONE_SERVER_WORKLOADS = ["w1", "w2", "w3", "w4"]  # w6 only on the 4-server pool: time
+BACKEND_KINDS = ("memcached", "redis")  # a direct target: its CPU is a backend's
+
+
+def fleet_of(x):
+    """The fleet a workload or a target belongs to."""
+    return x.get("fleet", "memcached")
+
+
 SWEEP_TARGETS = ["mc", "floor", "nc4", "rpu4", "rpe4", "rpu1"]
 SWEEP_RATES = [10000, 25000, 40000, 55000, 70000, 85000, 100000, 120000, 150000]
 IDLE_TARGETS = ["mc", "floor", "nc4", "rpu4", "rpe4", "rpu4w", "nc1", "rpu1", "rpe1"]
@@ -231,35 +279,120 @@ def wait_port(port, proc, what, timeout=8.0):
     raise RuntimeError(f"{what} did not listen on port {port} within {timeout} s")
 
 
-class McStats:
-    """A persistent stats connection to one memcached."""
+class StatsConn:
+    """A persistent stats connection to one backend (reconnected once if it was lost)."""
+
+    what = "backend"
 
     def __init__(self, port):
         self.port, self.sock = port, None
 
-    def read(self):
+    def ask(self, request, whole):
+        """Sends request; returns the reply once whole(bytes so far) says it is complete."""
         for _ in range(2):
             try:
                 if self.sock is None:
                     self.sock = socket.create_connection(("127.0.0.1", self.port), 2)
-                self.sock.sendall(b"stats\r\n")
+                self.sock.sendall(request)
                 buf = b""
-                while not buf.endswith(b"END\r\n"):
+                while not whole(buf):
                     chunk = self.sock.recv(65536)
                     if not chunk:
                         raise OSError("closed")
                     buf += chunk
-                return {l.split()[1]: l.split()[2] for l in buf.decode().splitlines()
-                        if l.startswith("STAT ")}
+                return buf
             except OSError:
                 if self.sock:
                     self.sock.close()
                 self.sock = None
-        raise RuntimeError(f"memcached on port {self.port} does not answer stats")
+        raise RuntimeError(f"{self.what} on port {self.port} does not answer stats")
 
     def close(self):
         if self.sock:
             self.sock.close()
+
+
+class McStats(StatsConn):
+    """memcached's `stats`."""
+
+    what = "memcached"
+
+    def read(self):
+        buf = self.ask(b"stats\r\n", lambda b: b.endswith(b"END\r\n"))
+        return {l.split()[1]: l.split()[2] for l in buf.decode().splitlines()
+                if l.startswith("STAT ")}
+
+    def counts(self):
+        """(keys read, sets) so far: cmd_get counts every key of a multi-get."""
+        st = self.read()
+        return int(st["cmd_get"]), int(st["cmd_set"])
+
+
+def resp_bulks(buf, n):
+    """The first n RESP bulk strings in buf, or None while they are not all there."""
+    out, pos = [], 0
+    for _ in range(n):
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        if buf[pos:pos + 1] != b"$":
+            raise OSError(f"not a bulk reply: {buf[pos:eol][:80]!r}")
+        size = int(buf[pos + 1:eol])
+        if len(buf) < eol + 2 + size + 2:
+            return None
+        out.append(buf[eol + 2:eol + 2 + size])
+        pos = eol + 2 + size + 2
+    return out
+
+
+class RdStats(StatsConn):
+    """redis-server's `INFO stats` and `INFO commandstats`."""
+
+    what = "redis-server"
+    REQUEST = b"INFO stats\r\nINFO commandstats\r\n"
+
+    def read(self):
+        buf = self.ask(self.REQUEST, lambda b: resp_bulks(b, 2) is not None)
+        st = {}
+        for bulk in resp_bulks(buf, 2):
+            for line in bulk.decode().splitlines():
+                if ":" in line and not line.startswith("#"):
+                    k, v = line.split(":", 1)
+                    st[k] = v
+        return st
+
+    def counts(self):
+        """(keys read, sets) so far: every key a GET or an MGET looks up is a keyspace hit or
+        miss (a SET is neither); sets are SET's calls. So an MGET split over the servers counts
+        its keys exactly as memcached's cmd_get does."""
+        st = self.read()
+        m = re.search(r"(?:^|,)calls=(\d+)", st.get("cmdstat_set", ""))
+        return (int(st["keyspace_hits"]) + int(st["keyspace_misses"]),
+                int(m.group(1)) if m else 0)
+
+
+class Fleet:
+    """The 4 backends of one kind: ports, processes and a stats connection to each."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.ports, self.procs, self.stats = [], [], []
+
+    def counts(self):
+        """(keys read, sets), summed over the backends."""
+        reads = sets = 0
+        for s in self.stats:
+            r, w = s.counts()
+            reads += r
+            sets += w
+        return reads, sets
+
+    def cpu(self):
+        return sum(cpu_seconds(p.pid) for p in self.procs)
+
+    def close(self):
+        for s in self.stats:
+            s.close()
 
 
 def http_json(port):
@@ -280,7 +413,7 @@ class Bench:
         self.procs = Procs()
         self.tmp = tempfile.mkdtemp(prefix="rp-compare-")
         self.bin = {}
-        self.mc_ports, self.mc_procs, self.mc_stats = [], [], []
+        self.fleets = {kind: Fleet(kind) for kind in fleets_in_use(opts)}
         self.live = {}  # target id -> dict(proc, port, stats_port, pid)
         self.runs, self.idle, self.sweep, self.events, self.prefill = [], [], [], [], []
         self.seq = 0
@@ -296,6 +429,8 @@ class Bench:
                                                 os.path.join(HERE, "build/floor")],
             "loadgen": [o.loadgen or os.path.join(HERE, "build/loadgen")],
         }
+        if "memcached" not in self.fleets:  # the floor only fronts memcached
+            del cands["floor"]
         bindir = os.path.join(self.out, "bin")
         os.makedirs(bindir, exist_ok=True)
         self.bin_info = {}
@@ -312,10 +447,11 @@ class Bench:
             self.bin[name] = copy
             self.bin_info[name] = dict(path=path, sha256_16=digest,
                                        mtime=time.ctime(os.path.getmtime(path)))
-        for name in ("memcached", "nutcracker", "gnuplot"):
+        required = {"nutcracker"} | {FLEETS[kind]["server"] for kind in self.fleets}
+        for name in ("memcached", "redis-server", "nutcracker", "gnuplot"):
             path = shutil.which(name) or (f"/usr/sbin/{name}" if os.access(
                 f"/usr/sbin/{name}", os.X_OK) else None)
-            if path is None and name != "gnuplot":
+            if path is None and name in required:
                 raise SystemExit(f"compare: {name} not found")
             self.bin[name] = path
 
@@ -344,7 +480,9 @@ class Bench:
         return dict(
             nproc=NPROC, kernel=platform.release(), cpu_model=model, memory=mem, os=os_name,
             date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            memcached=cmd([self.bin["memcached"], "-V"]),
+            memcached=cmd([self.bin["memcached"], "-V"]) if self.bin["memcached"] else "",
+            redis=cmd([self.bin["redis-server"], "--version"]) if self.bin["redis-server"] else "",
+            fleets=list(self.fleets),
             nutcracker=cmd([self.bin["nutcracker"], "-V"]).splitlines()[0:1],
             gnuplot=cmd([self.bin["gnuplot"], "--version"]) if self.bin.get("gnuplot") else "",
             perf=cmd(["perf", "--version"]),
@@ -365,35 +503,51 @@ class Bench:
         wait_port(port, p, f"memcached :{port}")
         return p
 
+    def start_redis(self, port):
+        # no persistence (no RDB snapshot, no AOF): nothing but the benchmark on the disk
+        p = self.procs.spawn([self.bin["redis-server"], "--bind", "127.0.0.1", "--port",
+                              str(port), "--save", "", "--appendonly", "no", "--dir", self.tmp,
+                              "--daemonize", "no", "--logfile", ""],
+                             os.path.join(self.out, "logs", f"redis-{port}.log"))
+        wait_port(port, p, f"redis-server :{port}")
+        return p
+
+    def start_backend(self, kind, port):
+        return self.start_memcached(port) if kind == "memcached" else self.start_redis(port)
+
     def start_fleet(self):
         os.makedirs(os.path.join(self.out, "logs"), exist_ok=True)
-        for _ in range(4):
-            port = free_port()
-            self.mc_procs.append(self.start_memcached(port))
-            self.mc_ports.append(port)
-            self.mc_stats.append(McStats(port))
+        for kind, fl in self.fleets.items():
+            for _ in range(4):
+                port = free_port()
+                fl.procs.append(self.start_backend(kind, port))
+                fl.ports.append(port)
+                fl.stats.append((McStats if kind == "memcached" else RdStats)(port))
 
-    def pool_yaml(self, name, listen, servers):
+    def pool_yaml(self, name, listen, servers, redis=False):
         # The same pool for nutcracker and ringproxy: plain nutcracker.yml.
         lines = [f"{name}:", f"  listen: 127.0.0.1:{listen}", "  hash: fnv1a_64",
                  "  distribution: ketama", "  timeout: 2000", "  preconnect: true",
                  "  auto_eject_hosts: false", "  server_connections: 1", "  servers:"]
+        if redis:
+            lines.insert(2, "  redis: true")
         lines += [f"   - 127.0.0.1:{p}:1" for p in servers]
         return "\n".join(lines) + "\n"
 
     def start_target(self, tid, fresh=False):
         """Starts target tid on new ports; returns its record. fresh: a separate instance (the idle
-        measurement), not the one the rounds use; memcached then is a new memcached too."""
+        measurement), not the one the rounds use; a direct target then is a new backend too."""
         t = TG[tid]
         port, stats = free_port(), free_port()
         tag = f"{tid}-{port}"
         logf = os.path.join(self.out, "logs", f"{tag}.log")
-        servers = self.mc_ports if t.get("pool") == 4 else self.mc_ports[:1]
-        if t["kind"] == "memcached":
+        fl = self.fleets[fleet_of(t)]
+        servers = fl.ports if t.get("pool") == 4 else fl.ports[:1]
+        if t["kind"] in BACKEND_KINDS:
             if not fresh:
-                return dict(proc=self.mc_procs[0], port=self.mc_ports[0], pid=self.mc_procs[0].pid,
+                return dict(proc=fl.procs[0], port=fl.ports[0], pid=fl.procs[0].pid,
                             stats_port=None, log=None, owned=False)
-            p = self.start_memcached(port, 12000)
+            p = self.start_backend(t["kind"], port)
         elif t["kind"] == "floor":
             p = self.procs.spawn([self.bin["floor"], "--listen", f"127.0.0.1:{port}", "--server",
                                   f"127.0.0.1:{servers[0]}", "--io", t["io"], "--buffers",
@@ -401,7 +555,7 @@ class Bench:
         else:
             conf = os.path.join(self.tmp, f"{tag}.yml")  # nutcracker wants an absolute path
             with open(conf, "w") as f:
-                f.write(self.pool_yaml("bench", port, servers))
+                f.write(self.pool_yaml("bench", port, servers, fl.kind == "redis"))
             if t["kind"] == "nutcracker":
                 args = [self.bin["nutcracker"], "-c", conf, "-s", str(stats), "-a", "127.0.0.1",
                         "-o", logf]
@@ -409,7 +563,11 @@ class Bench:
                 args = [self.bin["ringproxy"], "-c", conf, "-s", str(stats), "-a", "127.0.0.1",
                         "-o", logf, f"--io={t['io']}", f"--workers={t['workers']}"]
             p = self.procs.spawn(args, logf)
-        wait_port(port, p, t["label"])
+        try:
+            wait_port(port, p, t["label"])
+        except RuntimeError as e:
+            self.procs.stop(p)
+            raise RuntimeError(f"{e}; log tail:\n{self.log_tail(dict(log=logf), 5)}") from None
         rec = dict(proc=p, port=port, pid=p.pid, stats_port=stats if t["kind"] in (
             "nutcracker", "ringproxy") else None, log=logf, owned=True)
         if t["kind"] == "ringproxy":
@@ -438,7 +596,7 @@ class Bench:
         self.event("died", tid, f"exit status {rec['proc'].returncode}; log tail:\n"
                    f"{self.log_tail(rec)}")
         if not rec["owned"]:
-            raise RuntimeError("memcached #0 died")
+            raise RuntimeError(f"{TG[tid]['kind']} #0 died")
         self.live[tid] = self.start_target(tid)
         return False
 
@@ -463,36 +621,40 @@ class Bench:
             return None, f"status {p.returncode}: {err.decode()[-500:]}"
 
     def do_prefill(self):
-        """Every keyspace, once through nutcracker's 4-server pool (ketama places the keys where
-        ringproxy looks for them) and once into memcached #0 (direct and one-server targets)."""
-        for via, port in (("nc4", self.live["nc4"]["port"]), ("mc", self.mc_ports[0])):
-            for name, ks in KEYSPACES.items():
-                args = [self.bin["loadgen"], "-s", f"127.0.0.1:{port}", "-c", "8", "-k",
-                        str(ks["keys"]), "--key-prefix", ks["prefix"], "-v", str(ks["value"]),
-                        "--prefill", "-n", "1", "--json"]
-                res, err = self.run_loadgen(args, 120)
-                ok = res is not None and res["prefill_errors"] == 0 and \
-                    res["prefill_sets"] == ks["keys"]
-                self.prefill.append(dict(via=via, space=name, ok=ok,
-                                         sets=res and res["prefill_sets"],
-                                         errors=res and res["prefill_errors"]))
-                if not ok:
-                    raise RuntimeError(f"prefill {name} via {via} failed: {res or err}")
+        """Every keyspace of a fleet's workloads, once through nutcracker's 4-server pool (ketama
+        places the keys where ringproxy looks for them) and once into backend #0 (direct and
+        one-server targets)."""
+        for kind, fl in self.fleets.items():
+            spaces = {w["space"] for w in WORKLOADS if fleet_of(w) == kind}
+            via_nc, direct = FLEETS[kind]["prefill_via"], FLEETS[kind]["direct"]
+            for via, port in ((via_nc, self.live[via_nc]["port"]), (direct, fl.ports[0])):
+                self.prefill_one(kind, via, port, [n for n in KEYSPACES if n in spaces])
+
+    def prefill_one(self, kind, via, port, spaces):
+        for name in spaces:
+            ks = KEYSPACES[name]
+            args = [self.bin["loadgen"], "-P", FLEETS[kind]["protocol"], "-s", f"127.0.0.1:{port}",
+                    "-c", "8", "-k", str(ks["keys"]), "--key-prefix", ks["prefix"], "-v",
+                    str(ks["value"]), "--prefill", "-n", "1", "--json"]
+            res, err = self.run_loadgen(args, 120)
+            ok = res is not None and res["prefill_errors"] == 0 and \
+                res["prefill_sets"] == ks["keys"]
+            self.prefill.append(dict(via=via, space=name, ok=ok, sets=res and res["prefill_sets"],
+                                     errors=res and res["prefill_errors"]))
+            if not ok:
+                raise RuntimeError(f"prefill {name} via {via} failed: {res or err}")
 
     # ---------------------------------------------------------------- one measured run
-    def sample(self, pid, lg=None):
+    def sample(self, pid, fl, lg=None):
+        """CPU times, RSS and fleet fl's request counters now (gets: keys read)."""
         t = time.monotonic()
         busy = machine_busy()
         cpu = cpu_seconds(pid)
-        backend = sum(cpu_seconds(p.pid) for p in self.mc_procs)
+        backend = fl.cpu()
         mine = cpu_seconds(os.getpid()) + (cpu_seconds(lg.pid) if lg and lg.poll() is None
                                            else 0)
         ksirq = sum(cpu_seconds(k) for k in self.ksoftirqd if os.path.exists(f"/proc/{k}"))
-        gets = sets = 0
-        for s in self.mc_stats:
-            st = s.read()
-            gets += int(st["cmd_get"])
-            sets += int(st["cmd_set"])
+        gets, sets = fl.counts()
         return dict(t=t, cpu=cpu, backend=backend, gets=gets, sets=sets, rss=rss_kib(pid),
                     busy=busy, mine=mine, ksirq=ksirq)
 
@@ -507,13 +669,15 @@ class Bench:
 
     def measure(self, tid, wl, duration, seed, rnd, order, extra=(), perf=True, store=None):
         """One loadgen run: an unmeasured warmup of WARMUP s, then duration s measured. The
-        figures per request come from the servers' own counters (memcached's cmd_get / keys per
-        request + cmd_set, summed over the 4 servers) over windows inside loadgen's measured one:
+        figures per request come from the servers' own counters (keys read / keys per request +
+        sets, summed over the 4 servers of the workload's fleet: memcached's cmd_get and cmd_set,
+        redis's keyspace_hits + keyspace_misses and SET calls) over windows inside loadgen's:
         window A (CPU, RSS, the request rate the servers saw) and, after it, window B with perf
         attached (system calls). perf's tracepoint costs the target CPU (about 0.3 us per system
         call here, some 20% of nutcracker's CPU per request), so it stays out of window A."""
         rec = self.live[tid]
         pid = rec["pid"]
+        fl = self.fleets[fleet_of(wl)]
         perf = perf and self.perf_ok
         lead = wl.get("lead", WARMUP + 0.2)  # after connection set-up and the warmup
         end = WARMUP + duration - 0.2
@@ -530,10 +694,10 @@ class Bench:
         perf_count = perf_runtime = None
         try:
             if self.sleep_until(t0 + lead, lg):
-                a = self.sample(pid, lg)
+                a = self.sample(pid, fl, lg)
                 rp0 = self.rp_stats(tid)
             if a and self.sleep_until(a["t"] + win_a, lg):
-                b = self.sample(pid, lg)
+                b = self.sample(pid, fl, lg)
                 rp1 = self.rp_stats(tid)
                 if rp0 is not None and rp1 is not None:
                     run["ringproxy_stats_delta"] = {k: rp1[k] - rp0[k] for k in rp1
@@ -542,7 +706,7 @@ class Bench:
             if b and perf and win_b > 0.35:
                 pf = os.path.join(self.tmp, "perf.csv")
                 perf_wall = round(win_b - 0.15, 2)
-                c = self.sample(pid)
+                c = self.sample(pid, fl)
                 pp = self.procs.spawn(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-x", ",",
                                        "-o", pf, "-p", str(pid), "--", "sleep",
                                        f"{perf_wall:.2f}"])
@@ -552,7 +716,7 @@ class Bench:
                     self.procs.stop(pp)
                 if pp in self.procs.live:
                     self.procs.live.remove(pp)
-                d = self.sample(pid)
+                d = self.sample(pid, fl)
                 perf_count, perf_runtime = parse_perf(pf)
             out, err = lg.communicate(timeout=duration + WARMUP + 60)
         except subprocess.TimeoutExpired:
@@ -578,10 +742,11 @@ class Bench:
                        cpu_s=b["cpu"] - a["cpu"], backend_cpu_s=b["backend"] - a["backend"],
                        rss_kib=max(a["rss"], b["rss"]))
             # What else ran on the machine in the window, in CPUs: all busy time (/proc/stat)
-            # less this script, loadgen, the target, the memcached servers and ksoftirqd
-            # (loopback work deferred there is ours too). Another engineer's test shows here.
+            # less this script, loadgen, the target, the backends and ksoftirqd (loopback
+            # work deferred there is ours too). Another engineer's test shows here.
             ours = (b["mine"] - a["mine"]) + run["backend_cpu_s"] + (
-                run["cpu_s"] if tid != "mc" else 0) + (b["ksirq"] - a["ksirq"])
+                run["cpu_s"] if TG[tid]["kind"] not in BACKEND_KINDS else 0) + (
+                b["ksirq"] - a["ksirq"])
             if dt > 0:
                 run["machine_busy_cpus"] = (b["busy"] - a["busy"]) / dt
                 run["ksoftirqd_cpus"] = (b["ksirq"] - a["ksirq"]) / dt
@@ -652,9 +817,9 @@ class Bench:
         for wl in WORKLOADS:
             if not selected(o.only, wl["id"]):
                 continue
-            tids = list(GROUP_TARGETS["pool4"])
-            if wl["id"] in ONE_SERVER_WORKLOADS:
-                tids += [t for t in GROUP_TARGETS["one"] if t not in tids]
+            # a target that could not start (start_targets) is left out
+            tids = [t["id"] for t in TARGETS if set(t["groups"]) & set(wl["groups"])
+                    and t["id"] in self.live]
             plan.append((wl, tids))
         if not plan:
             return
@@ -663,7 +828,8 @@ class Bench:
             f"(about {n_runs * (o.duration + 0.5) / 60:.1f} min)")
         # warm every target once (server connections made, allocators warm)
         for tid in sorted({t for _, ts in plan for t in ts}):
-            self.run_loadgen(self.loadgen_args(self.live[tid]["port"], WL["w1"], 1, 1), 30)
+            warm = WL[FLEETS[fleet_of(TG[tid])]["warm"]]
+            self.run_loadgen(self.loadgen_args(self.live[tid]["port"], warm, 1, 1), 30)
         start = time.time()
         done = 0
         for rnd in range(o.rounds):
@@ -755,7 +921,7 @@ class Bench:
         count includes requests answered late, in the drain, so it equals the asked rate)."""
         o = self.o
         rates = [10000, 40000, 80000, 120000] if o.quick else SWEEP_RATES
-        active = list(SWEEP_TARGETS)
+        active = [t for t in SWEEP_TARGETS if t in self.live]
         saturated = {t: 0 for t in active}
         for i, rate in enumerate(rates):
             if not active:
@@ -796,9 +962,7 @@ class Bench:
         self.t_start = time.time()
         try:
             self.start_fleet()
-            needed = set(GROUP_TARGETS["pool4"]) | set(GROUP_TARGETS["one"])
-            for tid in [t["id"] for t in TARGETS if t["id"] in needed]:
-                self.live[tid] = self.start_target(tid)
+            self.start_targets()
             self.perf_ok = (not o.no_perf) and self.check_perf()
             self.do_prefill()
             self.rounds()
@@ -806,22 +970,41 @@ class Bench:
                 self.idle_conns()
             if not o.no_sweep and selected(o.only, "sweep"):
                 self.rate_sweep()
-            self.evictions = {p: int(s.read().get("evictions", 0)) for p, s in
-                              zip(self.mc_ports, self.mc_stats)}
+            if "memcached" in self.fleets:
+                mc = self.fleets["memcached"]
+                self.evictions = {p: int(s.read().get("evictions", 0)) for p, s in
+                                  zip(mc.ports, mc.stats)}
         finally:
-            for s in self.mc_stats:
-                s.close()
+            for fl in self.fleets.values():
+                fl.close()
             self.procs.stop_all()
             shutil.rmtree(self.tmp, ignore_errors=True)
             info["elapsed_s"] = time.time() - self.t_start
             info["loadavg_start"], info["loadavg_end"] = self.la_start, loadavg()
             self.write(info)
 
+    def start_targets(self):
+        """Every target in front of the fleets in use. A ringproxy that does not start (one built
+        before it served redis pools refuses `redis: true`) is an event and is left out of the
+        runs, so that the other targets are still measured."""
+        for t in TARGETS:
+            if fleet_of(t) not in self.fleets:
+                continue
+            try:
+                self.live[t["id"]] = self.start_target(t["id"])
+            except RuntimeError as e:
+                if t["kind"] != "ringproxy":
+                    raise
+                self.event("start-failed", t["id"], f"left out of the runs: {e}")
+
     def check_perf(self):
         pf = os.path.join(self.tmp, "perf-check.csv")
+        backends = [p for fl in self.fleets.values() for p in fl.procs]
+        if not backends:  # nothing selected runs
+            return False
         try:
             r = subprocess.run(["perf", "stat", "-e", "raw_syscalls:sys_enter", "-x", ",", "-o",
-                                pf, "-p", str(self.mc_procs[0].pid), "--", "sleep", "0.2"],
+                                pf, "-p", str(backends[0].pid), "--", "sleep", "0.2"],
                                capture_output=True, timeout=20, start_new_session=True)
             count, _ = parse_perf(pf)
             if r.returncode == 0 and count is not None:
@@ -877,6 +1060,15 @@ def selected(only, wid):
     return any(wid == w or wid.startswith(w + "-") for w in only)
 
 
+def fleets_in_use(o):
+    """The backend kinds the selected workloads need (w5 and the sweep run on memcached)."""
+    used = {fleet_of(w) for w in WORKLOADS if selected(o.only, w["id"])}
+    if (not o.no_idle and selected(o.only, "w5")) or (not o.no_sweep and
+                                                       selected(o.only, "sweep")):
+        used.add("memcached")
+    return [kind for kind in FLEETS if kind in used]
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="bench/compare", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true",
@@ -887,7 +1079,7 @@ def parse_args(argv):
     ap.add_argument("--idle-rounds", type=int, default=1, help="rounds of the idle measurement")
     ap.add_argument("--out", help="output directory (default bench/out/DATE)")
     ap.add_argument("--only", help="comma-separated workloads: w1 w2 w3 w4 w5 w6 (w6-16k, "
-                    "w6-512k) sweep; default all")
+                    "w6-512k) r1 r2 r3 sweep; default all")
     ap.add_argument("--no-perf", action="store_true", help="no system call counts")
     ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--no-idle", action="store_true")

@@ -12,6 +12,29 @@ PLOT_STYLE = {  # gnuplot line colours, fixed per target so that plots compare
 }
 
 
+# The tables of target groups (a target's groups are in its TARGETS entry in compare.py): the
+# reference rows of the ratio columns (nc: nutcracker, ep: ringproxy/epoll, floor), the direct
+# row, and the summary table the group's trio (nutcracker, ringproxy/io_uring, ringproxy/epoll)
+# goes to.
+GROUPS = [
+    dict(id="pool4", title="4-server pool", direct="mc", nc="nc4", uring="rpu4", ep="rpe4",
+         summary="4-server pool, one worker"),
+    dict(id="one", title="one server (memcached #0)", direct="mc", nc="nc1", uring="rpu1",
+         ep="rpe1", floor="floor"),
+    dict(id="rd1", title="redis, one server (redis-server #0)", direct="rd", nc="ncr1",
+         uring="rpur1", ep="rper1", summary="redis, one worker"),
+    dict(id="rd4", title="redis, 4-server pool", direct="rd", nc="ncr4", uring="rpur4",
+         ep="rper4", summary="redis, one worker"),
+]
+REF_EP = {"rpu4w": "rpe4w", "rpe4w": "rpe4w"}  # others: the 1-worker epoll of their group
+DIRECT_NOTE = {
+    "mc": "memcached #0 served directly: its CPU, system calls and RSS (the data included) in "
+          "the target columns.",
+    "rd": "redis-server #0 served directly: its CPU, system calls and RSS (the data included) in "
+          "the target columns.",
+}
+
+
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -103,7 +126,12 @@ def render(data):
       f"at start {fmt_la(m['loadavg_start'])}, at end {fmt_la(m['loadavg_end'])}")
     w(f"- machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['memory']} RAM, {m['os']}, "
       f"kernel {m['kernel']}")
-    w(f"- software: {m['memcached']}, {' '.join(m['nutcracker'])}, tree {m['git']}"
+    fleets = {wl.get("fleet", "memcached") for wl in wls.values()
+              if any(r["workload"] == wl["id"] for r in data["runs"])}
+    servers = [m.get(k) for k in ("memcached", "redis") if k in fleets or k == "memcached"
+               and not data["runs"]]
+    w(f"- software: {', '.join(x for x in servers if x)}, "
+      f"{' '.join(m['nutcracker'])}, tree {m['git']}"
       + (" (uncommitted changes under src/ uring/ proto/ hash/ conf/ bench/floor: see "
          "results.json)" if m.get("git_status_src") else ""))
     las = [x for r in data["runs"] for x in (r["loadavg_before"][0], r["loadavg_after"][0])]
@@ -120,9 +148,14 @@ def render(data):
       f"targets shuffled anew each round; figures are medians over rounds, `±x%` is half the "
       f"range between rounds when above 3%; system calls counted: "
       f"{'yes' if data['perf'] else 'no (perf unavailable)'}")
-    w("- memcached: 4 instances, `-t 1 -m 256 -I 2m -c 12000`; the pools: fnv1a_64, ketama, "
-      "timeout 2000, preconnect, 1 server connection; ringproxy and the floor with the same "
-      "arena (1024 x 16 KiB); keys prefilled, so gets hit")
+    if "memcached" in fleets or not data["runs"]:
+        w("- memcached: 4 instances, `-t 1 -m 256 -I 2m -c 12000`; the pools: fnv1a_64, ketama, "
+          "timeout 2000, preconnect, 1 server connection; ringproxy and the floor with the same "
+          "arena (1024 x 16 KiB); keys prefilled, so gets hit")
+    if "redis" in fleets:
+        w("- redis: 4 redis-server instances, `--save '' --appendonly no`; the same pools with "
+          "`redis: true`, over redis-server #0 (r1, r2) or all 4 (r3); keys prefilled, so GETs "
+          "hit. No floor row: the floor frames memcached text only")
     w("")
     w(METHOD)
     flagged_any = [r for r in data["runs"] if r.get("flags")]
@@ -131,22 +164,25 @@ def render(data):
         w(f"**Flags:** {len(flagged_any)} run(s) flagged, {len(ev)} event(s); "
           "see [Flags](#flags). A ⚠ marks a median with a flagged run among its rounds.\n")
 
-    # summary
-    w("## Summary: 4-server pool, one worker\n")
-    w("| workload | nutcracker ops/s | ringproxy/io_uring ops/s | ringproxy/epoll ops/s | "
-      "io_uring ÷ nutcracker (ops / CPU / p99) | io_uring ÷ epoll (ops / CPU / p99) | "
-      "CPU µs/req nutcracker / io_uring / epoll | p99 µs nutcracker / io_uring / epoll |")
-    w("|---|---|---|---|---|---|---|---|")
-    for wid, wl in wls.items():
-        a = {t: agg.get((wid, t)) for t in ("nc4", "rpu4", "rpe4")}
-        if not all(a.values()):
+    # summary: per table, the trio of each group that goes to it
+    for title in dict.fromkeys(g["summary"] for g in GROUPS if g.get("summary")):
+        rows = [(wid, wl, g) for g in GROUPS if g.get("summary") == title
+                for wid, wl in wls.items()
+                if all((wid, g[k]) in agg for k in ("nc", "uring", "ep"))]
+        if not rows:
             continue
-        w(f"| {wid}: {wl['title']} | {fmt_rate(a['nc4'].ops)} | {fmt_rate(a['rpu4'].ops)} | "
-          f"{fmt_rate(a['rpe4'].ops)} | {triple(a['rpu4'], a['nc4'])} | "
-          f"{triple(a['rpu4'], a['rpe4'])} | "
-          f"{' / '.join(fmt(a[t].cpu) for t in ('nc4', 'rpu4', 'rpe4'))} | "
-          f"{' / '.join(fmt_us(a[t].p99) for t in ('nc4', 'rpu4', 'rpe4'))} |")
-    w("")
+        w(f"## Summary: {title}\n")
+        w("| workload | nutcracker ops/s | ringproxy/io_uring ops/s | ringproxy/epoll ops/s | "
+          "io_uring ÷ nutcracker (ops / CPU / p99) | io_uring ÷ epoll (ops / CPU / p99) | "
+          "CPU µs/req nutcracker / io_uring / epoll | p99 µs nutcracker / io_uring / epoll |")
+        w("|---|---|---|---|---|---|---|---|")
+        for wid, wl, g in rows:
+            nc, u, e = (agg[(wid, g[k])] for k in ("nc", "uring", "ep"))
+            w(f"| {wid}: {wl['title']} | {fmt_rate(nc.ops)} | {fmt_rate(u.ops)} | "
+              f"{fmt_rate(e.ops)} | {triple(u, nc)} | {triple(u, e)} | "
+              f"{' / '.join(fmt(x.cpu) for x in (nc, u, e))} | "
+              f"{' / '.join(fmt_us(x.p99) for x in (nc, u, e))} |")
+        w("")
     if any((wid, "floor") in agg for wid in wls):
         w("## Summary: one server, ringproxy/io_uring against the floor\n")
         w("Targets: ringproxy/io_uring within 15% of the floor in CPU per request and within "
@@ -173,48 +209,51 @@ def render(data):
         w("")
 
     # per workload
-    for group, title, ref_nc, tids in (
-            ("pool4", "4-server pool", "nc4", ["mc", "nc4", "rpu4", "rpe4", "rpu4w", "rpe4w"]),
-            ("one", "one server (memcached #0)", "nc1", ["mc", "floor", "nc1", "rpu1", "rpe1"])):
-        present = [wid for wid in wls if any((wid, t) in agg for t in tids if t != "mc")]
+    for g in GROUPS:
+        tids = [t["id"] for t in data["targets"] if g["id"] in t.get("groups", ())]
+        present = [wid for wid in wls if any((wid, t) in agg for t in tids if t != g["direct"])]
         if not present:
             continue
-        w(f"## Per workload: {title}\n")
+        w(f"## Per workload: {g['title']}\n")
+        floor = g.get("floor")
         for wid in present:
             wl = wls[wid]
             w(f"### {wid}: {wl['title']}\n")
             if wl["width"] > 1:
                 w(f"ops/s counts requests of {wl['width']} keys (keys/s = {wl['width']} x "
                   "ops/s).\n")
-            extra = " ÷ floor (ops / CPU / p99) |" if group == "one" else ""
+            extra = " ÷ floor (ops / CPU / p99) |" if floor else ""
             w("| target | ops/s | p50 µs | p99 µs | p99.9 µs | CPU µs/req | syscalls/req | "
               "RSS MiB | backends' CPU µs/req | loadgen CPU µs/req | errors | misses | "
               "÷ nutcracker (ops / CPU / p99) | ÷ ringproxy/epoll (ops / CPU / p99) |" + extra)
-            w("|---" * (15 + (1 if group == "one" else 0)) + "|")
+            w("|---" * (15 + (1 if floor else 0)) + "|")
             for t in tids:
                 a = agg.get((wid, t))
                 if not a:
                     continue
-                nc = agg.get((wid, ref_nc))
-                ep_id = {"rpu4w": "rpe4w", "rpe4w": "rpe4w"}.get(t, "rpe4" if group == "pool4"
-                                                                  else "rpe1")
+                nc = agg.get((wid, g["nc"]))
+                ep_id = REF_EP.get(t, g["ep"])
                 ep = agg.get((wid, ep_id))
                 mark = " ⚠" if a.flagged else ""
-                label = tgs[t]["label"] + (" ¹" if t == "mc" else "")
+                direct = t == g["direct"]
+                label = tgs[t]["label"] + (" ¹" if direct else "")
                 row = (f"| {label}{mark} | {with_spread(fmt_rate(a.ops), a.ops_sp)} | "
                        f"{fmt_us(a.p50)} | {fmt_us(a.p99)} | {fmt_us(a.p999)} | "
                        f"{with_spread(fmt(a.cpu), a.cpu_sp)} | {fmt(a.sc)} | "
                        f"{fmt(a.rss / 1024 if a.rss else None, 1)} | "
-                       f"{fmt(a.backend) if t != 'mc' else '–'} | {fmt(a.client)} | "
+                       f"{fmt(a.backend) if not direct else '–'} | {fmt(a.client)} | "
                        f"{a.errors} | {a.misses} | "
-                       f"{triple(a, nc) if t != ref_nc else '1'} | "
+                       f"{triple(a, nc) if t != g['nc'] else '1'} | "
                        f"{triple(a, ep) if t != ep_id else '1'} |")
-                if group == "one":
-                    fl = agg.get((wid, "floor"))
-                    row += f" {triple(a, fl) if t != 'floor' else '1'} |"
+                if floor:
+                    fl = agg.get((wid, floor))
+                    row += f" {triple(a, fl) if t != floor else '1'} |"
                 w(row)
-            w("\n¹ memcached #0 served directly: its CPU, system calls and RSS (the data "
-              "included) in the target columns.\n")
+            w(f"\n¹ {DIRECT_NOTE[g['direct']]}\n")
+            missing = [t for t in tids if (wid, t) not in agg]
+            if missing:
+                w("Not measured: " + ", ".join(tgs[t]["label"] for t in missing)
+                  + " (see [Flags](#flags)).\n")
 
     # idle
     idle = data.get("idle") or []
@@ -297,14 +336,17 @@ METHOD = """How each figure is taken (bench/compare.py, `measure()`): ops/s and 
 over its whole window. CPU µs/req is the target's utime + stime (/proc/PID/stat, all threads,
 10 ms ticks) over a window inside the run, divided by the requests the memcached servers counted
 in the same window (cmd_get / keys per request + cmd_set); for `memcached (direct)` it is
-memcached's own CPU. System calls per request come from `perf stat -e raw_syscalls:sys_enter -p
-PID` over a second window of the same run, after the CPU window: the tracepoint costs about
-0.3 µs per system call, which would add some 20% to nutcracker's CPU, so it is kept out of the
-CPU figure. RSS is the largest VmRSS seen in the windows. Backends' CPU: the 4 memcached
-together, per request. On 2 cores the load generator, the proxy and memcached share the CPUs:
-throughput is a property of the whole machine, and the CPU per request is the figure that
-belongs to the proxy alone (loopback receive work is charged to whichever process was
-running when the softirq ran, so part of the servers' TCP work lands on the proxy and back).
+memcached's own CPU. The redis workloads count alike: keyspace_hits + keyspace_misses (INFO
+stats: one per key that a GET or an MGET reads) / keys per request + SET's calls (INFO
+commandstats), summed over the 4 redis-servers. System calls per request come from `perf stat -e
+raw_syscalls:sys_enter -p PID` over a second window of the same run, after the CPU window: the
+tracepoint costs about 0.3 µs per system call, which would add some 20% to nutcracker's CPU, so it
+is kept out of the CPU figure. RSS is the largest VmRSS seen in the windows. Backends' CPU: the 4
+memcached (the 4 redis-servers) together, per request. On 2 cores the load generator, the proxy
+and the backends share the CPUs: throughput is a property of the whole machine, and the CPU per
+request is the figure that belongs to the proxy alone (loopback receive work is charged to
+whichever process was running when the softirq ran, so part of the servers' TCP work lands on the
+proxy and back).
 """
 
 
