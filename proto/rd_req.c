@@ -202,8 +202,8 @@ static enum rd_line rd_inline_line(struct rd_req_framer *f, uint32_t max_inline,
     return RD_LINE_MORE;
 }
 
-enum rd_req_ev rd_req_feed(struct rd_req_framer *f, const struct rd_limits *lim,
-                           const uint8_t *buf, size_t len, size_t *consumed)
+enum rd_req_ev rd_req_feed(struct rd_req_framer *f, const struct rd_limits *lim, const uint8_t *buf,
+                           size_t len, size_t *consumed)
 {
     size_t pos = 0, used;
     enum rd_req_ev ev;

@@ -97,7 +97,9 @@ struct rd_itok {
  * sdssplitargs does: spaces, tabs, "\r\n" separate; "..." with \n \r \t \b \a \\ \" \xHH
  * escapes; '...' with only \' escaped. Fills at most cap tokens. Returns the number of tokens
  * (it may be > cap: call again with more room), or -1 for unbalanced quotes (redis's
- * "unbalanced quotes in request", also for a closing quote not followed by a space). */
+ * "unbalanced quotes in request", also for a closing quote not followed by a space). As
+ * there, a NUL ends the line (the framer never gives one), a quote may open inside a token
+ * (a"b c" is "ab c"), and \v and \f are skipped between tokens but do not end one. */
 int rd_inline_split(const uint8_t *line, size_t len, struct rd_itok *toks, uint32_t cap);
 
 /* Writes the decoded bytes of tok (tok->dlen of them) to out. */
