@@ -1,6 +1,7 @@
 """Shared helpers for ringproxy's integration tests: real memcached and proxy processes on
 loopback ports chosen at run time, a small memcached text-protocol client, the stats port
-reader, and ProxyFleet (N memcached + one proxy with a pool over them).
+reader, and ProxyFleet (N memcached + one proxy with a pool over them); for redis pools,
+real redis-server processes, a small RESP client (RespClient) and RedisFleet.
 
 Everything started here is registered and killed (whole process group) at exit, and every
 temporary directory is removed; every socket operation has a timeout. Standard library only.
@@ -1010,6 +1011,8 @@ def start_memcached_unix(path, extra_args=(), timeout=START_TIMEOUT):
 #   random   answers 512 pseudo-random bytes (the same sequence on every connection)
 #   partial  answers "HELLO GARB" once (a reply line that never ends), then nothing
 #   silent   answers nothing (reads and ignores, keeps the connection open)
+#   respbad  answers "$5\r\nabcdefgh\r\n": a RESP bulk reply whose payload is not followed by
+#            CRLF (a well-formed head, then garbage)
 # It prints "ready" once listening and counts connections in PORT.conns (one line each).
 FAKE_BACKEND_SCRIPT = r"""
 import os, random, socket, sys, threading
@@ -1028,6 +1031,8 @@ def serve(c):
                 c.sendall(b"HELLO GARBAGE\r\n")
             elif mode == "random":
                 c.sendall(bytes(rng.getrandbits(8) for _ in range(512)))
+            elif mode == "respbad":
+                c.sendall(b"$5\r\nabcdefgh\r\n")
             elif mode == "partial" and not sent_partial:
                 c.sendall(b"HELLO GARB")
                 sent_partial = True
@@ -1070,10 +1075,10 @@ class FakeBackend(ManagedProcess):
 
 
 def start_fake_backend(mode, port=None, timeout=START_TIMEOUT):
-    """Starts a misbehaving backend (mode: garbage | random | partial | silent, see
+    """Starts a misbehaving backend (mode: garbage | random | partial | silent | respbad, see
     FAKE_BACKEND_SCRIPT)
     on a free loopback port and waits until it accepts. Returns a FakeBackend."""
-    if mode not in ("garbage", "random", "partial", "silent"):
+    if mode not in ("garbage", "random", "partial", "silent", "respbad"):
         raise ValueError("unknown fake backend mode %r" % mode)
     if port is None:
         port = free_port()
@@ -1226,3 +1231,383 @@ def run_threads(target, n, timeout):
     if stuck:
         errors.append("threads %s still running after %.0fs (hang)" % (stuck, timeout))
     return errors
+
+
+# ---------------------------------------------------------------------------------------------
+# redis: redis-server processes, a RESP client, RedisFleet (N redis-server + one proxy)
+
+
+class Redis(ManagedProcess):
+    """A redis-server started by start_redis. password: its requirepass, or None."""
+
+    def __init__(self, port, cmd, workdir, password=None):
+        self.port = port
+        self.address = "%s:%d" % (HOST, port)
+        self.password = password
+        ManagedProcess.__init__(self, "redis-%d" % port, cmd, workdir)
+
+    def client(self, timeout=IO_TIMEOUT, db=None, auth=True):
+        """A RespClient straight to this redis-server (bypassing the proxy), authenticated
+        with its requirepass unless auth is False, and on database db when given."""
+        c = RespClient(self.port, timeout=timeout)
+        try:
+            if auth and self.password is not None:
+                reply = c.command("AUTH", self.password)
+                if reply != "OK":
+                    raise AssertionError("AUTH on redis %d: %r" % (self.port, reply))
+            if db:
+                reply = c.command("SELECT", db)
+                if reply != "OK":
+                    raise AssertionError("SELECT %d on redis %d: %r" % (db, self.port, reply))
+        except BaseException:
+            c.close()
+            raise
+        return c
+
+
+def redis_cmd(port, extra_args=(), password=None):
+    """The command line start_redis runs (no persistence, foreground, loopback only)."""
+    cmd = ["redis-server", "--port", str(port), "--bind", HOST, "--save", "", "--appendonly",
+           "no", "--daemonize", "no"]
+    if password is not None:
+        cmd += ["--requirepass", password]
+    return cmd + list(extra_args)
+
+
+def start_redis(port=None, extra_args=(), password=None, timeout=START_TIMEOUT):
+    """Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no --daemonize no
+    [--requirepass PASSWORD] EXTRA` in a temporary directory and waits until it accepts.
+    Returns a Redis; raises RuntimeError (with its output) if it does not come up."""
+    if port is None:
+        port = free_port()
+    cmd = redis_cmd(port, extra_args, password)
+    rd = Redis(port, cmd, make_temp_dir("rp-rd-"), password)
+    if not wait_port(port, rd, timeout):
+        rd.kill()
+        raise RuntimeError("redis-server on port %d did not start: %s\n%s%s"
+                           % (port, " ".join(cmd), _tail(rd.stdout_path), rd.stderr_text()))
+    return rd
+
+
+class RespError(str):
+    """An error reply (-...): its text without the '-' ("ERR unknown command ..."). Equal only
+    to a RespError with the same text, never to a plain str, so that an error is not taken for
+    a status reply."""
+
+    def __eq__(self, other):
+        return isinstance(other, RespError) and str.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+    def __repr__(self):
+        return "RespError(%s)" % str.__repr__(self)
+
+
+class RespStatus(str):
+    """A status reply (+...): its text without the '+', equal to the same plain str."""
+
+    def __repr__(self):
+        return "RespStatus(%s)" % str.__repr__(self)
+
+
+def resp_encode(*args):
+    """One multibulk request of args (bytes as they are, str as UTF-8, int and float in
+    decimal)."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, (int, float)) and not isinstance(a, bool):
+            a = repr(a).encode()
+        else:
+            a = bytes(a)
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class RespClient(MemcacheClient):
+    """A blocking RESP client with raw helpers (the socket side is MemcacheClient's: every
+    operation is bounded by `timeout`). Replies are parsed into Python values: bulk strings as
+    bytes, nil (bulk or array) as None, integers as int, status replies as RespStatus, errors as
+    RespError, arrays as lists (RESP3 types too: null None, double float, boolean bool, map
+    dict, set and push lists, verbatim bytes without its format, attributes skipped)."""
+
+    MAX_DEPTH = 64
+
+    def send_command(self, *args):
+        """Sends one multibulk request (see resp_encode) without reading."""
+        self.send(resp_encode(*args))
+
+    def command(self, *args, timeout=None):
+        """Sends one multibulk request and returns its parsed reply."""
+        self.send(resp_encode(*args))
+        return self.read_reply(timeout)
+
+    def inline(self, line, timeout=None):
+        """Sends an inline command (CRLF added) and returns its parsed reply."""
+        if isinstance(line, str):
+            line = line.encode()
+        self.send(line + b"\r\n")
+        return self.read_reply(timeout)
+
+    def read_reply(self, timeout=None):
+        """Reads exactly one reply and returns it parsed (see the class)."""
+        return self._read(timeout)[0]
+
+    def read_raw_reply(self, timeout=None):
+        """Reads exactly one reply and returns its bytes exactly as framed."""
+        return self._read(timeout)[1]
+
+    def read_replies(self, n, timeout=None):
+        """n parsed replies, read within one timeout."""
+        deadline = self._deadline(timeout)
+        return [self._read(max(0.001, deadline - time.monotonic()))[0] for _ in range(n)]
+
+    # -- framing ---------------------------------------------------------------------------
+
+    def _read(self, timeout):
+        deadline = self._deadline(timeout)
+        value, end = self._parse(0, deadline, 0)
+        raw = bytes(self.buf[:end])
+        del self.buf[:end]
+        return value, raw
+
+    def _line(self, pos, deadline):
+        start = pos
+        while True:
+            i = self.buf.find(b"\r\n", start)
+            if i >= 0:
+                return bytes(self.buf[pos:i]), i + 2
+            start = max(pos, len(self.buf) - 1)
+            self._fill(deadline)
+
+    def _need(self, end, deadline):
+        while len(self.buf) < end:
+            self._fill(deadline)
+
+    def _parse(self, pos, deadline, depth):
+        if depth > self.MAX_DEPTH:
+            raise AssertionError("reply nested deeper than %d" % self.MAX_DEPTH)
+        line, pos = self._line(pos, deadline)
+        if not line:
+            raise AssertionError("empty reply line")
+        kind, body = line[:1], line[1:]
+        try:
+            if kind == b"+":
+                return RespStatus(body.decode("utf-8", "replace")), pos
+            if kind == b"-":
+                return RespError(body.decode("utf-8", "replace")), pos
+            if kind in (b":", b"("):
+                return int(body), pos
+            if kind == b",":
+                return float(body), pos
+            if kind == b"#":
+                if body not in (b"t", b"f"):
+                    raise ValueError(body)
+                return body == b"t", pos
+            if kind == b"_":
+                return None, pos
+            if kind in (b"$", b"="):
+                n = int(body)
+                if n < 0:
+                    return None, pos
+                self._need(pos + n + 2, deadline)
+                if self.buf[pos + n:pos + n + 2] != b"\r\n":
+                    raise AssertionError("bulk of %d bytes not followed by CRLF: %r"
+                                         % (n, bytes(self.buf[pos + n:pos + n + 2])))
+                data = bytes(self.buf[pos:pos + n])
+                return (data[4:] if kind == b"=" else data), pos + n + 2
+            if kind in (b"*", b"~", b">", b"%", b"|"):
+                n = int(body)
+                if n < 0:
+                    return None, pos
+                count = 2 * n if kind in (b"%", b"|") else n
+                items = []
+                for _ in range(count):
+                    item, pos = self._parse(pos, deadline, depth + 1)
+                    items.append(item)
+                if kind == b"|":            # an attribute precedes the reply it describes
+                    return self._parse(pos, deadline, depth)
+                if kind == b"%":
+                    return {_hashable(items[i]): items[i + 1] for i in range(0, count, 2)}, pos
+                return items, pos
+        except ValueError:
+            raise AssertionError("bad reply line %r" % line) from None
+        raise AssertionError("unknown reply type in line %r" % line)
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def redis_pool(servers, names=None, **overrides):
+    """A redis test pool over ports: ketama, fnv1a_64, timeout 1000, server_connections 1, no
+    auto eject, `redis: true`; names[i] (when given) is server i's name. Options whose value is
+    None are left out (so redis_auth=None means no redis_auth key)."""
+    pool = {
+        "redis": True,
+        "hash": "fnv1a_64",
+        "distribution": "ketama",
+        "timeout": 1000,
+        "server_connections": 1,
+        "auto_eject_hosts": False,
+        "servers": ["%s:%d:1%s" % (HOST, port, " %s" % names[i] if names else "")
+                    for i, port in enumerate(servers)],
+    }
+    pool.update(overrides)
+    return {k: v for k, v in pool.items() if v is not None}
+
+
+class RedisFleet:
+    """N redis-server + one proxy with a redis pool `alpha` over them. Use as a context
+    manager or start()/stop().
+
+    server_password: the servers' requirepass (None: none). redis_auth, redis_db, hash_tag,
+    distribution: the pool's keys (None: left out, the proxy's default). names: server names.
+    pool_options: any other pool keys. down: indices of servers whose port is reserved but that
+    are not started (start_server(i) brings one up later). backends: {index: "host:port"} of a
+    server that is not a redis-server started here (a FakeBackend)."""
+
+    def __init__(self, nservers=3, workers=None, io=None, redis_auth=None, redis_db=None,
+                 hash_tag=None, distribution=None, names=None, server_password=None,
+                 pool_options=None, extra_args=(), redis_args=(), down=(), backends=None,
+                 pool_name="alpha"):
+        self.nservers = nservers
+        self.workers = workers
+        self.io = io
+        self.redis_auth = redis_auth
+        self.redis_db = redis_db
+        self.hash_tag = hash_tag
+        self.distribution = distribution
+        self.names = list(names) if names else None
+        self.server_password = server_password
+        self.pool_options = dict(pool_options or {})
+        self.extra_args = tuple(extra_args)
+        self.redis_args = tuple(redis_args)
+        self.down = set(down)
+        self.backends = dict(backends or {})
+        self.pool_name = pool_name
+        self.ports = []
+        self.redis = []      # Redis or None (down or a foreign backend), index = server index
+        self.proxy = None
+
+    def pool(self):
+        """The pool's configuration dict."""
+        opts = dict(redis_auth=self.redis_auth, redis_db=self.redis_db, hash_tag=self.hash_tag,
+                    distribution=self.distribution)
+        opts = {k: v for k, v in opts.items() if v is not None}
+        opts.update(self.pool_options)
+        return redis_pool(self.ports, self.names, **opts)
+
+    def start(self):
+        try:
+            self.ports = [int(self.backends[i].rsplit(":", 1)[1]) if i in self.backends
+                          else free_port() for i in range(self.nservers)]
+            self.redis = [None] * self.nservers
+            for i in range(self.nservers):
+                if i not in self.down and i not in self.backends:
+                    self.start_server(i)
+            self.proxy = start_ringproxy({self.pool_name: self.pool()}, self.extra_args,
+                                         workers=self.workers, io=self.io)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_server(self, i):
+        """Starts (or restarts) redis-server i on its port; retries on another port if the
+        port was taken before the proxy started."""
+        for attempt in range(3):
+            try:
+                self.redis[i] = start_redis(self.ports[i], self.redis_args,
+                                            self.server_password)
+                return self.redis[i]
+            except RuntimeError:
+                if attempt == 2 or self.proxy is not None:
+                    raise
+                self.ports[i] = free_port()
+        return None
+
+    def stop(self):
+        if self.proxy is not None:
+            self.proxy.terminate()
+        for rd in self.redis:
+            if rd is not None:
+                rd.kill()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def port(self):
+        return self.proxy.pools[self.pool_name]
+
+    def client(self, timeout=IO_TIMEOUT, rcvbuf=None):
+        """A RespClient to the proxy's pool."""
+        return RespClient(self.port, timeout=timeout, rcvbuf=rcvbuf)
+
+    def direct(self, i, timeout=IO_TIMEOUT, db=None):
+        """A RespClient straight to redis-server i, authenticated, on db (default: the pool's
+        redis_db)."""
+        return self.redis[i].client(timeout=timeout,
+                                    db=self.redis_db if db is None else db)
+
+    def live(self):
+        return [i for i, rd in enumerate(self.redis) if rd is not None and rd.alive()]
+
+    def flushall(self):
+        """FLUSHALL on every live server (every database)."""
+        for i in self.live():
+            with self.redis[i].client() as c:
+                reply = c.command("FLUSHALL")
+                if reply != "OK":
+                    raise AssertionError("FLUSHALL on server %d: %r" % (i, reply))
+
+    def locate(self, keys, db=None):
+        """{key: [server indices holding it]} for every key (bytes or str), from EXISTS on
+        every live server directly."""
+        uniq = list(dict.fromkeys(keys))
+        found = {k: [] for k in uniq}
+        for i in self.live():
+            with self.direct(i, db=db) as c:
+                for start in range(0, len(uniq), 500):
+                    chunk = uniq[start:start + 500]
+                    c.send(b"".join(resp_encode("EXISTS", k) for k in chunk))
+                    for k, n in zip(chunk, c.read_replies(len(chunk))):
+                        if n == 1:
+                            found[k].append(i)
+                        elif n != 0:
+                            raise AssertionError("EXISTS on server %d: %r" % (i, n))
+        return found
+
+    def owners(self, keys, db=None):
+        """{key: server index} for the keys present on exactly one server; AssertionError if
+        a key is on several."""
+        out = {}
+        for k, where in self.locate(keys, db).items():
+            if len(where) > 1:
+                raise AssertionError("key %r on several servers: %r" % (k, where))
+            if where:
+                out[k] = where[0]
+        return out
+
+    def route(self, keys):
+        """{key: server index} as `$RINGPROXY --route` places keys (str, no newline) in this
+        pool, or None under nutcracker (it has no --route)."""
+        if self.proxy.nutcracker:
+            return None
+        routes = route_pool(self.proxy.binary, self.proxy.conf_path, self.pool_name, keys)
+        by_port = {port: i for i, port in enumerate(self.ports)}
+        out = {}
+        for k, (addr, _name) in routes.items():
+            port = int(addr.rsplit(":", 1)[1])
+            if port not in by_port:
+                raise AssertionError("--route put %r on %s, not a server of the pool" % (k, addr))
+            out[k] = by_port[port]
+        return out
