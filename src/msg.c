@@ -225,7 +225,8 @@ uint32_t msg_evacuate(struct msg *m, struct mbuf_pool *p)
 {
     uint32_t moved = svec_evacuate(&m->req, p, m->req_handed);
     moved += svec_evacuate(&m->rsp, p, m->rsp_handed);
-    if (m->mg != NULL)
+    /* (a redis split keeps no keys: its replies are matched by position) */
+    if (m->mg != NULL && m->mg->keys != NULL)
         for (uint32_t k = 0; k < m->mg->nkeys; k++) {
             bool arena = m->mg->keys[k].buf < p->count;
             if (!slice_evacuate(&m->mg->keys[k], p))

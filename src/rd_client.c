@@ -214,8 +214,7 @@ static void rd_arg_cstr(const struct rd_conn *rd, const struct msg *m, uint32_t 
 
 /* A bulk string reply holding argument i of the request: shared by reference, or copied when
  * the request is the proxy's own re-encoding of an inline line (m->owned, freed here). */
-static void rd_reply_bulk_arg(struct worker *w, struct msg *m, const struct rd_conn *rd,
-                              uint32_t i)
+static void rd_reply_bulk_arg(struct worker *w, struct msg *m, const struct rd_conn *rd, uint32_t i)
 {
     uint64_t len = rd->args[i].len;
     bool copy = m->owned != NULL;
@@ -557,14 +556,14 @@ static void rd_cmd_info_reply(struct worker *w, struct client *c, struct msg *m)
             requests += STAT_GET(w->reg->workers[i]->requests);
     }
     uint64_t now = (uint64_t)time(NULL);
-    rbuf_fmt(&t, "# Server\r\nringproxy_version:%s\r\nprocess_id:%d\r\nuptime_in_seconds:%" PRIu64
-                 "\r\nworkers:%u\r\n\r\n",
+    rbuf_fmt(&t,
+             "# Server\r\nringproxy_version:%s\r\nprocess_id:%d\r\nuptime_in_seconds:%" PRIu64
+             "\r\nworkers:%u\r\n\r\n",
              RP_VERSION, (int)getpid(),
              now > w->reg->start_time ? now - w->reg->start_time : (uint64_t)0, w->reg->nworkers);
     rbuf_fmt(&t, "# Clients\r\nconnected_clients:%" PRIu64 "\r\n\r\n", clients);
     rbuf_fmt(&t, "# Stats\r\ntotal_commands_processed:%" PRIu64 "\r\n\r\n", requests);
-    rbuf_fmt(&t,
-             "# Pool\r\npool:%s\r\nservers:%u\r\nhash:%s\r\ndistribution:%s\r\nredis_db:%d\r\n",
+    rbuf_fmt(&t, "# Pool\r\npool:%s\r\nservers:%u\r\nhash:%s\r\ndistribution:%s\r\nredis_db:%d\r\n",
              cp->name, cp->nservers, hash_name(cp->hash), dist_name(cp->distribution),
              cp->redis_db);
     if (t.failed) {
@@ -645,8 +644,7 @@ static uint32_t rd_key_arg(const struct rd_keypos *kp, uint32_t k)
 }
 
 /* Appends n bytes to fragment f's own block (blk, filled to *used) and to its request. */
-static void rd_frag_put(struct worker *w, struct msg *f, const void *bytes, size_t n,
-                        size_t *used)
+static void rd_frag_put(struct worker *w, struct msg *f, const void *bytes, size_t n, size_t *used)
 {
     uint8_t *dst = f->owned + *used;
     memcpy(dst, bytes, n);
@@ -677,8 +675,9 @@ static bool rd_frag_arg(struct worker *w, const struct rd_conn *rd, struct msg *
 
 /* Splits MGET, MSET or a counting command (DEL ...) whose keys live on several servers: one
  * fragment per server with its keys (and values) in the client's order. */
-static void rd_split(struct worker *w, struct client *c, struct msg *m, const struct rd_cmd_info *ci,
-                     const struct rd_keypos *kp, uint32_t nkeys, const uint32_t *dest)
+static void rd_split(struct worker *w, struct client *c, struct msg *m,
+                     const struct rd_cmd_info *ci, const struct rd_keypos *kp, uint32_t nkeys,
+                     const uint32_t *dest)
 {
     struct rd_conn *rd = c->rd;
     struct pool_rt *pool = c->pool;
@@ -761,7 +760,8 @@ static void rd_split(struct worker *w, struct client *c, struct msg *m, const st
 }
 
 /* Routes a keyed or splittable command by its keys. */
-static void rd_route(struct worker *w, struct client *c, struct msg *m, const struct rd_cmd_info *ci)
+static void rd_route(struct worker *w, struct client *c, struct msg *m,
+                     const struct rd_cmd_info *ci)
 {
     struct rd_conn *rd = c->rd;
     struct pool_rt *pool = c->pool;

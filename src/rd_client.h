@@ -27,9 +27,9 @@ struct rd_conn {
     uint32_t nargs, cap;
     uint8_t *kbuf; /* a key split over slices, gathered for hashing */
     uint32_t kcap;
-    bool authed;  /* AUTH succeeded (or the pool has no redis_auth) */
-    char *name;   /* CLIENT SETNAME, NULL when none */
-    uint64_t id;  /* CLIENT ID, unique in the process */
+    bool authed; /* AUTH succeeded (or the pool has no redis_auth) */
+    char *name;  /* CLIENT SETNAME, NULL when none */
+    uint64_t id; /* CLIENT ID, unique in the process */
 };
 
 /* Sets up c->rd for a client of a redis pool. Returns 0 or -1 (out of memory). */

@@ -166,7 +166,8 @@ void rd_sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32_t n
         }
         switch (ev) {
         case RD_RSP_AGAIN:
-            if (in_head && used > 0 && linebuf_append(&sc->line, chunk, (uint32_t)used, max_line) < 0)
+            if (in_head && used > 0 &&
+                linebuf_append(&sc->line, chunk, (uint32_t)used, max_line) < 0)
                 goto out_bad;
             break;
         case RD_RSP_HEAD: {

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1197,6 +1198,72 @@ static void test_msg_evacuate(void **state)
     assert_no_leak(fx);
 }
 
+/* A redis split keeps no keys (its replies are matched by position): evacuating it moves the
+ * fragments' reply slices and touches no key array (a NULL one crashed the pressure pass). */
+static void test_msg_evacuate_split_without_keys(void **state)
+{
+    struct fx *fx = fx_open(state, 64, 8, 16);
+    struct mbuf_pool *p = &fx->fp.pool;
+    struct msg *m = msg_get(&fx->msgs);
+    struct msg *f = msg_get(&fx->msgs);
+    assert_non_null(m);
+    assert_non_null(f);
+    const uint8_t *r = fake_pool_recv(&fx->fp, 0);
+    m->mg = calloc(1, sizeof(*m->mg));
+    assert_non_null(m->mg);
+    m->mg->nkeys = 2;
+    m->mg->items = calloc(2, sizeof(*m->mg->items));
+    assert_non_null(m->mg->items);
+    m->frags = f;
+    f->is_frag = true;
+    f->parent = m;
+    assert_int_equal(svec_push_apart(&f->rsp, p, r, 8, 0), 0);
+    m->mg->items[0] = (struct mget_item){.frag = f, .first = 0, .last = 1};
+    mbuf_put(p, 0);
+    assert_int_equal(msg_evacuate(m, p), 1);
+    fake_pool_assert_returned(&fx->fp, 0, 1);
+    m->frags = NULL;
+    msg_put(&fx->msgs, p, f);
+    msg_put(&fx->msgs, p, m);
+    assert_no_leak(fx);
+}
+
+/* Bytes read by their offset in a message: in one slice they are pointed at, across slices
+ * copied, and a range is shared slice by slice with a reference each. */
+static void test_svec_offsets(void **state)
+{
+    struct fx *fx = fx_open(state, 64, 8, 16);
+    struct mbuf_pool *p = &fx->fp.pool;
+    struct svec s, d;
+    uint8_t out[16];
+    svec_init(&s);
+    svec_init(&d);
+    const uint8_t *a = fake_pool_recv(&fx->fp, 0);
+    const uint8_t *b = fake_pool_recv(&fx->fp, 1);
+    assert_int_equal(svec_push(&s, p, a, 10, 0), 0);
+    assert_int_equal(svec_push(&s, p, b, 10, 1), 0);
+    struct svec_cur cur = {0, 0};
+    assert_ptr_equal(svec_peek(&s, 2, 5, &cur), a + 2);
+    assert_ptr_equal(svec_peek(&s, 12, 8, &cur), b + 2);
+    assert_null(svec_peek(&s, 8, 4, NULL));   /* spans both */
+    assert_null(svec_peek(&s, 15, 10, NULL)); /* past the end */
+    assert_true(svec_copy_out(&s, 8, 4, out, NULL));
+    assert_memory_equal(out, a + 8, 2);
+    assert_memory_equal(out + 2, b, 2);
+    assert_false(svec_copy_out(&s, 18, 4, out, NULL));
+    assert_int_equal(svec_push_range(&d, p, &s, 5, 10, NULL), 0);
+    assert_int_equal(d.n, 2);
+    assert_slice(&d.v[0], a + 5, 5, 0);
+    assert_slice(&d.v[1], b, 5, 1);
+    assert_refs(fx, 0, 3); /* the receive's, s's and d's */
+    assert_int_equal(svec_push_range(&d, p, &s, 19, 5, NULL), -ERANGE);
+    svec_release(&s, p);
+    svec_release(&d, p);
+    mbuf_put(p, 0);
+    mbuf_put(p, 1);
+    assert_no_leak(fx);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 
 int main(void)
@@ -1235,6 +1302,8 @@ int main(void)
         T(test_svec_evacuate_from),
         T(test_svec_evacuate_out_of_space),
         T(test_msg_evacuate),
+        T(test_msg_evacuate_split_without_keys),
+        T(test_svec_offsets),
     };
     return cmocka_run_group_tests_name("msg", tests, NULL, NULL);
 }

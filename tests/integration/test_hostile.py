@@ -12,9 +12,13 @@ zero, and it holds no more descriptors than before the test. Each class stops it
 end and checks its stderr once more (LeakSanitizer reports at exit).
 
 The pipeliner test measures the proxy's resident memory against memory_bound_bytes() (the
-README's formula); that assertion is skipped for sanitizer builds (a binary path containing
-"/san/"), where shadow memory and quarantine make RSS meaningless, but the numbers are printed
-to stderr either way.
+README's formula); that assertion is skipped for sanitizer builds (sanitized_build: a binary
+path containing "/san/", or a binary linked with a sanitizer runtime), where shadow memory and
+quarantine make RSS meaningless, but the numbers are printed to stderr either way.
+
+The canary (CanaryBase), the fleet-per-class mixin (HostileMixin, with its connect-and-drop
+storm), the non-reading pipeliner's loop (push_unread) and the raw-socket helpers are
+protocol-neutral: test_rd_hostile.py runs the same attacks against a redis pool with them.
 
 Every socket operation is bounded in time: a proxy bug makes a test fail, never hang. Standard
 library only. Tests of ringproxy-only behaviour are marked @ringproxy_only.
@@ -40,7 +44,22 @@ KiB = 1024
 MiB = 1024 * 1024
 
 WORKERS = 2
-SANITIZED = "/san/" in os.environ.get("RINGPROXY", "")
+
+
+def sanitized_build(path):
+    """True if the binary at path is a sanitizer build: CI's build/san/ directory, or a binary
+    that carries the AddressSanitizer / UBSan runtime hooks (built elsewhere)."""
+    if "/san/" in path:
+        return True
+    try:
+        with open(path, "rb") as f:
+            data = f.read(64 * MiB)
+    except OSError:
+        return False
+    return b"__asan_init" in data or b"__ubsan_handle_" in data
+
+
+SANITIZED = sanitized_build(os.environ.get("RINGPROXY", ""))
 SCALE = 3.0 if SANITIZED else 1.0      # sanitizer builds are several times slower
 CANARY_LATE = 5.0                      # a canary answer later than this is a failure
 CANARY_RECONNECT = 0.4                 # seconds between the canary's new connections
@@ -241,14 +260,75 @@ def value_block(key, flags, data):
     return b"VALUE %s %d %d\r\n" % (key, flags, len(data)) + data + b"\r\n"
 
 
+class UnreadPush:
+    """What push_unread did: hogs (every connection it opened, the caller closes them), hog
+    (the last, still open unless shed), sent (request bytes the kernel took, all connections),
+    shed (seconds into the run at which the proxy closed one), samples (RSS samples),
+    blocked_at (seconds into the run at which the proxy first stopped taking requests)."""
+
+    def __init__(self):
+        self.hogs = []
+        self.hog = None
+        self.sent = 0
+        self.shed = []
+        self.samples = []
+        self.blocked_at = None
+
+
+def push_unread(new_client, requests, seconds, pid):
+    """For `seconds`, sends `requests` over and over on a client from new_client() (a
+    MemcacheClient or RespClient, best with a small rcvbuf) and never reads; if the proxy
+    closes it (sheds it), opens another and carries on, so the pressure lasts throughout. The
+    proxy's RSS (process pid) is sampled every 50 ms. Returns an UnreadPush."""
+    out = UnreadPush()
+
+    def new_hog():
+        h = new_client()
+        h.sock.setblocking(False)
+        out.hogs.append(h)
+        return h
+
+    hog = new_hog()
+    sent_on_hog = 0
+    t0 = time.monotonic()
+    next_sample = t0
+    while time.monotonic() - t0 < seconds:
+        now = time.monotonic()
+        if now >= next_sample:
+            out.samples.append(rss_bytes(pid))
+            next_sample = now + 0.05
+        off = sent_on_hog % len(requests)
+        try:
+            n = hog.sock.send(requests[off:] if off else requests)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            # closed (shed) by the proxy: come back, keep pushing
+            out.shed.append(round(now - t0, 2))
+            hog.close()
+            hog = new_hog()
+            sent_on_hog = 0
+            continue
+        out.sent += n
+        sent_on_hog += n
+        if n == 0:
+            if out.blocked_at is None:
+                out.blocked_at = now - t0
+            select.select([], [hog.sock], [], 0.05)
+    out.hog = hog
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # the canary: a well-formed client checked exactly, all the time
 
 
-class Canary:
-    """A thread that, until stop(), does set / get / multi-get / delete / gets+cas on its own
-    keys with values of known content, on one connection at a time (a new one every
-    CANARY_RECONNECT seconds), and records every wrong, failed or late answer."""
+class CanaryBase:
+    """A thread that, until stop(), runs one operation at a time (_one(conn), of a subclass) on
+    its own keys with values of known content, on one connection at a time (a new one, from
+    _connect(), every CANARY_RECONNECT seconds), and records every wrong, failed or late answer.
+    An operation reports a wrong answer by raising (AssertionError); self.known is what the
+    servers hold as far as the canary knows, forgotten after a failure."""
 
     SIZES = (0, 1, 5, 100, 1000, 4095, 16384, 16385, 40000, 100000)
 
@@ -257,7 +337,7 @@ class Canary:
         self.keys = [spread_key("canary:%s:" % tag, i) for i in range(32)]
         self.absent = [spread_key("canary-absent:%s:" % tag, i) for i in range(8)]
         self.rng = random.Random(seed)
-        self.known = {}          # key -> (flags, data) as last stored
+        self.known = {}          # key -> what the servers hold, as last stored
         self.errors = []
         self.ops = 0
         self.connections = 0
@@ -267,9 +347,14 @@ class Canary:
         self.started = None
         self.stopped = None
         self.op = "-"
-        # ringproxy answers a multi-get in the client's key order (README); nutcracker (harness
-        # check) in its own
-        self.any_order = rp.is_nutcracker()
+
+    def _connect(self):
+        """A new client connection (with send/close and a sock) for _one."""
+        raise NotImplementedError
+
+    def _one(self, conn):
+        """One operation on conn, its answers checked (raises on a wrong one)."""
+        raise NotImplementedError
 
     def start(self):
         self.started = time.monotonic()
@@ -305,7 +390,7 @@ class Canary:
                     if conn is not None:
                         conn.close()
                         conn = None
-                    conn = MemcacheClient(self.port, timeout=CANARY_LATE + 1)
+                    conn = self._connect()
                     born = time.monotonic()
                     self.connections += 1
                 self._one(conn)
@@ -323,6 +408,20 @@ class Canary:
             self.ops += 1
         if conn is not None:
             conn.close()
+
+
+class Canary(CanaryBase):
+    """The memcached canary: set / get / multi-get / delete / gets+cas; known is key ->
+    (flags, data)."""
+
+    def __init__(self, port, tag, seed):
+        CanaryBase.__init__(self, port, tag, seed)
+        # ringproxy answers a multi-get in the client's key order (README); nutcracker (harness
+        # check) in its own
+        self.any_order = rp.is_nutcracker()
+
+    def _connect(self):
+        return MemcacheClient(self.port, timeout=CANARY_LATE + 1)
 
     def _expect_values(self, conn, keys, what):
         raw, items = conn.read_values()
@@ -422,16 +521,24 @@ class HostileFleet(rp.ProxyFleet):
 
 
 class HostileMixin:
-    """One fleet per class; a canary per test; the after-test checks in finish()."""
+    """One fleet per class; a canary per test; the after-test checks in finish(). For another
+    protocol, override make_fleet, warm_up, store, check_fresh_client, client_conns and CANARY
+    (test_rd_hostile.py does)."""
 
     NSERVERS = 3
     POOL_OPTIONS = {}
     RINGPROXY_SECTION = {}
+    CANARY = Canary          # a CanaryBase subclass, started on the fleet's port for each test
     fleet = None
 
     @classmethod
+    def make_fleet(cls):
+        """The class's fleet, not started yet (start(), stop(), proxy, port)."""
+        return HostileFleet(cls.NSERVERS, cls.POOL_OPTIONS, cls.RINGPROXY_SECTION)
+
+    @classmethod
     def setUpClass(cls):
-        cls.fleet = HostileFleet(cls.NSERVERS, cls.POOL_OPTIONS, cls.RINGPROXY_SECTION)
+        cls.fleet = cls.make_fleet()
         cls.fleet.start()
         try:
             cls.warm_up()
@@ -494,7 +601,7 @@ class HostileMixin:
             note("%d client connections left over before %s" % (self.conn_base, self.id()))
         self.fd_base = self.wait_fds_settle()
         self.total_base = self.stats().get("total_connections", 0)
-        self.canary = Canary(self.port, self._testMethodName[5:30], zlib.crc32(
+        self.canary = self.CANARY(self.port, self._testMethodName[5:30], zlib.crc32(
             self.id().encode()))
         self.canary.start()
         self.addCleanup(self.canary.stop)
@@ -544,6 +651,51 @@ class HostileMixin:
             self.fail("%s: %d errors:\n  %s\n%s" % (what, len(errors),
                                                     "\n  ".join(errors[:15]),
                                                     self.proxy.log_tail(3000)))
+
+    def connect_and_drop(self, halves, nthreads=20, per_thread=500):
+        """nthreads x per_thread connections to the pool: each closed at once (FIN), reset, or
+        (one in five) sent one of halves (half a request) and then closed or reset. Asserts
+        that every one of them reached the proxy (total_connections)."""
+        counts = {"fin": 0, "rst": 0, "half": 0}
+        lock = threading.Lock()
+
+        def hostile(i):
+            rng = random.Random(20000 + i)
+            mine = {"fin": 0, "rst": 0, "half": 0}
+            for _ in range(per_thread):
+                s = connect(self.port)
+                r = rng.random()
+                try:
+                    if r < 0.2:
+                        s.sendall(rng.choice(halves))
+                        mine["half"] += 1
+                        reset = rng.random() < 0.5
+                    else:
+                        reset = r < 0.6
+                    mine["rst" if reset else "fin"] += 1
+                finally:
+                    drop(s, reset)
+            with lock:
+                for k, v in mine.items():
+                    counts[k] += v
+
+        t0 = time.monotonic()
+        errors = run_threads(hostile, nthreads, 120 * SCALE)
+        took = time.monotonic() - t0
+        self.assertNoErrors(errors, "connect-and-drop clients")
+        totals = []
+
+        def counted():
+            totals.append(self.stats().get("total_connections", 0) - self.total_base)
+            return totals[-1] >= nthreads * per_thread
+
+        rp.wait_until(counted, SETTLE, 0.1)
+        total = totals[-1]
+        note("%d connections in %.1fs (%s); total_connections +%d"
+             % (nthreads * per_thread, took,
+                ", ".join("%s %d" % kv for kv in sorted(counts.items())), total))
+        self.assertGreaterEqual(total, nthreads * per_thread,
+                                "the proxy counted fewer connections than were opened")
 
     def store(self, items, timeout=PROMPT):
         """Stores {key: data} through the proxy (STORED each)."""
@@ -595,12 +747,16 @@ class HostileMixin:
             self.fail("after %s the proxy holds %d descriptors, %d before the test (leak?):\n  %s"
                       % (what, fds[-1], self.fd_base,
                          "\n  ".join(fd_listing(self.proxy.pid)[-40:])))
+        self.check_fresh_client()
+        self.assertAlive("after " + what)
+        self.assertNoSanitizer("after " + what)
+
+    def check_fresh_client(self):
+        """A new client is served (the last of finish()'s checks)."""
         with self.fleet.client(timeout=PROMPT) as c:
             self.assertTrue(c.version().startswith(b"VERSION"))
             self.assertEqual(c.set("hostile:after", b"ok"), b"STORED")
             self.assertEqual(c.get("hostile:after"), b"ok")
-        self.assertAlive("after " + what)
-        self.assertNoSanitizer("after " + what)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -997,49 +1153,9 @@ class HostileTests(HostileMixin, unittest.TestCase):
     def test_ten_thousand_connections(self):
         # 20 threads x 500 connections: connect, then close at once (FIN), reset, or send half
         # a command and then close or reset
-        nthreads, per_thread = 20, 500
-        halves = [b"get conn", b"get conn:a conn:b", b"set conn 0 0 10\r\n01234",
-                  b"set conn 0 0 10", b"gets", b"set conn 0 0 4294967295\r\nxx", b"incr conn",
-                  b"\x00\x01\x02"]
-        counts = {"fin": 0, "rst": 0, "half": 0}
-        lock = threading.Lock()
-
-        def hostile(i):
-            rng = random.Random(20000 + i)
-            mine = {"fin": 0, "rst": 0, "half": 0}
-            for _ in range(per_thread):
-                s = connect(self.port)
-                r = rng.random()
-                try:
-                    if r < 0.2:
-                        s.sendall(rng.choice(halves))
-                        mine["half"] += 1
-                        reset = rng.random() < 0.5
-                    else:
-                        reset = r < 0.6
-                    mine["rst" if reset else "fin"] += 1
-                finally:
-                    drop(s, reset)
-            with lock:
-                for k, v in mine.items():
-                    counts[k] += v
-
-        t0 = time.monotonic()
-        errors = run_threads(hostile, nthreads, 120 * SCALE)
-        took = time.monotonic() - t0
-        self.assertNoErrors(errors, "connect-and-drop clients")
-        totals = []
-
-        def counted():
-            totals.append(self.stats().get("total_connections", 0) - self.total_base)
-            return totals[-1] >= nthreads * per_thread
-
-        rp.wait_until(counted, SETTLE, 0.1)
-        total = totals[-1]
-        note("10,000 connections in %.1fs (%s); total_connections +%d"
-             % (took, ", ".join("%s %d" % kv for kv in sorted(counts.items())), total))
-        self.assertGreaterEqual(total, nthreads * per_thread,
-                                "the proxy counted fewer connections than were opened")
+        self.connect_and_drop([b"get conn", b"get conn:a conn:b", b"set conn 0 0 10\r\n01234",
+                               b"set conn 0 0 10", b"gets", b"set conn 0 0 4294967295\r\nxx",
+                               b"incr conn", b"\x00\x01\x02"])
         # it still accepts: a burst of new clients, each served
         clients = [self.fleet.client(timeout=PROMPT) for _ in range(20)]
         try:
@@ -1205,45 +1321,10 @@ class PipelinerTests(HostileMixin, unittest.TestCase):
         pid = self.proxy.pid
         requests = b"".join(b"get %s\r\n" % k.encode() for k in order) * 100
         req_len = len(b"get big:0\r\n")
-        hogs = []          # every pipeliner connection, closed at the end
-        sent = 0           # request bytes the kernel took, all connections
-        shed = []          # seconds into the run at which a pipeliner was closed by the proxy
-        samples = []       # RSS samples
-        blocked_at = None  # when the proxy first stopped taking requests
-
-        def new_hog():
-            h = MemcacheClient(self.port, timeout=PROMPT, rcvbuf=4096)
-            h.sock.setblocking(False)
-            hogs.append(h)
-            return h
-
-        hog = new_hog()
-        sent_on_hog = 0
-        t0 = time.monotonic()
-        next_sample = t0
-        while time.monotonic() - t0 < self.PIPELINE_SECONDS:
-            now = time.monotonic()
-            if now >= next_sample:
-                samples.append(rss_bytes(pid))
-                next_sample = now + 0.05
-            off = sent_on_hog % len(requests)
-            try:
-                n = hog.sock.send(requests[off:] if off else requests)
-            except BlockingIOError:
-                n = 0
-            except OSError:
-                # closed (shed) by the proxy: come back, keep pushing
-                shed.append(round(now - t0, 2))
-                hog.close()
-                hog = new_hog()
-                sent_on_hog = 0
-                continue
-            sent += n
-            sent_on_hog += n
-            if n == 0:
-                if blocked_at is None:
-                    blocked_at = now - t0
-                select.select([], [hog.sock], [], 0.05)
+        push = push_unread(lambda: MemcacheClient(self.port, timeout=PROMPT, rcvbuf=4096),
+                           requests, self.PIPELINE_SECONDS, pid)
+        hogs, hog, sent, shed = push.hogs, push.hog, push.sent, push.shed
+        samples, blocked_at = push.samples, push.blocked_at
         # measured now, the last pipeliner still connected and reading nothing
         self.assertAlive("with a client pipelining without reading")
         rss = rss_bytes(pid)
