@@ -261,6 +261,16 @@ void msg_server_done(struct worker *w, struct msg *m)
         worker_mark_dirty(w, &m->client->o);
 }
 
+void msg_drop_frags(struct worker *w, struct msg *p)
+{
+    struct msg *f;
+    while ((f = p->frags) != NULL) {
+        p->frags = f->fnext;
+        msg_put(&w->msgs, &w->mbufs, f);
+    }
+    p->frags_pending = 0;
+}
+
 struct msg *msg_frag_new(struct worker *w, struct msg *p)
 {
     struct msg *f = msg_get(&w->msgs);
@@ -298,11 +308,7 @@ static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
     svec_release(&m->req, &w->mbufs);
     if (nomem) {
         /* nothing is queued yet: one error rather than a broadcast that misses servers */
-        while ((f = m->frags) != NULL) {
-            m->frags = f->fnext;
-            msg_put(&w->msgs, &w->mbufs, f);
-        }
-        m->frags_pending = 0;
+        msg_drop_frags(w, m);
         msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
         return;
     }
@@ -399,12 +405,7 @@ static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
     if (failed) {
         /* nothing was queued yet: drop the fragments and answer with an error */
         free(byserver);
-        struct msg *f;
-        while ((f = m->frags) != NULL) {
-            m->frags = f->fnext;
-            msg_put(&w->msgs, &w->mbufs, f);
-        }
-        m->frags_pending = 0;
+        msg_drop_frags(w, m);
         msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
         return;
     }

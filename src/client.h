@@ -100,6 +100,9 @@ struct msg *client_new_msg(struct worker *w, struct client *c);
 /* A new fragment of split request p, queued on p's list and counted as pending; NULL when
  * memory ran out. Its state is QUEUED: server_enqueue it right after. */
 struct msg *msg_frag_new(struct worker *w, struct msg *p);
+/* Frees the fragments of split request p before any of them was queued (a split that ran out
+ * of memory halfway). */
+void msg_drop_frags(struct worker *w, struct msg *p);
 /* The reply line for a request that failed for e (redis: "-ERR ...", else "SERVER_ERROR ..."),
  * static, with *len its length. */
 const char *msg_err_line(enum msg_err e, bool redis, uint32_t *len);

@@ -741,13 +741,8 @@ static void rd_split(struct worker *w, struct client *c, struct msg *m,
     svec_release(&m->req, &w->mbufs);
     if (failed) {
         /* nothing was queued yet: drop the fragments and answer with an error */
-        struct msg *f;
         free(byserver);
-        while ((f = m->frags) != NULL) {
-            m->frags = f->fnext;
-            msg_put(&w->msgs, &w->mbufs, f);
-        }
-        m->frags_pending = 0;
+        msg_drop_frags(w, m);
         msg_set_reply(w, m, LIT("-ERR out of memory\r\n"));
         return;
     }
