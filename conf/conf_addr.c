@@ -345,3 +345,13 @@ int conf_addr_cmp(const struct conf_addr *a, const struct conf_addr *b)
     }
     return (a->port > b->port) - (a->port < b->port);
 }
+
+bool conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b)
+{
+    if ((a->unix_path == NULL) != (b->unix_path == NULL))
+        return false;
+    if (a->unix_path != NULL)
+        return strcmp(a->unix_path, b->unix_path) == 0;
+    return a->port == b->port && a->host != NULL && b->host != NULL &&
+           strcmp(a->host, b->host) == 0;
+}

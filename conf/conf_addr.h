@@ -30,4 +30,7 @@ void conf_server_release(struct conf_server *cs);
  * address as written. */
 int conf_addr_cmp(const struct conf_addr *a, const struct conf_addr *b);
 
+/* Same address as written: host and port, or unix path (a listen socket's mode aside). */
+bool conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b);
+
 #endif

@@ -1,4 +1,5 @@
-/* The `ringproxy:` section: workers, I/O engine, buffer arena, request line limit, spill. */
+/* The `ringproxy:` section: workers, I/O engine, buffer arena, request line limit, spill,
+ * drain timeout. */
 #include "conf/conf_global.h"
 
 #include <string.h>
@@ -13,6 +14,7 @@ enum global_key {
     GK_BUFFERS,
     GK_MAX_REQUEST_LINE,
     GK_MAX_SPILL_MB,
+    GK_DRAIN_TIMEOUT,
     GK_COUNT
 };
 
@@ -26,6 +28,7 @@ static const struct global_key_def {
     [GK_BUFFERS] = {"buffers", CONF_BUFFERS_MIN, CONF_BUFFERS_MAX},
     [GK_MAX_REQUEST_LINE] = {"max_request_line", CONF_REQUEST_LINE_MIN, CONF_REQUEST_LINE_MAX},
     [GK_MAX_SPILL_MB] = {"max_spill_mb", CONF_SPILL_MB_MIN, CONF_SPILL_MB_MAX},
+    [GK_DRAIN_TIMEOUT] = {"drain_timeout", 0, CONF_DRAIN_TIMEOUT_MAX},
 };
 
 static const char *const io_names[] = {
@@ -49,6 +52,7 @@ void conf_global_defaults(struct conf_global *g)
     g->buffers = 1024;
     g->max_request_line = 65536;
     g->max_spill_mb = 256;
+    g->drain_timeout_ms = CONF_DRAIN_TIMEOUT_DEFAULT;
 }
 
 static int find_key(const char *s, size_t len)
@@ -97,7 +101,7 @@ static void unknown_key(const struct cy_node *k, struct conf_err *err)
     hint = conf_closest_name(k->str, k->len, names, GK_COUNT);
     conf_err_at(err, k->line, k->col,
                 "%sunknown key '%s'%s%s%s (valid: workers, io, "
-                "buffer_size, buffers, max_request_line, max_spill_mb)",
+                "buffer_size, buffers, max_request_line, max_spill_mb, drain_timeout)",
                 ctx, q, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
 }
 
@@ -178,6 +182,9 @@ int conf_global_parse(struct conf_global *g, const struct cy_node *body, struct 
             break;
         case GK_MAX_SPILL_MB:
             g->max_spill_mb = (uint32_t)n;
+            break;
+        case GK_DRAIN_TIMEOUT:
+            g->drain_timeout_ms = (int)n;
             break;
         case GK_IO:
         case GK_COUNT:

@@ -249,7 +249,7 @@ void msg_server_done(struct worker *w, struct msg *m)
                 m->client->cut = m->client->close_now = true;
         } else {
             uint32_t len;
-            const char *line = msg_err_line(m->err, w->pools[m->pool_idx].cp->redis, &len);
+            const char *line = msg_err_line(m->err, m->redis, &len);
             msg_set_reply(w, m, line, len);
         }
     }
@@ -282,7 +282,7 @@ struct msg *msg_frag_new(struct worker *w, struct msg *p)
     f->rcmd = p->rcmd;
     f->noreply = p->noreply;
     f->state = MS_QUEUED; /* the server side's from birth: queued right after */
-    f->pool_idx = p->pool_idx;
+    f->redis = p->redis;
     f->fnext = p->frags;
     p->frags = f;
     p->frags_pending++;
@@ -471,13 +471,13 @@ static void client_local(struct worker *w, struct client *c, struct msg *m, cons
     const uint8_t *sub = line + req->sub.off;
     uint32_t sublen = req->sub.len;
     if (sublen == 0) {
-        char *text = stats_memcached(w->reg, c->pool->idx, &len);
+        char *text = stats_memcached(w->reg, c->pool->cp->name, &len);
         msg_set_owned_reply(w, m, text, len);
     } else if (sublen == 5 && memcmp(sub, "reset", 5) == 0) {
-        stats_memcached_reset(w->reg, c->pool->idx);
+        stats_memcached_reset(w->reg, c->pool->cp->name);
         msg_set_reply(w, m, LIT("RESET\r\n"));
     } else if (sublen == 8 && memcmp(sub, "settings", 8) == 0) {
-        char *text = stats_memcached_settings(w->reg, c->pool->idx, &len);
+        char *text = stats_memcached_settings(w->reg, c->pool->cp->name, &len);
         msg_set_owned_reply(w, m, text, len);
     } else {
         msg_set_reply(w, m, LIT("ERROR\r\n"));
@@ -516,9 +516,29 @@ static void client_unlink_old(struct worker *w, struct client *c, const uint8_t 
     STAT_ADD(w->st.bytes_invented, len);
     m->cmd = MC_DELETE;
     m->noreply = true;
-    m->pool_idx = c->pool->idx;
+    m->redis = c->pool->cp->redis;
     m->state = MS_QUEUED;
     server_enqueue(w, c->pool, pool_route(w, c->pool, key, klen), m);
+}
+
+/* A storage request whose data block is whole goes to the server its key was routed to, or,
+ * when a reload came in between (the ring and the servers' indices may have changed), to the
+ * server the key maps to now: the key is read back from the request's own bytes. */
+static void client_enqueue_stored(struct worker *w, struct client *c, struct msg *m)
+{
+    if (m->route_seq != w->view->seq) {
+        uint8_t small[256], *key = small;
+        if (m->key_len > sizeof(small) && (key = malloc(m->key_len)) == NULL) {
+            m->server_idx = UINT32_MAX;
+        } else {
+            m->server_idx = svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL)
+                                ? pool_route(w, c->pool, key, m->key_len)
+                                : UINT32_MAX;
+            if (key != small)
+                free(key);
+        }
+    }
+    server_enqueue(w, c->pool, m->server_idx, m);
 }
 
 /* Handles one complete command line of request m. buf is the arena buffer holding the whole
@@ -593,6 +613,9 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
          * never carries part of a request, so a client that stops or vanishes halfway costs
          * nobody else anything */
         m->server_idx = dest;
+        m->route_seq = w->view->seq;
+        m->key_off = req.keys[0].off;
+        m->key_len = req.keys[0].len;
         return;
     }
     if (ci->kind == MC_KIND_RETRIEVAL && req.nkeys > 1) {
@@ -636,7 +659,7 @@ struct msg *client_new_msg(struct worker *w, struct client *c)
         return NULL;
     m->client = c;
     m->in_client = true;
-    m->pool_idx = c->pool->idx;
+    m->redis = c->pool->cp->redis;
     if (c->qtail != NULL)
         c->qtail->cnext = m;
     else
@@ -727,7 +750,7 @@ static size_t client_parse(struct worker *w, struct client *c, uint32_t buf, siz
                 msg_set_reply(w, m, LIT("CLIENT_ERROR bad data chunk\r\n"));
                 STAT_INC(c->pool->st->client_err);
             } else if (m->state == MS_RECEIVING) {
-                server_enqueue(w, c->pool, m->server_idx, m); /* whole: now it may go */
+                client_enqueue_stored(w, c, m); /* whole: now it may go */
             } else if (m->state == MS_SWALLOWING) {
                 m->state = MS_ANSWERED; /* the block is over: the error reply may go */
             }
@@ -978,7 +1001,7 @@ void client_accept(struct worker *w, struct pool_rt *pool, int fd)
     if (cp->client_connections > 0) {
         uint64_t total = 0;
         for (uint32_t i = 0; i < w->reg->nworkers; i++)
-            total += STAT_GET(stats_pool(w->reg, i, pool->idx)->client_connections);
+            total += STAT_GET(stats_layout_pool(w->view->stats, i, pool->idx)->client_connections);
         if (total >= (uint64_t)cp->client_connections) {
             log_info("pool '%s': client_connections limit %d reached, closing a new client",
                      cp->name, cp->client_connections);
@@ -1009,6 +1032,7 @@ void client_accept(struct worker *w, struct pool_rt *pool, int fd)
     STAT_INC(w->st.curr_connections);
     STAT_INC(w->st.total_connections);
     STAT_INC(pool->st->client_connections);
+    pool->nclients++;
     client_rearm(w, c);
 }
 
@@ -1149,10 +1173,20 @@ void client_close(struct worker *w, struct client *c)
     worker_close_owner(w, &c->o);
 }
 
+void client_retire(struct worker *w, struct client *c)
+{
+    if (c->o.closing || c->eof)
+        return;
+    client_drop_partial(w, c);
+    c->eof = true;
+    worker_mark_dirty(w, &c->o);
+}
+
 void client_free(struct worker *w, struct client *c)
 {
     if (!c->o.closing)
         client_close(w, c);
+    c->pool->nclients--;
     if (c->send != NULL) {
         sendrec_reset(c->send, &w->mbufs);
         sendrec_give(&w->sendrecs, c->send);

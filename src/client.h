@@ -69,6 +69,9 @@ void client_accept(struct worker *w, struct pool_rt *pool, int fd);
 void client_event(struct worker *w, struct client *c, const struct io_event *ev);
 void client_flush(struct worker *w, struct client *c);
 void client_rearm(struct worker *w, struct client *c);
+/* Its pool is going (a reload removed it) or the process is draining: the request being
+ * received is dropped, nothing more is read, and c closes once its replies are out. */
+void client_retire(struct worker *w, struct client *c);
 /* Detaches the client's requests (their replies will be dropped) and closes it. */
 void client_close(struct worker *w, struct client *c);
 void client_free(struct worker *w, struct client *c);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf/conf_addr.h"
 #include "src/log.h"
 #include "src/net.h"
 
@@ -90,46 +91,201 @@ static bool ring_publish(struct health *h, struct health_pool *hp)
     return true;
 }
 
-int health_init(struct health *h, const struct conf *conf, struct stats_registry *reg,
-                uint32_t nworkers, char *err, size_t errlen)
+static bool name_same(const char *a, const char *b)
 {
-    memset(h, 0, sizeof(*h));
-    h->conf = conf;
-    h->reg = reg;
-    h->nworkers = nworkers;
-    h->stop_pipe[0] = h->stop_pipe[1] = -1;
-    atomic_init(&h->gen, 1);
-    pthread_mutex_init(&h->retired_lock, NULL);
-    h->seen = aligned_alloc(64, (nworkers ? nworkers : 1) * sizeof(*h->seen));
-    h->pools = calloc(conf->npools ? conf->npools : 1, sizeof(*h->pools));
-    if (h->seen == NULL || h->pools == NULL)
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+uint32_t health_view_pool(const struct health_view *v, const char *name)
+{
+    for (uint32_t p = 0; p < v->npools; p++)
+        if (strcmp(v->pools[p].cp->name, name) == 0)
+            return p;
+    return UINT32_MAX;
+}
+
+uint32_t health_view_server(const struct health_view *v, uint32_t p, const struct conf_server *cs,
+                            const bool *taken)
+{
+    const struct conf_pool *cp = v->pools[p].cp;
+    uint32_t any = UINT32_MAX;
+    for (uint32_t s = 0; s < cp->nservers; s++) {
+        if ((taken != NULL && taken[s]) || !conf_addr_equal(&cp->servers[s].addr, &cs->addr))
+            continue;
+        if (name_same(cp->servers[s].name, cs->name))
+            return s;
+        if (any == UINT32_MAX)
+            any = s;
+    }
+    return any;
+}
+
+static void view_free(struct health_view *v)
+{
+    for (uint32_t p = 0; p < v->npools; p++) {
+        struct health_pool *hp = &v->pools[p];
+        struct health_ring *r = atomic_load(&hp->ring);
+        if (r != NULL) {
+            dist_free(&r->dist);
+            free(r);
+        }
+        free(hp->servers);
+        pthread_mutex_destroy(&hp->lock);
+    }
+    if (v->listen_fds != NULL) {
+        uint32_t nw = v->stats != NULL ? v->stats->nworkers : 0;
+        for (uint32_t i = 0; i < v->npools * nw; i++)
+            if (v->listen_fds[i] >= 0)
+                close(v->listen_fds[i]);
+    }
+    free(v->listen_fds);
+    free(v->pools);
+    stats_layout_free(v->stats);
+    if (v->owns_conf)
+        conf_free(v->conf);
+    free(v);
+}
+
+/* A view over conf; prev (or NULL): the view whose servers' health carries over. Caller holds
+ * h->view_lock when prev is not NULL (so that no ejection is half-copied). */
+static struct health_view *view_new(struct health *h, struct conf *conf,
+                                    const struct health_view *prev, char *err, size_t errlen)
+{
+    struct health_view *v = calloc(1, sizeof(*v));
+    if (v == NULL)
         goto out_nomem;
-    /* 0: "may hold any ring" until the worker's first announcement. Starting at "holds none"
-     * would let a ring go that the worker loads before its announcement is visible */
-    for (uint32_t w = 0; w < nworkers; w++)
-        atomic_init(&h->seen[w].gen, 0);
+    atomic_init(&v->refs, 1);
+    v->conf = conf;
+    v->seq = prev != NULL ? prev->seq + 1 : 1;
+    v->pools = calloc(conf->npools ? conf->npools : 1, sizeof(*v->pools));
+    v->stats = stats_layout_new(conf, h->nworkers, prev != NULL ? prev->stats : NULL);
+    if (v->pools == NULL || v->stats == NULL)
+        goto out_nomem;
     for (uint32_t p = 0; p < conf->npools; p++) {
-        struct health_pool *hp = &h->pools[p];
+        struct health_pool *hp = &v->pools[p];
         const struct conf_pool *cp = &conf->pools[p];
         hp->cp = cp;
         pthread_mutex_init(&hp->lock, NULL);
-        h->npools++;
+        v->npools++;
         hp->servers = calloc(cp->nservers ? cp->nservers : 1, sizeof(*hp->servers));
         if (hp->servers == NULL)
             goto out_nomem;
         for (uint32_t s = 0; s < cp->nservers; s++)
             if (net_resolve(&cp->servers[s].addr, &hp->servers[s].addr, &hp->servers[s].addrlen,
                             err, errlen) < 0)
-                return -1;
+                goto out_free;
+        uint32_t op = prev != NULL ? health_view_pool(prev, cp->name) : UINT32_MAX;
+        if (op != UINT32_MAX && prev->pools[op].cp->redis == cp->redis) {
+            /* a pool that stays: its servers that stay keep their failures and ejection, and
+             * the process's counters (ejections) go on from where they were */
+            struct health_pool *ohp = &prev->pools[op];
+            bool *taken = calloc(ohp->cp->nservers + 1, sizeof(*taken));
+            if (taken == NULL)
+                goto out_nomem;
+            STAT_SET(stats_layout_pool(v->stats, h->nworkers, p)->server_ejects,
+                     STAT_GET(stats_layout_pool(prev->stats, h->nworkers, op)->server_ejects));
+            for (uint32_t s = 0; s < cp->nservers; s++) {
+                uint32_t os = health_view_server(prev, op, &cp->servers[s], taken);
+                if (os == UINT32_MAX)
+                    continue;
+                taken[os] = true;
+                struct health_server *hs = &hp->servers[s], *ohs = &ohp->servers[os];
+                atomic_store(&hs->failures, atomic_load(&ohs->failures));
+                atomic_store(&hs->retry_at, atomic_load(&ohs->retry_at));
+                atomic_store(&hs->ejected, atomic_load(&ohs->ejected));
+                STAT_SET(
+                    stats_layout_server(v->stats, h->nworkers, p, s)->server_ejected_at,
+                    STAT_GET(
+                        stats_layout_server(prev->stats, h->nworkers, op, os)->server_ejected_at));
+            }
+            free(taken);
+        }
         struct health_ring *r = ring_build(hp);
         if (r == NULL)
             goto out_nomem;
         atomic_init(&hp->ring, r);
     }
-    return 0;
+    return v;
 out_nomem:
     snprintf(err, errlen, "out of memory");
-    return -1;
+out_free:
+    if (v != NULL) {
+        v->owns_conf = false; /* the caller's to free on failure */
+        view_free(v);
+    }
+    return NULL;
+}
+
+int health_init(struct health *h, struct conf *conf, struct stats_registry *reg, uint32_t nworkers,
+                char *err, size_t errlen)
+{
+    memset(h, 0, sizeof(*h));
+    h->reg = reg;
+    h->nworkers = nworkers;
+    h->stop_pipe[0] = h->stop_pipe[1] = -1;
+    atomic_init(&h->gen, 1);
+    pthread_mutex_init(&h->retired_lock, NULL);
+    pthread_mutex_init(&h->view_lock, NULL);
+    h->seen = aligned_alloc(64, (nworkers ? nworkers : 1) * sizeof(*h->seen));
+    if (h->seen == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* 0: "may hold any ring" until the worker's first announcement. Starting at "holds none"
+     * would let a ring go that the worker loads before its announcement is visible */
+    for (uint32_t w = 0; w < nworkers; w++)
+        atomic_init(&h->seen[w].gen, 0);
+    struct health_view *v = view_new(h, conf, NULL, err, errlen);
+    if (v == NULL)
+        return -1;
+    atomic_store(&h->latest, v);
+    stats_registry_set_layout(reg, v->stats);
+    return 0;
+}
+
+struct health_view *health_view_build(struct health *h, struct conf *conf, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&h->view_lock);
+    struct health_view *v = view_new(h, conf, atomic_load(&h->latest), err, errlen);
+    pthread_mutex_unlock(&h->view_lock);
+    if (v == NULL) {
+        conf_free(conf);
+        return NULL;
+    }
+    v->owns_conf = true;
+    return v;
+}
+
+void health_view_publish(struct health *h, struct health_view *v)
+{
+    pthread_mutex_lock(&h->view_lock);
+    struct health_view *old = atomic_load(&h->latest);
+    atomic_store_explicit(&h->latest, v, memory_order_release);
+    stats_registry_set_layout(h->reg, v->stats);
+    pthread_mutex_unlock(&h->view_lock);
+    if (old != NULL)
+        health_view_put(h, old);
+}
+
+struct health_view *health_view_get(struct health *h)
+{
+    pthread_mutex_lock(&h->view_lock);
+    struct health_view *v = atomic_load(&h->latest);
+    health_view_ref(v);
+    pthread_mutex_unlock(&h->view_lock);
+    return v;
+}
+
+void health_view_ref(struct health_view *v)
+{
+    atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+}
+
+void health_view_put(struct health *h, struct health_view *v)
+{
+    (void)h;
+    if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
+        view_free(v);
 }
 
 void health_worker_gone(struct health *h, uint32_t w)
@@ -137,9 +293,9 @@ void health_worker_gone(struct health *h, uint32_t w)
     atomic_store_explicit(&h->seen[w].gen, UINT64_MAX, memory_order_release);
 }
 
-bool health_failure(struct health *h, uint32_t p, uint32_t s)
+bool health_failure(struct health *h, struct health_view *v, uint32_t p, uint32_t s)
 {
-    struct health_pool *hp = &h->pools[p];
+    struct health_pool *hp = &v->pools[p];
     struct health_server *hs = &hp->servers[s];
     const struct conf_pool *cp = hp->cp;
     uint32_t n = atomic_fetch_add_explicit(&hs->failures, 1, memory_order_relaxed) + 1;
@@ -154,8 +310,8 @@ bool health_failure(struct health *h, uint32_t p, uint32_t s)
     pthread_mutex_lock(&hp->lock);
     /* out of memory: the old ring stays and routing to this server fails fast, still correct */
     ring_publish(h, hp);
-    struct pool_stats *ps = stats_pool(h->reg, h->reg->nworkers, p);
-    struct server_stats *ss = stats_server(h->reg, h->reg->nworkers, p, s);
+    struct pool_stats *ps = stats_layout_pool(v->stats, h->nworkers, p);
+    struct server_stats *ss = stats_layout_server(v->stats, h->nworkers, p, s);
     STAT_INC(ps->server_ejects);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -247,10 +403,20 @@ out_close:
     return ret;
 }
 
+static void health_tick_view(struct health *h, struct health_view *v, uint64_t now);
+
 void health_tick(struct health *h, uint64_t now)
 {
-    for (uint32_t p = 0; p < h->npools; p++) {
-        struct health_pool *hp = &h->pools[p];
+    struct health_view *v = health_view_get(h);
+    health_tick_view(h, v, now);
+    health_view_put(h, v);
+    ring_reclaim(h);
+}
+
+static void health_tick_view(struct health *h, struct health_view *v, uint64_t now)
+{
+    for (uint32_t p = 0; p < v->npools; p++) {
+        struct health_pool *hp = &v->pools[p];
         const struct conf_pool *cp = hp->cp;
         for (uint32_t s = 0; s < cp->nservers; s++) {
             struct health_server *hs = &hp->servers[s];
@@ -281,13 +447,12 @@ void health_tick(struct health *h, uint64_t now)
                 continue;
             }
             atomic_store(&hs->failures, 0);
-            STAT_SET(stats_server(h->reg, h->reg->nworkers, p, s)->server_ejected_at, 0);
+            STAT_SET(stats_layout_server(v->stats, h->nworkers, p, s)->server_ejected_at, 0);
             pthread_mutex_unlock(&hp->lock);
             log_notice("pool '%s': server %s answered a probe: back in the ring", cp->name,
                        cp->servers[s].pname);
         }
     }
-    ring_reclaim(h);
 }
 
 static void *health_thread(void *arg)
@@ -324,16 +489,9 @@ void health_destroy(struct health *h)
         close(h->stop_pipe[0]);
         close(h->stop_pipe[1]);
     }
-    for (uint32_t p = 0; p < h->npools; p++) {
-        struct health_pool *hp = &h->pools[p];
-        struct health_ring *r = atomic_load(&hp->ring);
-        if (r != NULL) {
-            dist_free(&r->dist);
-            free(r);
-        }
-        free(hp->servers);
-        pthread_mutex_destroy(&hp->lock);
-    }
+    struct health_view *v = atomic_exchange(&h->latest, NULL);
+    if (v != NULL)
+        health_view_put(h, v);
     while (h->retired != NULL) {
         struct health_ring *r = h->retired;
         h->retired = r->next;
@@ -341,7 +499,7 @@ void health_destroy(struct health *h)
         free(r);
     }
     pthread_mutex_destroy(&h->retired_lock);
-    free(h->pools);
+    pthread_mutex_destroy(&h->view_lock);
     free(h->seen);
     memset(h, 0, sizeof(*h));
 }

@@ -16,6 +16,7 @@
 #include "src/health.h"
 #include "src/io.h"
 #include "src/log.h"
+#include "src/reload.h"
 #include "src/stats.h"
 #include "src/version.h"
 #include "src/worker.h"
@@ -315,6 +316,79 @@ static int write_pid_file(const char *path)
     return w == n ? 0 : -1;
 }
 
+/* One signal on the main thread: returns the signal when it asks the process to stop, else 0.
+ * SIGHUP reopens the log and reloads (nutcracker reopens the log on it; its test suite keeps
+ * SIGUSR1 for a reload), SIGUSR1 reloads, SIGTTIN and SIGTTOU move the log level. */
+static int handle_signal(int sig, struct health *h, struct stats_registry *reg, const char *path)
+{
+    switch (sig) {
+    case SIGHUP:
+        log_reopen();
+        log_notice("signal SIGHUP received: log reopened, reloading '%s'", path);
+        reload_run(h, reg, path);
+        return 0;
+    case SIGUSR1:
+        log_notice("signal SIGUSR1 received: reloading '%s'", path);
+        reload_run(h, reg, path);
+        return 0;
+    case SIGTTIN:
+    case SIGTTOU: {
+        /* as nutcracker: TTIN raises the log level, TTOU lowers it */
+        int lvl = sig == SIGTTIN ? log_level_up() : log_level_down();
+        log_write(LOG_NOTICE, "signal %s received: log level set to %d",
+                  sig == SIGTTIN ? "SIGTTIN" : "SIGTTOU", lvl);
+        return 0;
+    }
+    case SIGUSR2:
+        return 0;
+    default:
+        return sig;
+    }
+}
+
+/* SIGTERM / SIGINT: the workers stop accepting and close each client once it has been answered;
+ * this waits until no client is left or the drain timeout of the configuration in force has
+ * passed (a second SIGTERM or SIGINT ends the wait at once). */
+static void drain(struct worker *workers, int nworkers, struct health *h, const sigset_t *set,
+                  int sig)
+{
+    struct health_view *v = health_view_get(h);
+    int timeout_ms = v->conf->global.drain_timeout_ms;
+    health_view_put(h, v);
+    log_notice("signal %s received: not accepting any more, draining clients for up to %d ms",
+               sig == SIGINT    ? "SIGINT"
+               : sig == SIGTERM ? "SIGTERM"
+                                : "?",
+               timeout_ms);
+    for (int i = 0; i < nworkers; i++) {
+        atomic_store(&workers[i].nclients_live, UINT32_MAX); /* until the worker counts */
+        atomic_store(&workers[i].drain, 1);
+    }
+    uint64_t deadline = worker_now() + (uint64_t)timeout_ms * 1000000ULL;
+    uint64_t left = 0;
+    for (;;) {
+        left = 0;
+        for (int i = 0; i < nworkers; i++) {
+            uint32_t n = atomic_load(&workers[i].nclients_live);
+            left += n == UINT32_MAX ? 1 : n;
+        }
+        if (left == 0 || worker_now() >= deadline)
+            break;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 20000000};
+        int s2 = sigtimedwait(set, NULL, &ts);
+        if (s2 == SIGTERM || s2 == SIGINT) {
+            log_notice("second stop signal: not waiting for the drain");
+            break;
+        }
+        if (s2 == SIGTTIN || s2 == SIGTTOU)
+            handle_signal(s2, h, NULL, NULL);
+    }
+    if (left == 0)
+        log_notice("drained: every client was answered and closed");
+    else
+        log_warn("drain timeout: closing %llu clients still open", (unsigned long long)left);
+}
+
 static int run(struct conf *conf, const struct options *o)
 {
     int nworkers = o->workers > 0 ? o->workers : conf->global.workers;
@@ -347,6 +421,8 @@ static int run(struct conf *conf, const struct options *o)
         log_error("out of memory");
         return 1;
     }
+    if (reload_checksum(o->conf_file, reg.conf_checksum) < 0)
+        snprintf(reg.conf_checksum, sizeof(reg.conf_checksum), "unknown");
     char err[512];
     struct health health;
     if (health_init(&health, conf, &reg, (uint32_t)nworkers, err, sizeof(err)) < 0) {
@@ -413,8 +489,10 @@ static int run(struct conf *conf, const struct options *o)
         pthread_barrier_destroy(&barrier);
         goto out_workers;
     }
-    log_notice("ringproxy-%s started on pid %d: %d workers, %s engine, %u pools, config %s",
-               RP_VERSION, (int)getpid(), nworkers, reg.engine, conf->npools, conf->path);
+    log_notice("ringproxy-%s started on pid %d: %d workers, %s engine, %u pools, config %s "
+               "(checksum %s)",
+               RP_VERSION, (int)getpid(), nworkers, reg.engine, conf->npools, conf->path,
+               reg.conf_checksum);
     log_notice("%s", workers[0].io->desc);
     for (uint32_t p = 0; p < conf->npools; p++) {
         const struct conf_pool *cp = &conf->pools[p];
@@ -425,27 +503,14 @@ static int run(struct conf *conf, const struct options *o)
                    dist_name(cp->distribution), hash_name(cp->hash));
     }
 
-    for (;;) {
+    int stop_sig = 0;
+    while (stop_sig == 0) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
-        if (sig == SIGHUP) {
-            log_reopen();
-            log_notice("signal SIGHUP received: log reopened");
-            continue;
-        }
-        if (sig == SIGTTIN || sig == SIGTTOU) {
-            /* as nutcracker: TTIN raises the log level, TTOU lowers it */
-            int lvl = sig == SIGTTIN ? log_level_up() : log_level_down();
-            log_write(LOG_NOTICE, "signal %s received: log level set to %d",
-                      sig == SIGTTIN ? "SIGTTIN" : "SIGTTOU", lvl);
-            continue;
-        }
-        if (sig == SIGUSR1 || sig == SIGUSR2)
-            continue;
-        log_notice("signal %d received, stopping", sig);
-        break;
+        stop_sig = handle_signal(sig, &health, &reg, o->conf_file);
     }
+    drain(workers, nworkers, &health, &set, stop_sig);
     for (int i = 0; i < nworkers; i++)
         workers[i].stop = 1;
     for (int i = 0; i < nworkers; i++)

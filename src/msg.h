@@ -166,8 +166,11 @@ struct msg {
     uint64_t qbytes;      /* request bytes counted in its server's in/out queue gauges */
     uint64_t rsp_counted; /* reply bytes counted in its client's rsp_queued (fragments' too) */
     uint32_t nkeys;       /* retrieval: keys counted in its client's keys_queued */
-    uint32_t pool_idx;
+    bool redis;           /* from a redis pool: its failures read "-ERR ..." */
     uint32_t server_idx;
+    uint64_t route_seq; /* storage request: the view (health_view seq) server_idx is of */
+    uint32_t key_off;   /* ... and where its key is in req, to route it again after a reload */
+    uint32_t key_len;
 };
 
 /* The server side (a connection's queue, or pending fragments) holds m. */

@@ -551,7 +551,7 @@ static void rd_cmd_info_reply(struct worker *w, struct client *c, struct msg *m)
     const struct conf_pool *cp = c->pool->cp;
     uint64_t clients = 0, requests = 0;
     for (uint32_t i = 0; i < w->reg->nworkers; i++) {
-        clients += STAT_GET(stats_pool(w->reg, i, c->pool->idx)->client_connections);
+        clients += STAT_GET(stats_layout_pool(w->view->stats, i, c->pool->idx)->client_connections);
         if (w->reg->workers[i] != NULL)
             requests += STAT_GET(w->reg->workers[i]->requests);
     }

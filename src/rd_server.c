@@ -68,7 +68,7 @@ static void rd_setup_one(struct worker *w, struct sconn *sc, const char *cmd, ui
     /* the bytes live as long as the pool: nothing to count or free */
     svec_push(&m->req, &w->mbufs, (const uint8_t *)cmd, len, MBUF_NONE);
     m->setup = which;
-    m->pool_idx = sc->server->pool->idx;
+    m->redis = true;
     m->server_idx = sc->server->idx;
     sconn_push(w, sc, m);
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf/conf_addr.h"
 #include "src/client.h"
 #include "src/log.h"
 #include "src/net.h"
@@ -19,55 +20,81 @@
 
 uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len)
 {
+    if (pool->retired)
+        return UINT32_MAX; /* a reload removed it: nothing of it is routed any more */
     const struct conf_pool *cp = pool->cp;
-    return dist_route(health_ring(w->health, pool->idx), cp->hash,
+    return dist_route(health_ring(w->view, pool->idx), cp->hash,
                       cp->has_hash_tag ? cp->hash_tag : NULL, (const char *)key, len);
 }
 
-int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
-                 struct stats_registry *reg, char *err, size_t errlen)
+/* A new server idx of pool (cp->servers[idx]), its counters in this worker's slot of view v. */
+static struct server *server_new(struct worker *w, struct pool_rt *pool, struct health_view *v,
+                                 uint32_t idx, char *err, size_t errlen)
 {
-    memset(pool, 0, sizeof(*pool));
-    pool->w = w;
-    pool->idx = idx;
-    pool->cp = cp;
-    pool->limits.max_key_length = cp->max_key_length;
-    pool->limits.max_value_size = cp->max_value_size;
-    pool->limits.max_line = w->conf->global.max_request_line;
-    pool->st = stats_pool(reg, w->id, idx);
-    pool->lst.o.type = OWNER_LISTENER;
-    pool->lst.o.fd = -1;
-    pool->lst.pool = pool;
-    pool->nservers = cp->nservers;
-    /* server_connections is the process's: split over the workers, at least one each */
-    uint32_t sc = (uint32_t)cp->server_connections, nw = reg->nworkers;
-    pool->nconns = sc / nw + (w->id < sc % nw ? 1 : 0);
-    if (pool->nconns == 0)
-        pool->nconns = 1;
-    pool->servers = calloc(cp->nservers, sizeof(*pool->servers));
-    if (pool->servers == NULL || rd_pool_init(pool) < 0)
-        goto out_nomem;
-    for (uint32_t i = 0; i < cp->nservers; i++) {
-        struct server *s = &pool->servers[i];
-        s->pool = pool;
-        s->idx = i;
-        s->cs = &cp->servers[i];
-        s->st = stats_server(reg, w->id, idx, i);
-        s->conns = calloc(pool->nconns, sizeof(*s->conns));
-        if (s->conns == NULL)
-            goto out_nomem;
-        if (net_resolve(&s->cs->addr, &s->addr, &s->addrlen, err, errlen) < 0)
-            return -1;
+    struct server *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
     }
+    s->pool = pool;
+    s->idx = idx;
+    s->cs = &pool->cp->servers[idx];
+    s->st = stats_layout_server(v->stats, w->id, pool->idx, idx);
+    s->nconns = pool->nconns;
+    s->conns = calloc(pool->nconns, sizeof(*s->conns));
+    if (s->conns == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(s);
+        return NULL;
+    }
+    if (net_resolve(&s->cs->addr, &s->addr, &s->addrlen, err, errlen) < 0) {
+        free(s->conns);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
 
-    /* every worker listens on its own SO_REUSEPORT socket; a unix socket is served by
-     * worker 0 alone (it cannot be shared that way) */
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    if (net_resolve(&cp->listen, &ss, &sslen, err, errlen) < 0)
-        return -1;
-    if (cp->listen.unix_path == NULL || w->id == 0) {
-        int fd = net_listen(&ss, sslen, cp->backlog, cp->listen.unix_path == NULL, &cp->listen);
+/* Frees s, whose connections are all freed. */
+static void server_free(struct worker *w, struct server *s)
+{
+    if (s->vref != NULL)
+        health_view_put(w->health, s->vref);
+    free(s->conns);
+    free(s);
+}
+
+static uint32_t pool_nconns(struct worker *w, const struct conf_pool *cp)
+{
+    /* server_connections is the process's: split over the workers, at least one each */
+    uint32_t sc = (uint32_t)cp->server_connections, nw = w->reg->nworkers;
+    uint32_t n = sc / nw + (w->id < sc % nw ? 1 : 0);
+    return n == 0 ? 1 : n;
+}
+
+static void pool_limits(struct worker *w, struct pool_rt *pool)
+{
+    pool->limits.max_key_length = pool->cp->max_key_length;
+    pool->limits.max_value_size = pool->cp->max_value_size;
+    pool->limits.max_line = w->conf->global.max_request_line;
+}
+
+/* A listener for pool on fd (or on a socket of its own when fd is -1; none when -2). */
+static int pool_listener(struct worker *w, struct pool_rt *pool, int fd, char *err, size_t errlen)
+{
+    const struct conf_pool *cp = pool->cp;
+    if (fd == -2)
+        return 0;
+    if (fd == -1) {
+        /* every worker listens on its own SO_REUSEPORT socket; a unix socket is served by
+         * worker 0 alone (it cannot be shared that way) */
+        if (cp->listen.unix_path != NULL && w->id != 0)
+            return 0;
+        struct sockaddr_storage ss;
+        socklen_t sslen;
+        if (net_resolve(&cp->listen, &ss, &sslen, err, errlen) < 0)
+            return -1;
+        fd = net_listen(&ss, sslen, cp->backlog, cp->listen.unix_path == NULL, &cp->listen);
         if (fd < 0) {
             snprintf(err, errlen, "pool '%s': cannot listen on %s%s%s:%u: %s", cp->name,
                      cp->listen.unix_path ? cp->listen.unix_path : "",
@@ -75,31 +102,255 @@ int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const str
                      cp->listen.port, strerror(-fd));
             return -1;
         }
-        pool->lst.o.fd = fd;
+    }
+    struct listener *l = calloc(1, sizeof(*l));
+    if (l == NULL) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    l->o.type = OWNER_LISTENER;
+    l->o.fd = fd;
+    l->pool = pool;
+    pool->lst = l;
+    return 0;
+}
+
+int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
+                 int listen_fd, char *err, size_t errlen)
+{
+    memset(pool, 0, sizeof(*pool));
+    pool->w = w;
+    pool->idx = idx;
+    pool->cp = cp;
+    pool_limits(w, pool);
+    pool->st = stats_layout_pool(w->view->stats, w->id, idx);
+    pool->nconns = pool_nconns(w, cp);
+    pool->servers = calloc(cp->nservers ? cp->nservers : 1, sizeof(*pool->servers));
+    if (pool->servers == NULL || rd_pool_init(pool) < 0) {
+        if (listen_fd >= 0)
+            close(listen_fd);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < cp->nservers; i++) {
+        pool->servers[i] = server_new(w, pool, w->view, i, err, errlen);
+        if (pool->servers[i] == NULL) {
+            if (listen_fd >= 0)
+                close(listen_fd);
+            return -1;
+        }
+        pool->nservers++;
+    }
+    return pool_listener(w, pool, listen_fd, err, errlen);
+}
+
+/* Adds this worker's counters of one server (or pool) in the old layout to its slot in the
+ * new one. gauges: the gauges too (the same connections go on counting in the new slot); else
+ * they stay with the old object, which keeps counting them. */
+static void server_stats_carry(struct server_stats *to, const struct server_stats *from,
+                               bool gauges)
+{
+#define CARRY(name, gauge)                                                                         \
+    if (gauges || !(gauge))                                                                        \
+        STAT_SET(to->name, STAT_GET(from->name));
+    SERVER_STATS(CARRY)
+#undef CARRY
+}
+
+static void pool_stats_carry(struct pool_stats *to, const struct pool_stats *from)
+{
+#define CARRY(name, gauge) STAT_SET(to->name, STAT_GET(from->name));
+    POOL_STATS(CARRY)
+#undef CARRY
+}
+
+/* Takes s out of its pool's routing: it finishes what it has and goes. */
+static void server_retire(struct worker *w, struct server *s, struct health_view *ov)
+{
+    s->retiring = true;
+    s->retire_timeout_ms = s->pool->cp->timeout_ms;
+    health_view_ref(ov);
+    s->vref = ov;
+    s->rnext = w->retiring;
+    w->retiring = s;
+}
+
+void pool_listen_arm(struct worker *w, struct pool_rt *pool)
+{
+    struct listener *l = pool->lst;
+    if (l == NULL || l->o.closing || l->o.pending > 0)
+        return;
+    if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
+        l->o.pending++;
+    else
+        l->paused = true; /* no room in the ring: try again on the next tick */
+}
+
+/* Closes pool's listener (the close completes later: worker_free_owner frees it). */
+void pool_unlisten(struct worker *w, struct pool_rt *pool)
+{
+    struct listener *l = pool->lst;
+    if (l == NULL)
+        return;
+    pool->lst = NULL;
+    l->pool = NULL;
+    l->lnext = w->lclosing;
+    w->lclosing = l;
+    worker_close_owner(w, &l->o);
+}
+
+int pool_rt_update(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
+                   struct health_view *ov, struct health_view *nv, int listen_fd)
+{
+    uint32_t op = pool->idx;
+    const struct conf_pool *ocp = pool->cp;
+    uint32_t nconns = pool_nconns(w, cp);
+    /* servers connected with other settings cannot carry over: they are replaced */
+    bool reconnect = nconns != pool->nconns || ocp->tcpkeepalive != cp->tcpkeepalive ||
+                     !((ocp->redis_auth == NULL && cp->redis_auth == NULL) ||
+                       (ocp->redis_auth != NULL && cp->redis_auth != NULL &&
+                        strcmp(ocp->redis_auth, cp->redis_auth) == 0)) ||
+                     ocp->redis_db != cp->redis_db;
+    struct server **ns = calloc(cp->nservers ? cp->nservers : 1, sizeof(*ns));
+    bool *taken = calloc(ocp->nservers + 1, sizeof(*taken));
+    char err[256];
+    if (ns == NULL || taken == NULL)
+        goto out_nomem;
+    struct pool_rt next = *pool; /* the new settings, for the servers created below */
+    next.cp = cp;
+    next.idx = idx;
+    next.nconns = nconns;
+    next.rd_auth_cmd = next.rd_select_cmd = NULL;
+    if (rd_pool_init(&next) < 0)
+        goto out_nomem;
+    /* first everything that can fail (matching, new servers), then the changes */
+    uint32_t *from = calloc(cp->nservers + 1, sizeof(*from));
+    if (from == NULL)
+        goto out_nomem;
+    for (uint32_t i = 0; i < cp->nservers; i++) {
+        from[i] = health_view_server(ov, op, &cp->servers[i], taken);
+        if (from[i] != UINT32_MAX)
+            taken[from[i]] = true;
+        if (from[i] != UINT32_MAX && !reconnect)
+            continue;
+        ns[i] = server_new(w, &next, nv, i, err, sizeof(err));
+        if (ns[i] == NULL) {
+            log_error("pool '%s': %s", cp->name, err);
+            for (uint32_t j = 0; j < i; j++)
+                if (ns[j] != NULL)
+                    server_free(w, ns[j]);
+            free(from);
+            rd_pool_destroy(&next);
+            goto out_nomem;
+        }
+        ns[i]->pool = pool;
+    }
+    for (uint32_t i = 0; i < cp->nservers; i++) {
+        if (ns[i] == NULL) {
+            /* the same server: its connections and counters go on */
+            struct server *s = ns[i] = pool->servers[from[i]];
+            s->idx = i;
+            s->cs = &cp->servers[i];
+            struct server_stats *st = stats_layout_server(nv->stats, w->id, idx, i);
+            server_stats_carry(st, s->st, true);
+            s->st = st;
+        } else if (from[i] != UINT32_MAX) {
+            /* the same server on new connections: its counters go on, its gauges stay with
+             * the connections that finish on the old one */
+            server_stats_carry(ns[i]->st, pool->servers[from[i]]->st, false);
+            server_retire(w, pool->servers[from[i]], ov);
+        }
+    }
+    free(from);
+    struct pool_stats *pst = stats_layout_pool(nv->stats, w->id, idx);
+    pool_stats_carry(pst, pool->st);
+    pool->st = pst;
+    free(pool->servers);
+    free(taken);
+    rd_pool_destroy(pool);
+    pool->servers = ns;
+    pool->nservers = cp->nservers;
+    pool->cp = cp;
+    pool->idx = idx;
+    pool->nconns = nconns;
+    pool->rd_auth_cmd = next.rd_auth_cmd;
+    pool->rd_select_cmd = next.rd_select_cmd;
+    pool->rd_auth_len = next.rd_auth_len;
+    pool->rd_select_len = next.rd_select_len;
+    pool_limits(w, pool);
+    if (listen_fd >= 0) {
+        /* a new address: the new listener is open (the reload opened it) before the old
+         * one closes */
+        struct listener *old = pool->lst;
+        pool->lst = NULL;
+        if (pool_listener(w, pool, listen_fd, err, sizeof(err)) < 0) {
+            log_error("pool '%s': %s", cp->name, err);
+            pool->lst = old;
+        } else if (old != NULL) {
+            struct listener *nl = pool->lst;
+            pool->lst = old;
+            pool_unlisten(w, pool);
+            pool->lst = nl;
+        }
+    } else if (!conf_addr_equal(&ocp->listen, &cp->listen)) {
+        pool_unlisten(w, pool); /* moved to where this worker does not listen (unix) */
     }
     return 0;
 
 out_nomem:
-    snprintf(err, errlen, "out of memory");
+    log_error("pool '%s': out of memory applying the new configuration on worker %u", cp->name,
+              w->id);
+    free(ns);
+    free(taken);
+    if (listen_fd >= 0)
+        close(listen_fd);
     return -1;
+}
+
+void pool_rt_retire(struct worker *w, struct pool_rt *pool, struct health_view *ov)
+{
+    pool_unlisten(w, pool);
+    for (uint32_t i = 0; i < pool->nservers; i++)
+        server_retire(w, pool->servers[i], ov);
+    pool->nservers = 0;
+    pool->retired = true;
+    health_view_ref(ov);
+    pool->vref = ov;
+    pool->rnext = w->retired;
+    w->retired = pool;
+    for (struct client *c = w->clients; c != NULL; c = c->next)
+        if (c->pool == pool)
+            client_retire(w, c);
+}
+
+void server_destroy(struct worker *w, struct server *s)
+{
+    for (uint32_t c = 0; c < s->nconns; c++)
+        if (s->conns[c] != NULL) {
+            struct sconn *sc = s->conns[c];
+            sconn_fail(w, sc, MSG_ERR_CLOSED);
+            sconn_free(w, sc);
+        }
+    server_free(w, s);
 }
 
 void pool_rt_destroy(struct worker *w, struct pool_rt *pool)
 {
-    for (uint32_t i = 0; i < pool->nservers && pool->servers != NULL; i++) {
-        struct server *s = &pool->servers[i];
-        for (uint32_t c = 0; s->conns != NULL && c < pool->nconns; c++)
-            if (s->conns[c] != NULL) {
-                struct sconn *sc = s->conns[c];
-                sconn_fail(w, sc, MSG_ERR_CLOSED);
-                sconn_free(w, sc);
-            }
-        free(s->conns);
-    }
+    for (uint32_t i = 0; i < pool->nservers && pool->servers != NULL; i++)
+        server_destroy(w, pool->servers[i]);
     free(pool->servers);
+    pool->servers = NULL;
     rd_pool_destroy(pool);
-    if (pool->lst.o.fd >= 0 && !pool->lst.o.closing)
-        close(pool->lst.o.fd);
+    if (pool->lst != NULL) {
+        if (!pool->lst->o.closing)
+            close(pool->lst->o.fd);
+        free(pool->lst);
+        pool->lst = NULL;
+    }
+    if (pool->vref != NULL)
+        health_view_put(w->health, pool->vref);
+    pool->vref = NULL;
 }
 
 /* ---- connections -------------------------------------------------------------------- */
@@ -146,6 +397,7 @@ static int sconn_open(struct worker *w, struct server *s, uint32_t ci, struct sc
     }
     sc->o.pending++;
     s->conns[ci] = sc;
+    s->nlive++;
     *out = sc;
     if (s->pool->cp->redis)
         rd_sconn_setup(w, sc); /* AUTH and SELECT go first */
@@ -183,7 +435,8 @@ void sconn_rearm(struct worker *w, struct sconn *sc)
 /* The server failed a request (connect, close, timeout, garbage): counted for every worker. */
 static void server_failed(struct worker *w, struct server *s)
 {
-    health_failure(w->health, s->pool->idx, s->idx);
+    if (!s->retiring) /* a removed server's health is nobody's concern any more */
+        health_failure(w->health, w->view, s->pool->idx, s->idx);
 }
 
 /* Takes m off sc's queue (a list linked both ways, so that any request leaves in O(1)) and out
@@ -289,6 +542,7 @@ void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
 
 void sconn_free(struct worker *w, struct sconn *sc)
 {
+    sc->server->nlive--;
     if (sc->send != NULL) {
         sendrec_reset(sc->send, &w->mbufs);
         sendrec_give(&w->sendrecs, sc->send);
@@ -305,8 +559,8 @@ void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct
         msg_server_done(w, m);
         return;
     }
-    struct server *s = &pool->servers[idx];
-    uint32_t nconn = pool->nconns;
+    struct server *s = pool->servers[idx];
+    uint32_t nconn = s->nconns;
     uint32_t ci = nconn > 1 ? s->rr++ % nconn : 0;
     struct sconn *sc = s->conns[ci];
     if (sc == NULL) {
@@ -453,8 +707,8 @@ static bool frag_match(struct msg *f, const uint8_t *key, uint32_t len, uint32_t
 void sconn_reply_done(struct worker *w, struct sconn *sc, bool ok)
 {
     struct msg *m = sconn_pop(sc);
-    if (ok)
-        health_success(w->health, sc->server->pool->idx, sc->server->idx);
+    if (ok && !sc->server->retiring)
+        health_success(w->view, sc->server->pool->idx, sc->server->idx);
     else
         server_failed(w, sc->server);
     STAT_INC(sc->server->st->responses);
@@ -636,34 +890,86 @@ void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev)
     }
 }
 
+/* Fails the requests of s that waited longer than tmo ns. */
+static void server_tick(struct worker *w, struct server *s, uint64_t tmo)
+{
+    for (uint32_t c = 0; c < s->nconns; c++) {
+        struct sconn *sc = s->conns[c];
+        if (sc != NULL && sc->head != NULL && w->now - sc->head->t_queued > tmo)
+            sconn_fail(w, sc, MSG_ERR_TIMEOUT);
+    }
+}
+
 void servers_tick(struct worker *w)
 {
     for (uint32_t p = 0; p < w->npools; p++) {
-        struct pool_rt *pool = &w->pools[p];
+        struct pool_rt *pool = w->pools[p];
         const struct conf_pool *cp = pool->cp;
         if (cp->timeout_ms <= 0)
             continue;
-        uint64_t tmo = (uint64_t)cp->timeout_ms * 1000000ULL;
-        for (uint32_t i = 0; i < pool->nservers; i++) {
-            struct server *s = &pool->servers[i];
-            for (uint32_t c = 0; c < pool->nconns; c++) {
-                struct sconn *sc = s->conns[c];
-                if (sc != NULL && sc->head != NULL && w->now - sc->head->t_queued > tmo)
-                    sconn_fail(w, sc, MSG_ERR_TIMEOUT);
+        for (uint32_t i = 0; i < pool->nservers; i++)
+            server_tick(w, pool->servers[i], (uint64_t)cp->timeout_ms * 1000000ULL);
+    }
+    /* a removed server's requests keep the timeout of the configuration they came with */
+    for (struct server *s = w->retiring; s != NULL; s = s->rnext) {
+        int t = s->retire_timeout_ms;
+        if (t > 0)
+            server_tick(w, s, (uint64_t)t * 1000000ULL);
+    }
+}
+
+void servers_reap(struct worker *w)
+{
+    struct server **sp = &w->retiring;
+    while (*sp != NULL) {
+        struct server *s = *sp;
+        for (uint32_t c = 0; c < s->nconns; c++) {
+            struct sconn *sc = s->conns[c];
+            if (sc == NULL || sc->head != NULL || sc->state == SC_DEAD)
+                continue;
+            /* nothing outstanding: a quiet close, nobody's failure */
+            s->conns[c] = NULL;
+            if (sc->state == SC_CONNECTED)
+                STAT_DEC(s->st->server_connections);
+            sc->state = SC_DEAD;
+            if (sc->starved) {
+                sc->starved = false;
+                w->nstarved--;
             }
+            worker_close_owner(w, &sc->o);
         }
+        if (s->nlive == 0) {
+            *sp = s->rnext;
+            server_free(w, s);
+        } else {
+            sp = &s->rnext;
+        }
+    }
+    struct pool_rt **pp = &w->retired;
+    while (*pp != NULL) {
+        struct pool_rt *pool = *pp;
+        bool busy = pool->nclients > 0;
+        for (struct server *s = w->retiring; s != NULL && !busy; s = s->rnext)
+            busy = s->pool == pool;
+        if (busy) {
+            pp = &pool->rnext;
+            continue;
+        }
+        *pp = pool->rnext;
+        pool_rt_destroy(w, pool);
+        free(pool);
     }
 }
 
 void servers_preconnect(struct worker *w)
 {
     for (uint32_t p = 0; p < w->npools; p++) {
-        struct pool_rt *pool = &w->pools[p];
+        struct pool_rt *pool = w->pools[p];
         if (!pool->cp->preconnect)
             continue;
         for (uint32_t i = 0; i < pool->nservers; i++) {
-            struct server *s = &pool->servers[i];
-            for (uint32_t c = 0; c < pool->nconns; c++) {
+            struct server *s = pool->servers[i];
+            for (uint32_t c = 0; c < s->nconns; c++) {
                 struct sconn *sc;
                 if (s->conns[c] != NULL)
                     continue;
@@ -681,13 +987,20 @@ void servers_preconnect(struct worker *w)
     }
 }
 
+static void server_shutdown(struct worker *w, struct server *s)
+{
+    for (uint32_t c = 0; c < s->nconns; c++)
+        if (s->conns[c] != NULL)
+            sconn_fail(w, s->conns[c], MSG_ERR_CLOSED);
+}
+
 void servers_shutdown(struct worker *w)
 {
     for (uint32_t p = 0; p < w->npools; p++) {
-        struct pool_rt *pool = &w->pools[p];
+        struct pool_rt *pool = w->pools[p];
         for (uint32_t i = 0; i < pool->nservers; i++)
-            for (uint32_t c = 0; c < pool->nconns; c++)
-                if (pool->servers[i].conns[c] != NULL)
-                    sconn_fail(w, pool->servers[i].conns[c], MSG_ERR_CLOSED);
+            server_shutdown(w, pool->servers[i]);
     }
+    for (struct server *s = w->retiring; s != NULL; s = s->rnext)
+        server_shutdown(w, s);
 }

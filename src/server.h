@@ -51,31 +51,70 @@ struct server {
     const struct conf_server *cs;
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    struct sconn **conns; /* pool->nconns entries, NULL when not connected */
+    struct sconn **conns; /* nconns entries, NULL when not connected */
+    uint32_t nconns;      /* the pool's nconns when the server was set up */
     uint32_t rr;          /* round robin over conns */
+    uint32_t nlive;       /* connections not freed yet (closing ones too) */
     struct server_stats *st;
     struct log_limit lim; /* connect failures and closes: one line a second */
+    /* A server a reload removed (or replaced: its pool's connection count or redis auth
+     * changed): it gets no new requests, its connections close once they have nothing
+     * outstanding, and it is freed when the last one is. It keeps a reference on the view
+     * its cs and st belong to. */
+    bool retiring;
+    int retire_timeout_ms; /* its pool's timeout when it retired */
+    struct health_view *vref;
+    struct server *rnext; /* the worker's retiring list */
 };
 
 struct pool_rt {
     struct worker *w;
-    uint32_t idx;
+    uint32_t idx; /* index in the worker's view (w->view) */
     const struct conf_pool *cp;
     struct mc_limits limits;
     uint32_t nconns; /* connections per server on this worker: its share of server_connections */
-    struct server *servers;
+    struct server **servers;
     uint32_t nservers;
-    struct listener lst;
+    struct listener *lst; /* NULL: none on this worker (a unix socket is worker 0's) */
     struct pool_stats *st;
+    uint32_t nclients; /* clients accepted by it and not freed yet */
+    /* A pool a reload removed: no listener, no routing; its clients are answered what they
+     * asked and closed; freed once they and its servers are gone. vref: the view cp is of. */
+    bool retired;
+    struct health_view *vref;
+    struct pool_rt *rnext; /* the worker's retired list */
     /* redis: the commands every new server connection starts with (AUTH redis_auth, SELECT
      * redis_db), built once; len 0 when not needed */
     char *rd_auth_cmd, *rd_select_cmd;
     uint32_t rd_auth_len, rd_select_len;
 };
 
+/* Sets up pool idx of the worker's view (w->view): its servers, and its listener (listen_fd
+ * when >= 0, a socket a reload opened; else one of its own, -2: none). Returns 0, or -1 with
+ * a message in err. */
 int pool_rt_init(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
-                 struct stats_registry *reg, char *err, size_t errlen);
+                 int listen_fd, char *err, size_t errlen);
 void pool_rt_destroy(struct worker *w, struct pool_rt *pool);
+/* A reload: pool (of the worker's view ov) becomes pool idx of view nv, whose conf says cp.
+ * Servers at the same address keep their connections and counters (this worker's slots are
+ * carried into nv's layout); others are created; those left over retire. listen_fd >= 0: a new
+ * listener replaces the old one (opened by the reload). Returns 0 or -1 (out of memory: the
+ * pool stays as it was, log says so). */
+int pool_rt_update(struct worker *w, struct pool_rt *pool, uint32_t idx, const struct conf_pool *cp,
+                   struct health_view *ov, struct health_view *nv, int listen_fd);
+/* A reload removed pool (of view ov): its listener closes, its clients are answered and
+ * closed, its servers retire; it goes on the worker's retired list. */
+void pool_rt_retire(struct worker *w, struct pool_rt *pool, struct health_view *ov);
+/* Closes retiring servers' idle connections and frees retiring servers and retired pools that
+ * nothing refers to any more. */
+void servers_reap(struct worker *w);
+/* Fails what s has outstanding and frees it with its connections (teardown: the engine is
+ * gone, no event can come for them). */
+void server_destroy(struct worker *w, struct server *s);
+/* Closes pool's listener, if it has one (no more clients for it on this worker). */
+void pool_unlisten(struct worker *w, struct pool_rt *pool);
+/* Arms the accept of pool's listener (if any). */
+void pool_listen_arm(struct worker *w, struct pool_rt *pool);
 /* Server index for a key, or UINT32_MAX when no server is live. */
 uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
 /* Queues m on a connection of server idx (connecting if needed). On failure the message is

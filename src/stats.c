@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,48 +26,84 @@
 #define STATS_COUNT_ONE(name, gauge) +1
 #define STATS_MC_COUNTERS            (0 WORKER_STATS(STATS_COUNT_ONE) POOL_STATS(STATS_COUNT_ONE))
 
+struct stats_layout *stats_layout_new(const struct conf *conf, uint32_t nworkers,
+                                      const struct stats_layout *prev)
+{
+    struct stats_layout *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return NULL;
+    l->conf = conf;
+    l->nworkers = nworkers;
+    l->server_base = calloc(conf->npools + 1, sizeof(*l->server_base));
+    if (l->server_base == NULL)
+        goto out_free;
+    for (uint32_t p = 0; p < conf->npools; p++) {
+        l->server_base[p] = l->nservers_total;
+        l->nservers_total += conf->pools[p].nservers;
+    }
+    /* one slot per worker, plus the process's own (ejections, decided once for all workers) */
+    l->pools = calloc((size_t)(nworkers + 1) * conf->npools + 1, sizeof(*l->pools));
+    l->servers = calloc((size_t)(nworkers + 1) * l->nservers_total + 1, sizeof(*l->servers));
+    l->mc_base = calloc((size_t)conf->npools * STATS_MC_COUNTERS + 1, sizeof(*l->mc_base));
+    if (l->pools == NULL || l->servers == NULL || l->mc_base == NULL)
+        goto out_free;
+    for (uint32_t p = 0; prev != NULL && p < conf->npools; p++)
+        for (uint32_t q = 0; q < prev->conf->npools; q++)
+            if (strcmp(prev->conf->pools[q].name, conf->pools[p].name) == 0)
+                memcpy(&l->mc_base[(size_t)p * STATS_MC_COUNTERS],
+                       &prev->mc_base[(size_t)q * STATS_MC_COUNTERS],
+                       STATS_MC_COUNTERS * sizeof(uint64_t));
+    return l;
+out_free:
+    stats_layout_free(l);
+    return NULL;
+}
+
+void stats_layout_free(struct stats_layout *l)
+{
+    if (l == NULL)
+        return;
+    free(l->server_base);
+    free(l->pools);
+    free(l->servers);
+    free(l->mc_base);
+    free(l);
+}
+
 int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint32_t nworkers)
 {
     memset(r, 0, sizeof(*r));
     r->conf = conf;
     r->nworkers = nworkers;
-    r->server_base = calloc(conf->npools + 1, sizeof(*r->server_base));
-    if (r->server_base == NULL)
-        return -1;
-    for (uint32_t p = 0; p < conf->npools; p++) {
-        r->server_base[p] = r->nservers_total;
-        r->nservers_total += conf->pools[p].nservers;
-    }
-    /* one slot per worker, plus the process's own (ejections, decided once for all workers) */
-    r->pools = calloc((size_t)(nworkers + 1) * conf->npools + 1, sizeof(*r->pools));
-    r->servers = calloc((size_t)(nworkers + 1) * r->nservers_total + 1, sizeof(*r->servers));
     r->workers = calloc(nworkers, sizeof(*r->workers));
-    if (r->pools == NULL || r->servers == NULL || r->workers == NULL) {
-        stats_registry_free(r);
+    if (r->workers == NULL)
         return -1;
-    }
-    r->mc_base = calloc((size_t)conf->npools * STATS_MC_COUNTERS + 1, sizeof(*r->mc_base));
-    if (r->mc_base == NULL) {
-        stats_registry_free(r);
-        return -1;
-    }
     pthread_mutex_init(&r->mc_lock, NULL);
+    pthread_mutex_init(&r->conf_lock, NULL);
     r->start_time = (uint64_t)time(NULL);
+    r->conf_loaded_at = r->start_time;
+    snprintf(r->conf_file, sizeof(r->conf_file), "%s", conf->path ? conf->path : "");
     if (gethostname(r->source, sizeof(r->source) - 1) < 0)
         strcpy(r->source, "unknown");
     r->engine = "none";
     return 0;
 }
 
+void stats_registry_set_layout(struct stats_registry *r, struct stats_layout *l)
+{
+    pthread_mutex_lock(&r->conf_lock);
+    r->layout = l;
+    r->conf = l->conf;
+    pthread_mutex_unlock(&r->conf_lock);
+}
+
 void stats_registry_free(struct stats_registry *r)
 {
-    free(r->server_base);
-    free(r->pools);
-    free(r->servers);
-    free(r->workers);
-    if (r->mc_base != NULL)
+    if (r->workers != NULL) {
         pthread_mutex_destroy(&r->mc_lock);
-    free(r->mc_base);
+        pthread_mutex_destroy(&r->conf_lock);
+    }
+    free(r->workers);
     memset(r, 0, sizeof(*r));
 }
 
@@ -160,7 +197,17 @@ static void server_stats_name(const struct conf_server *cs, char *out, size_t le
         snprintf(out, len, "%s:%u", cs->addr.host, cs->addr.port);
 }
 
+static char *stats_json_locked(struct stats_registry *r);
+
 char *stats_json(struct stats_registry *r)
+{
+    pthread_mutex_lock(&r->conf_lock);
+    char *j = stats_json_locked(r);
+    pthread_mutex_unlock(&r->conf_lock);
+    return j;
+}
+
+static char *stats_json_locked(struct stats_registry *r)
 {
     struct sbuf b = {0};
     uint64_t now = (uint64_t)time(NULL);
@@ -208,6 +255,15 @@ char *stats_json(struct stats_registry *r)
               (unsigned long long)sum_worker(r, offsetof(struct worker_stats, name)));
     WORKER_STATS(WORKER_JSON)
 #undef WORKER_JSON
+    sb_printf(&b, ", \"conf_file\":");
+    sb_json_str(&b, r->conf_file);
+    sb_printf(&b,
+              ", \"conf_checksum\":\"%s\", \"conf_loaded_at\":%llu, \"conf_reloads\":%llu, "
+              "\"conf_reload_failures\":%llu, \"conf_reload_unchanged\":%llu",
+              r->conf_checksum, (unsigned long long)r->conf_loaded_at,
+              (unsigned long long)atomic_load(&r->conf_reloads),
+              (unsigned long long)atomic_load(&r->conf_reload_failures),
+              (unsigned long long)atomic_load(&r->conf_reload_unchanged));
     sb_printf(&b, "}}\n");
     if (b.oom) {
         free(b.p);
@@ -228,16 +284,31 @@ static void stats_mc_now(struct stats_registry *r, uint32_t pool, uint64_t *v)
 #undef POOL_NOW
 }
 
-char *stats_memcached(struct stats_registry *r, uint32_t pool, size_t *len)
+/* Index of the pool named name in r->conf (caller holds conf_lock), or UINT32_MAX. */
+static uint32_t stats_pool_index(struct stats_registry *r, const char *name)
+{
+    for (uint32_t p = 0; p < r->conf->npools; p++)
+        if (strcmp(r->conf->pools[p].name, name) == 0)
+            return p;
+    return UINT32_MAX;
+}
+
+char *stats_memcached(struct stats_registry *r, const char *pool_name, size_t *len)
 {
     struct sbuf b = {0};
     uint64_t now = (uint64_t)time(NULL);
     uint64_t v[STATS_MC_COUNTERS];
     size_t i = 0;
 
+    pthread_mutex_lock(&r->conf_lock);
+    uint32_t pool = stats_pool_index(r, pool_name);
+    if (pool == UINT32_MAX) {
+        pthread_mutex_unlock(&r->conf_lock);
+        return NULL;
+    }
     stats_mc_now(r, pool, v);
     pthread_mutex_lock(&r->mc_lock);
-    const uint64_t *base = &r->mc_base[(size_t)pool * STATS_MC_COUNTERS];
+    const uint64_t *base = &r->layout->mc_base[(size_t)pool * STATS_MC_COUNTERS];
 #define SINCE(gauge) ((gauge) || v[i] < base[i] ? v[i] : v[i] - base[i])
     sb_printf(&b, "STAT pid %ld\r\n", (long)getpid());
     sb_printf(&b, "STAT uptime %llu\r\n", (unsigned long long)(now - r->start_time));
@@ -254,6 +325,7 @@ char *stats_memcached(struct stats_registry *r, uint32_t pool, size_t *len)
 #undef MC_LINE
 #undef SINCE
     pthread_mutex_unlock(&r->mc_lock);
+    pthread_mutex_unlock(&r->conf_lock);
     sb_printf(&b, "END\r\n");
     if (b.oom) {
         free(b.p);
@@ -263,20 +335,31 @@ char *stats_memcached(struct stats_registry *r, uint32_t pool, size_t *len)
     return b.p;
 }
 
-void stats_memcached_reset(struct stats_registry *r, uint32_t pool)
+void stats_memcached_reset(struct stats_registry *r, const char *pool_name)
 {
     uint64_t v[STATS_MC_COUNTERS];
 
-    stats_mc_now(r, pool, v);
-    pthread_mutex_lock(&r->mc_lock);
-    memcpy(&r->mc_base[(size_t)pool * STATS_MC_COUNTERS], v, sizeof(v));
-    pthread_mutex_unlock(&r->mc_lock);
+    pthread_mutex_lock(&r->conf_lock);
+    uint32_t pool = stats_pool_index(r, pool_name);
+    if (pool != UINT32_MAX) {
+        stats_mc_now(r, pool, v);
+        pthread_mutex_lock(&r->mc_lock);
+        memcpy(&r->layout->mc_base[(size_t)pool * STATS_MC_COUNTERS], v, sizeof(v));
+        pthread_mutex_unlock(&r->mc_lock);
+    }
+    pthread_mutex_unlock(&r->conf_lock);
 }
 
-char *stats_memcached_settings(struct stats_registry *r, uint32_t pool, size_t *len)
+char *stats_memcached_settings(struct stats_registry *r, const char *pool_name, size_t *len)
 {
-    const struct conf_pool *cp = &r->conf->pools[pool];
     struct sbuf b = {0};
+    pthread_mutex_lock(&r->conf_lock);
+    uint32_t pool = stats_pool_index(r, pool_name);
+    if (pool == UINT32_MAX) {
+        pthread_mutex_unlock(&r->conf_lock);
+        return NULL;
+    }
+    const struct conf_pool *cp = &r->conf->pools[pool];
 
     sb_printf(&b, "STAT pool %s\r\n", cp->name);
     sb_printf(&b, "STAT hash %s\r\n", hash_name(cp->hash));
@@ -297,6 +380,7 @@ char *stats_memcached_settings(struct stats_registry *r, uint32_t pool, size_t *
     sb_printf(&b, "STAT workers %u\r\n", r->nworkers);
     sb_printf(&b, "STAT engine %s\r\n", r->engine);
     sb_printf(&b, "END\r\n");
+    pthread_mutex_unlock(&r->conf_lock);
     if (b.oom) {
         free(b.p);
         return NULL;

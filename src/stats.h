@@ -4,6 +4,7 @@
 #define RP_STATS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,54 +76,91 @@ struct worker_stats {
 };
 #undef STATS_FIELD
 
-/* Every worker's counters, laid out for the readers. Built once at start. Pool and server
+/* The pool and server counters of one configuration, laid out for the readers. Pool and server
  * counters have one slot per worker (0 .. nworkers - 1), written by that worker only, and a
  * process slot (nworkers) for what is decided once for every worker (ejections), written under
- * the health module's pool lock. Readers add every slot up. */
-struct stats_registry {
+ * the health module's pool lock. Readers add every slot up. A reload lays out a new set; each
+ * worker carries its own slots of the pools and servers that stay into it when it moves to the
+ * new configuration (nobody else writes them, so nothing is lost or counted twice). */
+struct stats_layout {
     const struct conf *conf;
     uint32_t nworkers;
-    uint32_t nservers_total;       /* servers over all pools */
-    uint32_t *server_base;         /* pool index -> its first server in the flat arrays */
-    struct pool_stats *pools;      /* [slot * npools + pool] */
-    struct server_stats *servers;  /* [slot * nservers_total + server_base[pool] + server] */
+    uint32_t nservers_total;      /* servers over all pools */
+    uint32_t *server_base;        /* pool index -> its first server in the flat arrays */
+    struct pool_stats *pools;     /* [slot * npools + pool] */
+    struct server_stats *servers; /* [slot * nservers_total + server_base[pool] + server] */
+    /* `stats reset` on a pool's port: the counters that reply shows start again from these
+     * (per pool, worker counters then pool counters; gauges are never reset). The stats port
+     * and its JSON keep counting from the start. Under the registry's mc_lock. */
+    uint64_t *mc_base;
+};
+
+/* A layout for conf; prev (or NULL): the `stats reset` bases of pools of the same name are
+ * kept. NULL when out of memory. */
+struct stats_layout *stats_layout_new(const struct conf *conf, uint32_t nworkers,
+                                      const struct stats_layout *prev);
+void stats_layout_free(struct stats_layout *l);
+
+static inline struct pool_stats *stats_layout_pool(struct stats_layout *l, uint32_t w, uint32_t p)
+{
+    return &l->pools[w * l->conf->npools + p];
+}
+
+static inline struct server_stats *stats_layout_server(struct stats_layout *l, uint32_t w,
+                                                       uint32_t p, uint32_t s)
+{
+    return &l->servers[w * l->nservers_total + l->server_base[p] + s];
+}
+
+/* What the readers add up: the workers' own counters, and the layout of the configuration in
+ * force (swapped by a reload under conf_lock, which the readers hold while they read). */
+struct stats_registry {
+    const struct conf *conf;     /* layout->conf */
+    struct stats_layout *layout; /* of the latest configuration */
+    pthread_mutex_t conf_lock;   /* conf and layout change under it */
+    uint32_t nworkers;
     struct worker_stats **workers; /* [worker], set by each worker */
     const char *engine;            /* engine the workers run on */
     uint64_t start_time;           /* unix seconds */
     char source[256];              /* host name */
-    /* `stats reset` on a pool's port: the counters that reply shows start again from these
-     * (per pool, worker counters then pool counters; gauges are never reset). The stats port
-     * and its JSON keep counting from the start. */
-    pthread_mutex_t mc_lock;
-    uint64_t *mc_base;
+    pthread_mutex_t mc_lock;       /* the layouts' mc_base */
+    /* the configuration in force (under conf_lock) and how reloads went */
+    char conf_file[4096];
+    char conf_checksum[17];  /* 16 hex digits: FNV-1a 64 of the file's bytes */
+    uint64_t conf_loaded_at; /* unix seconds */
+    _Atomic uint64_t conf_reloads, conf_reload_failures, conf_reload_unchanged;
 };
 
 int stats_registry_init(struct stats_registry *r, const struct conf *conf, uint32_t nworkers);
 void stats_registry_free(struct stats_registry *r);
+/* Makes l the layout the readers use (the caller keeps it alive while it is). */
+void stats_registry_set_layout(struct stats_registry *r, struct stats_layout *l);
 
+/* The latest layout's slots; for the readers (under conf_lock) and the process slot writers. */
 static inline struct pool_stats *stats_pool(struct stats_registry *r, uint32_t w, uint32_t p)
 {
-    return &r->pools[w * r->conf->npools + p];
+    return stats_layout_pool(r->layout, w, p);
 }
 
 static inline struct server_stats *stats_server(struct stats_registry *r, uint32_t w, uint32_t p,
                                                 uint32_t s)
 {
-    return &r->servers[w * r->nservers_total + r->server_base[p] + s];
+    return stats_layout_server(r->layout, w, p, s);
 }
 
 /* Writes twemproxy's stats JSON (plus a "ringproxy" object) into a malloc'd string. */
 char *stats_json(struct stats_registry *r);
 
-/* Writes memcached-style "STAT name value\r\n...END\r\n" for one pool into a malloc'd string;
- * *len receives its length. Counters count from the pool's last stats_memcached_reset. */
-char *stats_memcached(struct stats_registry *r, uint32_t pool, size_t *len);
+/* Writes memcached-style "STAT name value\r\n...END\r\n" for the pool named pool (of the
+ * latest configuration) into a malloc'd string; *len receives its length. Counters count from
+ * the pool's last stats_memcached_reset. NULL when out of memory or no such pool. */
+char *stats_memcached(struct stats_registry *r, const char *pool, size_t *len);
 
 /* `stats reset`: the pool's counters in stats_memcached start again from zero. */
-void stats_memcached_reset(struct stats_registry *r, uint32_t pool);
+void stats_memcached_reset(struct stats_registry *r, const char *pool);
 
 /* `stats settings`: the pool's configuration as STAT lines, in a malloc'd string. */
-char *stats_memcached_settings(struct stats_registry *r, uint32_t pool, size_t *len);
+char *stats_memcached_settings(struct stats_registry *r, const char *pool, size_t *len);
 
 /* Serves stats_json to every connection on addr:port from a thread of its own. */
 struct stats_server;

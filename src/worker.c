@@ -50,6 +50,14 @@ void worker_close_owner(struct worker *w, struct owner *o)
 static void worker_free_owner(struct worker *w, struct owner *o)
 {
     switch (o->type) {
+    case OWNER_LISTENER:
+        for (struct listener **lp = &w->lclosing; *lp != NULL; lp = &(*lp)->lnext)
+            if (*lp == (struct listener *)o) {
+                *lp = (*lp)->lnext;
+                free(o);
+                break;
+            }
+        break;
     case OWNER_CLIENT:
         client_free(w, (struct client *)o);
         break;
@@ -61,20 +69,12 @@ static void worker_free_owner(struct worker *w, struct owner *o)
     }
 }
 
-static void listener_arm(struct worker *w, struct listener *l)
-{
-    if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
-        l->o.pending++;
-    else
-        l->paused = true; /* no room in the ring: try again on the next tick */
-}
-
 static void listener_event(struct worker *w, struct listener *l, const struct io_event *ev)
 {
     if (ev->kind != IO_ACCEPT)
         return;
     bool starved = false;
-    if (ev->res >= 0 && (w->stop || l->o.closing)) {
+    if (ev->res >= 0 && (w->stop || w->draining || l->o.closing || l->pool == NULL)) {
         close(ev->res); /* accepted while stopping: nobody will serve it */
     } else if (ev->res >= 0) {
         l->backoff_ms = 0;
@@ -90,25 +90,26 @@ static void listener_event(struct worker *w, struct listener *l, const struct io
                 l->backoff_ms = 1000;
             l->resume_at = w->now + (uint64_t)l->backoff_ms * 1000000ULL;
         }
-        log_limited(&l->lim, 1000, LOG_ERR, "pool '%s': accept failed: %s%s", l->pool->cp->name,
-                    strerror(e), starved ? " (not accepting for a while)" : "");
+        log_limited(&l->lim, 1000, LOG_ERR, "pool '%s': accept failed: %s%s",
+                    l->pool != NULL ? l->pool->cp->name : "?", strerror(e),
+                    starved ? " (not accepting for a while)" : "");
     }
-    if (!(ev->flags & IO_F_MORE) && !l->o.closing && !w->stop) {
+    if (!(ev->flags & IO_F_MORE) && !l->o.closing && !w->stop && l->pool != NULL) {
         /* multishot accept ended: arm it again, at once unless resources ran out */
         if (starved)
             l->paused = true;
         else
-            listener_arm(w, l);
+            pool_listen_arm(w, l->pool);
     }
 }
 
 static void worker_resume_listeners(struct worker *w)
 {
     for (uint32_t p = 0; p < w->npools; p++) {
-        struct listener *l = &w->pools[p].lst;
-        if (l->paused && !l->o.closing && w->now >= l->resume_at) {
+        struct listener *l = w->pools[p]->lst;
+        if (l != NULL && l->paused && !l->o.closing && w->now >= l->resume_at) {
             l->paused = false;
-            listener_arm(w, l);
+            pool_listen_arm(w, w->pools[p]);
         }
     }
 }
@@ -158,6 +159,26 @@ void worker_flush(struct worker *w)
     }
 }
 
+static uint32_t server_evacuate(struct worker *w, struct server *s)
+{
+    uint32_t moved = 0;
+    for (uint32_t i = 0; i < s->nconns; i++) {
+        struct sconn *sc = s->conns[i];
+        for (struct msg *m = sc != NULL ? sc->head : NULL; m != NULL; m = m->snext)
+            moved += msg_evacuate(m, &w->mbufs);
+    }
+    return moved;
+}
+
+static void server_rearm_starved(struct worker *w, struct server *s)
+{
+    for (uint32_t i = 0; i < s->nconns; i++) {
+        struct sconn *sc = s->conns[i];
+        if (sc != NULL && sc->starved)
+            sconn_rearm(w, sc);
+    }
+}
+
 uint32_t worker_evacuate(struct worker *w)
 {
     uint32_t moved = 0;
@@ -168,14 +189,12 @@ uint32_t worker_evacuate(struct worker *w)
     }
     /* requests whose client is gone, and fragments, are only on server queues */
     for (uint32_t p = 0; p < w->npools; p++) {
-        struct pool_rt *pool = &w->pools[p];
+        struct pool_rt *pool = w->pools[p];
         for (uint32_t s = 0; s < pool->nservers; s++)
-            for (uint32_t i = 0; i < pool->nconns; i++) {
-                struct sconn *sc = pool->servers[s].conns[i];
-                for (struct msg *m = sc != NULL ? sc->head : NULL; m != NULL; m = m->snext)
-                    moved += msg_evacuate(m, &w->mbufs);
-            }
+            moved += server_evacuate(w, pool->servers[s]);
     }
+    for (struct server *s = w->retiring; s != NULL; s = s->rnext)
+        moved += server_evacuate(w, s);
     w->last_evacuation = w->now;
     w->held_after_evacuation = w->mbufs.held;
     STAT_ADD(w->st.buffers_evacuated, moved);
@@ -223,17 +242,135 @@ static void worker_rearm_starved(struct worker *w)
     if (w->mbufs.held + slack > w->mbufs.count)
         return;
     for (uint32_t p = 0; p < w->npools; p++) {
-        struct pool_rt *pool = &w->pools[p];
+        struct pool_rt *pool = w->pools[p];
         for (uint32_t s = 0; s < pool->nservers; s++)
-            for (uint32_t i = 0; i < pool->nconns; i++) {
-                struct sconn *sc = pool->servers[s].conns[i];
-                if (sc != NULL && sc->starved)
-                    sconn_rearm(w, sc);
-            }
+            server_rearm_starved(w, pool->servers[s]);
     }
+    for (struct server *s = w->retiring; s != NULL; s = s->rnext)
+        server_rearm_starved(w, s);
     for (struct client *c = w->clients; c != NULL; c = c->next)
         if (c->starved)
             client_rearm(w, c);
+}
+
+/* Settings derived from the pools: the tick (a quarter of the shortest timeout, at most 50 ms)
+ * and whether idle clients are looked for. */
+static void worker_settings(struct worker *w, const struct conf *conf)
+{
+    w->tick_ms = 50;
+    w->idle_sweep = false;
+    for (uint32_t p = 0; p < conf->npools; p++) {
+        int t = conf->pools[p].timeout_ms;
+        if (t > 0 && t / 4 < w->tick_ms)
+            w->tick_ms = t / 4 > 1 ? t / 4 : 1;
+        if (conf->pools[p].client_idle_timeout_ms > 0)
+            w->idle_sweep = true;
+    }
+}
+
+/* A pool with no servers (what a pool whose setup ran out of memory becomes): every request
+ * to it gets an error reply. */
+static void pool_rt_empty(struct worker *w, struct pool_rt *pool, uint32_t idx,
+                          const struct conf_pool *cp)
+{
+    memset(pool, 0, sizeof(*pool));
+    pool->w = w;
+    pool->idx = idx;
+    pool->cp = cp;
+    pool->limits.max_key_length = cp->max_key_length;
+    pool->limits.max_value_size = cp->max_value_size;
+    pool->limits.max_line = w->conf->global.max_request_line;
+    pool->st = stats_layout_pool(w->view->stats, w->id, idx);
+    pool->nconns = 1;
+}
+
+/* Moves this worker to the latest configuration: pools of the same name (and protocol) are
+ * updated in place (pool_rt_update), new ones set up, removed ones retired. Clients stay
+ * connected; requests already routed finish where they went. */
+static void worker_apply_view(struct worker *w)
+{
+    struct health_view *nv = health_view_get(w->health);
+    struct health_view *ov = w->view;
+    uint32_t nw = w->reg->nworkers;
+    struct pool_rt **np = calloc(nv->npools ? nv->npools : 1, sizeof(*np));
+    bool *kept = calloc(w->npools + 1, sizeof(*kept));
+    if (np == NULL || kept == NULL) {
+        static struct log_limit lim;
+        free(np);
+        free(kept);
+        health_view_put(w->health, nv);
+        log_limited(&lim, 1000, LOG_ERR, "worker %u: out of memory applying a new configuration",
+                    w->id);
+        return;
+    }
+    w->view = nv;
+    w->conf = nv->conf;
+    for (uint32_t p = 0; p < nv->npools; p++) {
+        const struct conf_pool *cp = &nv->conf->pools[p];
+        int fd = -1;
+        if (nv->listen_fds != NULL) {
+            fd = nv->listen_fds[p * nw + w->id];
+            nv->listen_fds[p * nw + w->id] = -1;
+        }
+        uint32_t op = UINT32_MAX;
+        for (uint32_t q = 0; q < w->npools && op == UINT32_MAX; q++)
+            if (!kept[q] && strcmp(w->pools[q]->cp->name, cp->name) == 0 &&
+                w->pools[q]->cp->redis == cp->redis)
+                op = q;
+        if (op != UINT32_MAX && pool_rt_update(w, w->pools[op], p, cp, ov, nv, fd) == 0) {
+            kept[op] = true;
+            np[p] = w->pools[op];
+            continue;
+        }
+        if (op != UINT32_MAX)
+            fd = -1; /* pool_rt_update closed it */
+        char err[320];
+        struct pool_rt *pool = malloc(sizeof(*pool));
+        if (pool == NULL)
+            log_panic("worker %u: out of memory", w->id);
+        if (pool_rt_init(w, pool, p, cp, fd >= 0 ? fd : -2, err, sizeof(err)) < 0) {
+            log_error("worker %u: pool '%s': %s: its requests fail until the next reload", w->id,
+                      cp->name, err);
+            pool_rt_destroy(w, pool);
+            pool_rt_empty(w, pool, p, cp);
+        }
+        np[p] = pool;
+    }
+    for (uint32_t q = 0; q < w->npools; q++)
+        if (!kept[q])
+            pool_rt_retire(w, w->pools[q], ov);
+    free(w->pools);
+    free(kept);
+    w->pools = np;
+    w->npools = nv->npools;
+    worker_settings(w, nv->conf);
+    health_view_put(w->health, ov);
+    for (uint32_t p = 0; p < w->npools; p++)
+        if (!w->draining)
+            pool_listen_arm(w, w->pools[p]);
+        else
+            pool_unlisten(w, w->pools[p]);
+    servers_preconnect(w);
+    servers_reap(w); /* removed servers with nothing outstanding go at once */
+    log_info("worker %u: now serving configuration %llu", w->id, (unsigned long long)nv->seq);
+}
+
+/* SIGTERM: no new clients; every client is answered what it has asked and closed. */
+static void worker_start_drain(struct worker *w)
+{
+    w->draining = true;
+    for (uint32_t p = 0; p < w->npools; p++)
+        pool_unlisten(w, w->pools[p]);
+    for (struct client *c = w->clients; c != NULL; c = c->next)
+        client_retire(w, c);
+}
+
+static uint32_t worker_count_clients(const struct worker *w)
+{
+    uint32_t n = 0;
+    for (const struct client *c = w->clients; c != NULL; c = c->next)
+        n++;
+    return n;
 }
 
 /* The ring is created by the thread that will use it: a SINGLE_ISSUER ring belongs to the
@@ -267,14 +404,16 @@ void *worker_main(void *arg)
 
     w->now = w->last_tick = worker_now();
     servers_preconnect(w);
-    for (uint32_t p = 0; p < w->npools; p++) {
-        struct listener *l = &w->pools[p].lst;
-        if (l->o.fd >= 0)
-            listener_arm(w, l);
-    }
+    for (uint32_t p = 0; p < w->npools; p++)
+        pool_listen_arm(w, w->pools[p]);
     while (!w->stop) {
         /* between batches this worker holds no ring: replaced ones may be freed */
         health_quiesce(w->health, w->id);
+        struct health_view *latest = atomic_load_explicit(&w->health->latest, memory_order_acquire);
+        if (latest != NULL && latest != w->view)
+            worker_apply_view(w);
+        if (atomic_load_explicit(&w->drain, memory_order_relaxed) && !w->draining)
+            worker_start_drain(w);
         int n = w->io->ops->wait(w->io, ev, WORKER_BATCH, w->tick_ms);
         if (n < 0) {
             log_error("worker %u: wait failed: %s", w->id, strerror(-n));
@@ -305,6 +444,8 @@ void *worker_main(void *arg)
                 malloc_trim(0);
             }
             servers_tick(w);
+            if (w->retiring != NULL || w->retired != NULL)
+                servers_reap(w);
             if (w->idle_sweep)
                 clients_idle_sweep(w);
             clients_probe_quiet(w);
@@ -315,12 +456,14 @@ void *worker_main(void *arg)
         STAT_SET(w->st.events, w->io->stats.events);
         STAT_SET(w->st.enobufs, w->io->stats.enobufs);
         STAT_SET(w->st.buffers_held, w->mbufs.held);
+        if (w->draining)
+            atomic_store_explicit(&w->nclients_live, worker_count_clients(w), memory_order_relaxed);
     }
 
     /* shutting down: close everything and drain the final events */
     for (uint32_t p = 0; p < w->npools; p++)
-        if (w->pools[p].lst.o.fd >= 0)
-            worker_close_owner(w, &w->pools[p].lst.o);
+        if (w->pools[p]->lst != NULL)
+            worker_close_owner(w, &w->pools[p]->lst->o);
     for (struct client *c = w->clients; c != NULL; c = c->next)
         client_close(w, c);
     servers_shutdown(w);
@@ -355,14 +498,7 @@ int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_
     w->id = id;
     w->conf = conf;
     w->health = health;
-    w->tick_ms = 50;
-    for (uint32_t p = 0; p < conf->npools; p++) {
-        int t = conf->pools[p].timeout_ms;
-        if (t > 0 && t / 4 < w->tick_ms)
-            w->tick_ms = t / 4 > 1 ? t / 4 : 1;
-        if (conf->pools[p].client_idle_timeout_ms > 0)
-            w->idle_sweep = true;
-    }
+    worker_settings(w, conf);
     /* spill space: up to max_spill_mb per worker, allocated only while the arena is short */
     uint32_t spill_max =
         (uint32_t)(((uint64_t)conf->global.max_spill_mb << 20) / conf->global.buffer_size);
@@ -376,23 +512,32 @@ int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_
     w->choice = choice;
     w->keycap = conf->global.max_request_line / 2 + 1;
     w->keyscratch = malloc(w->keycap * sizeof(*w->keyscratch));
-    w->pools = calloc(conf->npools, sizeof(*w->pools));
+    w->pools = calloc(conf->npools ? conf->npools : 1, sizeof(*w->pools));
     if (w->keyscratch == NULL || w->pools == NULL) {
         snprintf(err, errlen, "out of memory");
         goto out_free;
     }
     reg->workers[id] = &w->st;
     w->reg = reg;
+    w->view = health_view_get(health);
     for (uint32_t p = 0; p < conf->npools; p++) {
+        if ((w->pools[p] = malloc(sizeof(*w->pools[p]))) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto out_pools;
+        }
         w->npools++;
-        if (pool_rt_init(w, &w->pools[p], p, &conf->pools[p], reg, err, errlen) < 0)
+        if (pool_rt_init(w, w->pools[p], p, &conf->pools[p], -1, err, errlen) < 0)
             goto out_pools;
     }
     return 0;
 
 out_pools:
-    for (uint32_t p = 0; p < w->npools; p++)
-        pool_rt_destroy(w, &w->pools[p]);
+    for (uint32_t p = 0; p < w->npools; p++) {
+        pool_rt_destroy(w, w->pools[p]);
+        free(w->pools[p]);
+    }
+    health_view_put(health, w->view);
+    w->view = NULL;
 out_free:
     free(w->pools);
     free(w->keyscratch);
@@ -402,9 +547,31 @@ out_free:
 
 void worker_destroy(struct worker *w)
 {
-    for (uint32_t p = 0; p < w->npools; p++)
-        pool_rt_destroy(w, &w->pools[p]);
+    for (uint32_t p = 0; p < w->npools; p++) {
+        pool_rt_destroy(w, w->pools[p]);
+        free(w->pools[p]);
+    }
     free(w->pools);
+    /* what a reload left to finish, and listeners whose close never completed */
+    while (w->retiring != NULL) {
+        struct server *s = w->retiring;
+        w->retiring = s->rnext;
+        server_destroy(w, s);
+    }
+    while (w->retired != NULL) {
+        struct pool_rt *pool = w->retired;
+        w->retired = pool->rnext;
+        pool_rt_destroy(w, pool);
+        free(pool);
+    }
+    while (w->lclosing != NULL) {
+        struct listener *l = w->lclosing;
+        w->lclosing = l->lnext;
+        free(l);
+    }
+    if (w->view != NULL)
+        health_view_put(w->health, w->view);
+    w->view = NULL;
     free(w->keyscratch);
     msg_pool_destroy(&w->msgs);
     sendrec_cache_destroy(&w->sendrecs);

@@ -35,14 +35,16 @@ struct owner {
 struct worker;
 struct pool_rt;
 struct client;
+struct server;
 
 struct listener {
     struct owner o;
     struct pool_rt *pool;
-    bool paused;          /* accept failed for lack of resources (EMFILE...): re-armed later */
-    uint32_t backoff_ms;  /* pause after the last such failure: doubles up to a second */
-    uint64_t resume_at;   /* monotonic ns when a paused accept is armed again */
-    struct log_limit lim; /* "accept failed" lines */
+    bool paused;            /* accept failed for lack of resources (EMFILE...): re-armed later */
+    uint32_t backoff_ms;    /* pause after the last such failure: doubles up to a second */
+    uint64_t resume_at;     /* monotonic ns when a paused accept is armed again */
+    struct log_limit lim;   /* "accept failed" lines */
+    struct listener *lnext; /* the worker's list of listeners whose close is under way */
 };
 
 struct worker {
@@ -53,8 +55,13 @@ struct worker {
     struct mbuf_pool mbufs;
     struct msg_pool msgs;
     struct sendrec_cache sendrecs;
-    struct pool_rt *pools;
+    struct pool_rt **pools; /* one per pool of the worker's view, in its order */
     uint32_t npools;
+    struct health_view *view;  /* the configuration this worker serves (one reference) */
+    struct server *retiring;   /* servers a reload took away, finishing their requests */
+    struct pool_rt *retired;   /* pools a reload took away, until their clients are gone */
+    struct listener *lclosing; /* listeners closed, their close not yet complete */
+    bool draining;             /* stopping: no accepting, clients close once answered */
     struct client *clients;    /* every open client */
     struct owner *dirty;       /* connections to flush after this batch of events */
     struct mc_tok *keyscratch; /* tokenizer's key array */
@@ -64,8 +71,10 @@ struct worker {
     uint64_t last_probe; /* monotonic ns of the last clients_probe_quiet pass */
     uint32_t nstarved;   /* connections whose receive waits for buffers */
     struct stats_registry *reg;
-    struct health *health;    /* the process's view of the fleet: rings, failures, ejections */
-    atomic_int stop;          /* set by the main thread */
+    struct health *health; /* the process's view of the fleet: rings, failures, ejections */
+    atomic_int stop;       /* set by the main thread */
+    atomic_int drain;      /* set by the main thread: stop accepting, finish, then idle */
+    _Atomic uint32_t nclients_live; /* clients still open (read by main while draining) */
     uint64_t last_evacuation; /* monotonic ns of the last pass that copied waiting bytes out */
     uint32_t held_after_evacuation; /* arena buffers still held after that pass */
     enum io_choice choice;
@@ -83,7 +92,9 @@ struct worker {
  */
 int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_choice choice,
                 struct stats_registry *reg, struct health *health, char *err, size_t errlen);
-/* Runs the event loop until w->stop is set. */
+/* Runs the event loop until w->stop is set. Between two batches of events it moves to the
+ * latest configuration when a reload published one (worker_apply_view), and, once w->drain is
+ * set, stops accepting and lets every client go once it has had its answers. */
 void *worker_main(void *arg);
 void worker_destroy(struct worker *w);
 

@@ -577,7 +577,7 @@ static void expect_held(struct fx *fx, uint32_t id)
 
 static struct sconn *fx_sconn(struct fx *fx, uint32_t s)
 {
-    return fx->w.pools[0].servers[s].conns[0];
+    return fx->w.pools[0]->servers[s]->conns[0];
 }
 
 static struct server_stats *fx_sstats(struct fx *fx, uint32_t s)
@@ -587,12 +587,12 @@ static struct server_stats *fx_sstats(struct fx *fx, uint32_t s)
 
 static uint32_t fx_failures(struct fx *fx, uint32_t s)
 {
-    return atomic_load(&fx->health.pools[0].servers[s].failures);
+    return atomic_load(&atomic_load(&fx->health.latest)->pools[0].servers[s].failures);
 }
 
 static uint32_t fx_route(struct fx *fx, const char *key)
 {
-    return pool_route(&fx->w, &fx->w.pools[0], (const uint8_t *)key, (uint32_t)strlen(key));
+    return pool_route(&fx->w, fx->w.pools[0], (const uint8_t *)key, (uint32_t)strlen(key));
 }
 
 /* The n-th key ("k0", "k1", ...) that routes to server s. */
@@ -623,7 +623,7 @@ static struct client *fx_client(struct fx *fx)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     fx->peers[fx->npeers++] = sv[1];
     size_t mark = fx->fake.nops;
-    client_accept(&fx->w, &fx->w.pools[0], sv[0]);
+    client_accept(&fx->w, fx->w.pools[0], sv[0]);
     worker_flush(&fx->w);
     struct client *c = fx->w.clients;
     assert_non_null(c);
