@@ -67,6 +67,22 @@ int log_level_down(void)
     return l;
 }
 
+const char *log_held_text(char *buf, size_t len, uint32_t held, uint32_t window_ms)
+{
+    /* "1,234": digits in groups of three, as an operator reads a count */
+    char digits[16], grouped[24];
+    int nd = snprintf(digits, sizeof(digits), "%u", held), g = 0;
+    for (int i = 0; i < nd; i++) {
+        if (i > 0 && (nd - i) % 3 == 0)
+            grouped[g++] = ',';
+        grouped[g++] = digits[i];
+    }
+    grouped[g] = '\0';
+    uint32_t secs = (window_ms + 999) / 1000;
+    snprintf(buf, len, "... %s more in the last %u s", grouped, secs ? secs : 1);
+    return buf;
+}
+
 bool log_allow(struct log_limit *l, uint32_t interval_ms, uint32_t *held)
 {
     struct timespec ts;
@@ -80,6 +96,8 @@ bool log_allow(struct log_limit *l, uint32_t interval_ms, uint32_t *held)
         return false;
     }
     *held = __atomic_exchange_n(&l->suppressed, 0, __ATOMIC_RELAXED);
+    uint64_t last = __atomic_exchange_n(&l->last_ns, now, __ATOMIC_RELAXED);
+    l->window_ms = last != 0 ? (uint32_t)((now - last) / 1000000ULL) : 0;
     return true;
 }
 

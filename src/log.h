@@ -3,6 +3,7 @@
 #define RP_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level {
@@ -35,7 +36,12 @@ int log_level_down(void);
 struct log_limit {
     uint64_t next_ns;    /* monotonic ns before which lines are held back */
     uint32_t suppressed; /* lines held back since the last one written */
+    uint64_t last_ns;    /* monotonic ns of the last line written */
+    uint32_t window_ms;  /* time between the last two lines written (log_allow sets it) */
 };
+
+/* "... 1,234 more in the last 10 s" into buf: held lines over window_ms. Returns buf. */
+const char *log_held_text(char *buf, size_t len, uint32_t held, uint32_t window_ms);
 
 /* True when a line may be written now; *held receives how many were held back before it. */
 bool log_allow(struct log_limit *l, uint32_t interval_ms, uint32_t *held);
@@ -55,14 +61,17 @@ void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 #define log_info(...)   log_at(LOG_INFO, __VA_ARGS__)
 #define log_debug(...)  log_at(LOG_DEBUG, __VA_ARGS__)
 
-/* log_at through a limit: "... (N similar lines held back)" is appended when some were. */
+/* log_at through a limit: " (... 1,234 more in the last 10 s)" is appended when lines were held
+ * back since the last one written. */
 #define log_limited(lim, interval_ms, lvl, fmt, ...)                                               \
     do {                                                                                           \
         uint32_t held_;                                                                            \
         if ((lvl) <= log_level() && log_allow((lim), (interval_ms), &held_)) {                     \
-            if (held_ > 0)                                                                         \
-                log_write((lvl), fmt " (%u similar lines held back)", ##__VA_ARGS__, held_);       \
-            else                                                                                   \
+            if (held_ > 0) {                                                                       \
+                char heldbuf_[64];                                                                 \
+                log_write((lvl), fmt " (%s)", ##__VA_ARGS__,                                       \
+                          log_held_text(heldbuf_, sizeof(heldbuf_), held_, (lim)->window_ms));     \
+            } else                                                                                 \
                 log_write((lvl), fmt, ##__VA_ARGS__);                                              \
         }                                                                                          \
     } while (0)

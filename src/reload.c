@@ -93,10 +93,10 @@ static void keep_process_settings(struct conf *nc, const struct conf *cur)
     struct conf_global *n = &nc->global;
     const struct conf_global *c = &cur->global;
 #define KEEP(field, name)                                                                          \
-    if ((long long)n->field != (long long)c->field) {                                             \
-        log_warn("reload: ringproxy: %s changed from %lld to %lld: this needs a restart; "        \
+    if ((long long)n->field != (long long)c->field) {                                              \
+        log_warn("reload: ringproxy: %s changed from %lld to %lld: this needs a restart; "         \
                  "%lld stays in force",                                                            \
-                 name, (long long)c->field, (long long)n->field, (long long)c->field);            \
+                 name, (long long)c->field, (long long)n->field, (long long)c->field);             \
         n->field = c->field;                                                                       \
     }
     KEEP(workers, "workers")
@@ -138,9 +138,8 @@ static int *open_listeners(const struct conf *nc, const struct conf *cur, uint32
             if (fd < 0) {
                 snprintf(err, errlen, "%s:%d:%d: pool '%s': cannot listen on %s%s%s%u: %s",
                          nc->path, cp->listen_line, cp->listen_col, cp->name,
-                         unix_sock ? cp->listen.unix_path : cp->listen.host,
-                         unix_sock ? "" : ":", "", unix_sock ? 0 : cp->listen.port,
-                         strerror(-fd));
+                         unix_sock ? cp->listen.unix_path : cp->listen.host, unix_sock ? "" : ":",
+                         "", unix_sock ? 0 : cp->listen.port, strerror(-fd));
                 goto out_close;
             }
             fds[(size_t)p * nworkers + w] = fd;
@@ -173,8 +172,8 @@ static void log_changes(const struct conf *nc, const struct conf *cur)
                     break;
                 }
         if (same != cp->nservers || same != old->nservers)
-            log_notice("reload: pool '%s': %u servers kept, %u added, %u removed", cp->name,
-                       same, cp->nservers - same, old->nservers > same ? old->nservers - same : 0);
+            log_notice("reload: pool '%s': %u servers kept, %u added, %u removed", cp->name, same,
+                       cp->nservers - same, old->nservers > same ? old->nservers - same : 0);
     }
     for (uint32_t p = 0; p < cur->npools; p++)
         if (conf_pool_find(nc, cur->pools[p].name) == NULL)

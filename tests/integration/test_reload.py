@@ -80,9 +80,14 @@ class ReloadTests(unittest.TestCase):
 
     def check_placement(self, keys, pool="p"):
         """Keys written through the proxy now live where --route over the file says."""
-        with MemcacheClient(self.port_now) as c:
-            for k in keys:
-                self.assertEqual(c.set(k, "v-" + k), b"STORED")
+        # over several connections: with two workers, each serves some of them
+        conns = [MemcacheClient(self.port_now) for _ in range(8)]
+        try:
+            for i, k in enumerate(keys):
+                self.assertEqual(conns[i % len(conns)].set(k, "v-" + k), b"STORED")
+        finally:
+            for c in conns:
+                c.close()
         route = self.proxy.route(keys, pool=pool)
         held = self.where(keys)
         for k in keys:
