@@ -262,6 +262,9 @@ int pool_rt_update(struct worker *w, struct pool_rt *pool, uint32_t idx, const s
             server_retire(w, pool->servers[from[i]], ov);
         }
     }
+    for (uint32_t os = 0; os < pool->nservers; os++)
+        if (!taken[os])
+            server_retire(w, pool->servers[os], ov); /* removed: it finishes and goes */
     free(from);
     struct pool_stats *pst = stats_layout_pool(nv->stats, w->id, idx);
     pool_stats_carry(pst, pool->st);

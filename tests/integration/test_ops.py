@@ -790,7 +790,9 @@ class ShutdownTests(OpsCase):
     def test_sigterm_with_20_clients_some_mid_request(self):
         mcs = self.start_memcached(3)
         ports = [m.port for m in mcs]
-        proxy = self.start_proxy({"alpha": rp.default_pool(ports, timeout=10000)})
+        # a drain of at most one second: the requests to the stopped server are not answered
+        proxy = self.start_proxy({"ringproxy": {"drain_timeout": 1000},
+                                  "alpha": rp.default_pool(ports, timeout=10000)})
         c = self.client(proxy.port)
         keys = self.keys(60)
         self.set_many(c, {k: k.encode() for k in keys})

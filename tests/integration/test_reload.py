@@ -24,6 +24,18 @@ from rp_helpers import HOST, MemcacheClient, ringproxy_only  # noqa: E402
 WORKERS = 2
 
 
+def connections_to(port):
+    """Established TCP connections to 127.0.0.1:port, from /proc/net/tcp."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            remote, state = fields[2], fields[3]
+            if state == "01" and int(remote.split(":")[1], 16) == port:
+                n += 1
+    return n
+
+
 def pool_conf(port, servers, **extra):
     opts = {"listen": "%s:%d" % (HOST, port), "hash": "fnv1a_64", "distribution": "ketama",
             "timeout": 2000, "servers": ["%s:%d:1" % (HOST, mc.port) for mc in servers]}
@@ -150,8 +162,12 @@ class ReloadTests(unittest.TestCase):
             time.sleep(0.5)
             # 2. one removed
             self.rewrite({"p": pool_conf(self.port, [b, c])})
+            self.assertGreater(connections_to(a.port), 0)
             st = self.reload(signal.SIGUSR1)
             self.assertNotIn("%s:%d" % (HOST, a.port), st["p"])
+            # the removed server's connections close once their requests are answered
+            self.assertTrue(rp.wait_until(lambda: connections_to(a.port) == 0, 5),
+                            "%d connections to the removed server" % connections_to(a.port))
             time.sleep(0.5)
             # 3. the hash changed
             self.rewrite({"p": pool_conf(self.port, [b, c], hash="murmur")})
