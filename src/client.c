@@ -552,6 +552,8 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
     m->cmd = req.cmd;
     m->noreply = req.noreply;
     STAT_INC(w->st.requests);
+    if (req.cmd > MC_CMD_NONE && req.cmd < MC_CMD_COUNT)
+        STAT_INC(pool->st->mc_cmds[req.cmd]);
 
     if (r != MC_PARSE_OK) {
         uint32_t rlen;

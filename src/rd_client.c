@@ -862,6 +862,8 @@ static void rd_request(struct worker *w, struct client *c, struct msg *m)
     if (rd_arg_small(rd, m, 0, name, sizeof(name), &nlen))
         cmd = rd_cmd_lookup(name, nlen);
     m->rcmd = (uint16_t)cmd;
+    if (cmd > RD_CMD_NONE && cmd < RD_CMD_COUNT)
+        STAT_INC(c->pool->st->rd_cmds[cmd]);
     const struct rd_cmd_info *ci = rd_cmd_info(cmd);
     if (ci == NULL) {
         rd_unknown(w, c, m);

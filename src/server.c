@@ -156,6 +156,9 @@ static void server_stats_carry(struct server_stats *to, const struct server_stat
         STAT_SET(to->name, STAT_GET(from->name));
     SERVER_STATS(CARRY)
 #undef CARRY
+    for (uint32_t b = 0; b < HIST_BUCKETS; b++)
+        STAT_SET(to->latency.bucket[b], STAT_GET(from->latency.bucket[b]));
+    STAT_SET(to->latency.sum_ns, STAT_GET(from->latency.sum_ns));
 }
 
 static void pool_stats_carry(struct pool_stats *to, const struct pool_stats *from)
@@ -163,6 +166,10 @@ static void pool_stats_carry(struct pool_stats *to, const struct pool_stats *fro
 #define CARRY(name, gauge) STAT_SET(to->name, STAT_GET(from->name));
     POOL_STATS(CARRY)
 #undef CARRY
+    for (uint32_t i = 0; i < MC_CMD_COUNT; i++)
+        STAT_SET(to->mc_cmds[i], STAT_GET(from->mc_cmds[i]));
+    for (uint32_t i = 0; i < RD_CMD_COUNT; i++)
+        STAT_SET(to->rd_cmds[i], STAT_GET(from->rd_cmds[i]));
 }
 
 /* Takes s out of its pool's routing: it finishes what it has and goes. */
@@ -715,6 +722,9 @@ void sconn_reply_done(struct worker *w, struct sconn *sc, bool ok)
     else
         server_failed(w, sc->server);
     STAT_INC(sc->server->st->responses);
+    /* w->now is this batch's time: the reply's last bytes came in this batch */
+    if (m->t_queued != 0 && w->now >= m->t_queued)
+        hist_record(&sc->server->st->latency, w->now - m->t_queued);
     msg_server_done(w, m);
     sconn_pop_noreply(w, sc);
 }

@@ -20,7 +20,16 @@
 #include "hash/hash.h"
 #include "hash/hash_dist.h"
 #include "src/net.h"
+#include "src/http.h"
+#include "src/prom.h"
+#include "src/sbuf.h"
 #include "src/version.h"
+
+const uint32_t hist_bounds_us[HIST_FINITE] = {
+#define HIST_BOUND(us) us,
+    HIST_BOUNDS_US(HIST_BOUND)
+#undef HIST_BOUND
+};
 
 /* The counters of one pool's `stats` reply: every worker counter, then every pool counter. */
 #define STATS_COUNT_ONE(name, gauge) +1
@@ -107,58 +116,7 @@ void stats_registry_free(struct stats_registry *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* A growable string for the readers. */
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->p != NULL && (size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (q == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
-
-static void sb_json_str(struct sbuf *b, const char *s)
-{
-    sb_printf(b, "\"");
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            sb_printf(b, "\\%c", ch);
-        else if (ch < 0x20)
-            sb_printf(b, "\\u%04x", ch);
-        else
-            sb_printf(b, "%c", ch);
-    }
-    sb_printf(b, "\"");
-}
-
-static uint64_t sum_worker(struct stats_registry *r, size_t off)
+uint64_t stats_sum_worker(struct stats_registry *r, size_t off)
 {
     uint64_t v = 0;
     for (uint32_t w = 0; w < r->nworkers; w++)
@@ -167,7 +125,7 @@ static uint64_t sum_worker(struct stats_registry *r, size_t off)
     return v;
 }
 
-static uint64_t sum_pool(struct stats_registry *r, uint32_t p, size_t off)
+uint64_t stats_sum_pool(struct stats_registry *r, uint32_t p, size_t off)
 {
     uint64_t v = 0;
     for (uint32_t w = 0; w <= r->nworkers; w++)
@@ -175,7 +133,7 @@ static uint64_t sum_pool(struct stats_registry *r, uint32_t p, size_t off)
     return v;
 }
 
-static uint64_t sum_server(struct stats_registry *r, uint32_t p, uint32_t s, size_t off, bool max)
+uint64_t stats_sum_server(struct stats_registry *r, uint32_t p, uint32_t s, size_t off, bool max)
 {
     uint64_t v = 0;
     for (uint32_t w = 0; w <= r->nworkers; w++) {
@@ -187,7 +145,7 @@ static uint64_t sum_server(struct stats_registry *r, uint32_t p, uint32_t s, siz
 }
 
 /* twemproxy names a server in stats by its explicit name, else "host:port". */
-static void server_stats_name(const struct conf_server *cs, char *out, size_t len)
+void stats_server_name(const struct conf_server *cs, char *out, size_t len)
 {
     if (cs->name != NULL)
         snprintf(out, len, "%s", cs->name);
@@ -213,12 +171,13 @@ static char *stats_json_locked(struct stats_registry *r)
     uint64_t now = (uint64_t)time(NULL);
     sb_printf(&b, "{\"service\":\"nutcracker\", \"source\":");
     sb_json_str(&b, r->source);
-    sb_printf(&b,
-              ", \"version\":\"" RP_VERSION "\", \"uptime\":%llu, \"timestamp\":%llu, "
-              "\"total_connections\":%llu, \"curr_connections\":%llu",
-              (unsigned long long)(now - r->start_time), (unsigned long long)now,
-              (unsigned long long)sum_worker(r, offsetof(struct worker_stats, total_connections)),
-              (unsigned long long)sum_worker(r, offsetof(struct worker_stats, curr_connections)));
+    sb_printf(
+        &b,
+        ", \"version\":\"" RP_VERSION "\", \"uptime\":%llu, \"timestamp\":%llu, "
+        "\"total_connections\":%llu, \"curr_connections\":%llu",
+        (unsigned long long)(now - r->start_time), (unsigned long long)now,
+        (unsigned long long)stats_sum_worker(r, offsetof(struct worker_stats, total_connections)),
+        (unsigned long long)stats_sum_worker(r, offsetof(struct worker_stats, curr_connections)));
     for (uint32_t p = 0; p < r->conf->npools; p++) {
         const struct conf_pool *cp = &r->conf->pools[p];
         sb_printf(&b, ", ");
@@ -227,21 +186,21 @@ static char *stats_json_locked(struct stats_registry *r)
         const char *sep = "";
 #define POOL_JSON(name, gauge)                                                                     \
     sb_printf(&b, "%s\"" #name "\":%llu", sep,                                                     \
-              (unsigned long long)sum_pool(r, p, offsetof(struct pool_stats, name)));              \
+              (unsigned long long)stats_sum_pool(r, p, offsetof(struct pool_stats, name)));        \
     sep = ", ";
         POOL_STATS(POOL_JSON)
 #undef POOL_JSON
         for (uint32_t s = 0; s < cp->nservers; s++) {
             char name[512];
-            server_stats_name(&cp->servers[s], name, sizeof(name));
+            stats_server_name(&cp->servers[s], name, sizeof(name));
             sb_printf(&b, ", ");
             sb_json_str(&b, name);
             sb_printf(&b, ": {");
             sep = "";
 #define SERVER_JSON(name, gauge)                                                                   \
     sb_printf(&b, "%s\"" #name "\":%llu", sep,                                                     \
-              (unsigned long long)sum_server(r, p, s, offsetof(struct server_stats, name),         \
-                                             strcmp(#name, "server_ejected_at") == 0));            \
+              (unsigned long long)stats_sum_server(r, p, s, offsetof(struct server_stats, name),   \
+                                                   strcmp(#name, "server_ejected_at") == 0));      \
     sep = ", ";
             SERVER_STATS(SERVER_JSON)
 #undef SERVER_JSON
@@ -252,7 +211,7 @@ static char *stats_json_locked(struct stats_registry *r)
     sb_printf(&b, ", \"ringproxy\": {\"engine\":\"%s\", \"workers\":%u", r->engine, r->nworkers);
 #define WORKER_JSON(name, gauge)                                                                   \
     sb_printf(&b, ", \"" #name "\":%llu",                                                          \
-              (unsigned long long)sum_worker(r, offsetof(struct worker_stats, name)));
+              (unsigned long long)stats_sum_worker(r, offsetof(struct worker_stats, name)));
     WORKER_STATS(WORKER_JSON)
 #undef WORKER_JSON
     sb_printf(&b, ", \"conf_file\":");
@@ -276,10 +235,10 @@ static char *stats_json_locked(struct stats_registry *r)
 static void stats_mc_now(struct stats_registry *r, uint32_t pool, uint64_t *v)
 {
     size_t i = 0;
-#define WORKER_NOW(name, gauge) v[i++] = sum_worker(r, offsetof(struct worker_stats, name));
+#define WORKER_NOW(name, gauge) v[i++] = stats_sum_worker(r, offsetof(struct worker_stats, name));
     WORKER_STATS(WORKER_NOW)
 #undef WORKER_NOW
-#define POOL_NOW(name, gauge) v[i++] = sum_pool(r, pool, offsetof(struct pool_stats, name));
+#define POOL_NOW(name, gauge) v[i++] = stats_sum_pool(r, pool, offsetof(struct pool_stats, name));
     POOL_STATS(POOL_NOW)
 #undef POOL_NOW
 }
@@ -396,37 +355,200 @@ struct stats_server {
     pthread_t thread;
 };
 
+/* One stats connection: nutcracker's clients connect and read (the JSON comes at once for them
+ * once STATS_FIRST_BYTES_MS pass without a byte), HTTP clients send a request first. */
+#define STATS_MAX_CONNS      64
+#define STATS_FIRST_BYTES_MS 100  /* a raw client that sends nothing gets the JSON after this */
+#define STATS_HEAD_MS        2000 /* an HTTP head must be whole within this */
+#define STATS_SEND_MS        5000 /* and its answer taken within this */
+
+struct stats_conn {
+    int fd;
+    bool writing;
+    bool spoke;        /* some bytes came */
+    uint64_t deadline; /* monotonic ms */
+    size_t len;
+    char head[HTTP_HEAD_MAX];
+    char *out;
+    size_t outlen, outoff;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The answer to a connection: body (malloc'd, may be NULL when out of memory) with an HTTP head
+ * of status when http. */
+static void stats_answer(struct stats_conn *c, bool http, int status, const char *ctype, char *body)
+{
+    if (!http) {
+        c->out = body;
+        c->outlen = body != NULL ? strlen(body) : 0;
+    } else {
+        const char *reason = status == 200   ? "OK"
+                             : status == 404 ? "Not Found"
+                             : status == 405 ? "Method Not Allowed"
+                             : status == 503 ? "Service Unavailable"
+                                             : "Bad Request";
+        if (body == NULL && status == 200)
+            status = 503, reason = "Service Unavailable", ctype = "text/plain; charset=utf-8";
+        const char *text = body != NULL ? body : reason;
+        size_t blen = strlen(text);
+        struct sbuf b = {0};
+        sb_printf(&b,
+                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                  "Connection: close\r\n\r\n%s%s",
+                  status, reason, ctype, blen + (body != NULL ? 0 : 1), text,
+                  body != NULL ? "" : "\n");
+        free(body);
+        c->out = b.oom ? NULL : b.p;
+        c->outlen = b.oom ? 0 : b.len;
+        if (b.oom)
+            free(b.p);
+    }
+    c->outoff = 0;
+    c->writing = true;
+    c->deadline = mono_ms() + STATS_SEND_MS;
+}
+
+static char *stats_metrics(struct stats_registry *r)
+{
+    pthread_mutex_lock(&r->conf_lock);
+    char *m = prom_metrics_locked(r);
+    pthread_mutex_unlock(&r->conf_lock);
+    return m;
+}
+
+/* The connection's bytes so far, looked at once more. */
+static void stats_judge(struct stats_server *ss, struct stats_conn *c, bool timed_out)
+{
+    struct http_req req;
+    enum http_result hr = http_parse_head(c->head, c->len, &req);
+    if (hr == HTTP_AGAIN && !timed_out)
+        return;
+    if (hr == HTTP_NOT_HTTP || (hr == HTTP_AGAIN && !c->spoke)) {
+        stats_answer(c, false, 0, NULL, stats_json(ss->reg)); /* as nutcracker */
+        return;
+    }
+    if (hr != HTTP_REQUEST) {
+        stats_answer(c, true, 400, "text/plain; charset=utf-8", NULL);
+        return;
+    }
+    bool get = strcmp(req.method, "GET") == 0;
+    if (strcmp(req.path, "/metrics") == 0 || strcmp(req.path, "/stats") == 0 ||
+        strcmp(req.path, "/") == 0) {
+        if (!get)
+            stats_answer(c, true, 405, "text/plain; charset=utf-8", NULL);
+        else if (strcmp(req.path, "/metrics") == 0)
+            stats_answer(c, true, 200, "text/plain; version=0.0.4; charset=utf-8",
+                         stats_metrics(ss->reg));
+        else
+            stats_answer(c, true, 200, "application/json", stats_json(ss->reg));
+        return;
+    }
+    stats_answer(c, true, 404, "text/plain; charset=utf-8", NULL);
+}
+
+static void stats_conn_close(struct stats_conn *c)
+{
+    close(c->fd);
+    free(c->out);
+    c->fd = -1;
+    c->out = NULL;
+}
+
 static void *stats_thread(void *arg)
 {
     struct stats_server *ss = arg;
-    struct pollfd pfd[2] = {{.fd = ss->fd, .events = POLLIN},
-                            {.fd = ss->stop_pipe[0], .events = POLLIN}};
+    struct stats_conn *conns = calloc(STATS_MAX_CONNS, sizeof(*conns));
+    struct pollfd *pfd = calloc(STATS_MAX_CONNS + 2, sizeof(*pfd));
+    if (conns == NULL || pfd == NULL)
+        goto out;
+    for (int i = 0; i < STATS_MAX_CONNS; i++)
+        conns[i].fd = -1;
     for (;;) {
-        if (poll(pfd, 2, -1) < 0) {
-            if (errno == EINTR)
+        uint64_t now = mono_ms(), next = now + 1000;
+        int n = 0;
+        pfd[n++] = (struct pollfd){.fd = ss->stop_pipe[0], .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = ss->fd, .events = POLLIN};
+        int map[STATS_MAX_CONNS];
+        for (int i = 0; i < STATS_MAX_CONNS; i++) {
+            struct stats_conn *c = &conns[i];
+            if (c->fd < 0)
                 continue;
-            break;
+            if (c->deadline < next)
+                next = c->deadline;
+            map[n - 2] = i;
+            pfd[n++] = (struct pollfd){.fd = c->fd, .events = c->writing ? POLLOUT : POLLIN};
         }
-        if (pfd[1].revents)
+        int ms = next > now ? (int)(next - now) : 0;
+        if (poll(pfd, (nfds_t)n, ms) < 0 && errno != EINTR)
             break;
-        if (!(pfd[0].revents & POLLIN))
-            continue;
-        int c = accept4(ss->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0)
-            continue;
-        char *json = stats_json(ss->reg);
-        if (json != NULL) {
-            size_t len = strlen(json), off = 0;
-            while (off < len) {
-                ssize_t n = send(c, json + off, len - off, MSG_NOSIGNAL);
-                if (n <= 0)
-                    break;
-                off += (size_t)n;
+        if (pfd[0].revents)
+            break;
+        now = mono_ms();
+        for (int k = 2; k < n; k++) {
+            struct stats_conn *c = &conns[map[k - 2]];
+            if (pfd[k].revents == 0 && now < c->deadline)
+                continue;
+            if (!c->writing) {
+                if (pfd[k].revents != 0) {
+                    ssize_t got = recv(c->fd, c->head + c->len, sizeof(c->head) - c->len, 0);
+                    if (got > 0) {
+                        c->len += (size_t)got;
+                        if (!c->spoke) {
+                            c->spoke = true;
+                            c->deadline = now + STATS_HEAD_MS;
+                        }
+                        stats_judge(ss, c, c->len == sizeof(c->head));
+                    } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+                        stats_conn_close(c); /* gone before asking anything */
+                        continue;
+                    }
+                } else {
+                    stats_judge(ss, c, true);
+                }
             }
-            free(json);
+            if (c->writing) {
+                if (c->out == NULL || now >= c->deadline) {
+                    stats_conn_close(c);
+                    continue;
+                }
+                ssize_t put = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+                if (put > 0)
+                    c->outoff += (size_t)put;
+                if ((put < 0 && errno != EAGAIN && errno != EINTR) || c->outoff == c->outlen)
+                    stats_conn_close(c);
+            }
         }
-        close(c);
+        if (pfd[1].revents & POLLIN) {
+            int fd = accept4(ss->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd >= 0) {
+                int slot = -1;
+                for (int i = 0; i < STATS_MAX_CONNS && slot < 0; i++)
+                    if (conns[i].fd < 0)
+                        slot = i;
+                if (slot < 0) {
+                    close(fd); /* too many at once: this one tries again */
+                } else {
+                    struct stats_conn *c = &conns[slot];
+                    c->fd = fd;
+                    c->writing = c->spoke = false;
+                    c->len = 0;
+                    c->deadline = now + STATS_FIRST_BYTES_MS;
+                }
+            }
+        }
     }
+out:
+    for (int i = 0; conns != NULL && i < STATS_MAX_CONNS; i++)
+        if (conns[i].fd >= 0)
+            stats_conn_close(&conns[i]);
+    free(conns);
+    free(pfd);
     return NULL;
 }
 

@@ -4,11 +4,15 @@
 #define RP_STATS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "proto/mc_cmd.h"
+#include "proto/rd_cmd.h"
+#include "src/hist.h"
 
 /* Writer side: only the owning worker updates a counter, so a relaxed store is enough; the
  * stats thread reads with relaxed loads (a value may be a moment old, never torn). */
@@ -67,9 +71,15 @@
 #define STATS_FIELD(name, gauge) uint64_t name;
 struct server_stats {
     SERVER_STATS(STATS_FIELD)
+    /* not in nutcracker's JSON: from a request's queueing on a server connection to its reply
+     * being complete (or failed) */
+    struct hist latency;
 };
 struct pool_stats {
     POOL_STATS(STATS_FIELD)
+    /* not in nutcracker's JSON: requests by command (a memcached or a redis pool's) */
+    uint64_t mc_cmds[MC_CMD_COUNT];
+    uint64_t rd_cmds[RD_CMD_COUNT];
 };
 struct worker_stats {
     WORKER_STATS(STATS_FIELD)
@@ -147,6 +157,14 @@ static inline struct server_stats *stats_server(struct stats_registry *r, uint32
 {
     return stats_layout_server(r->layout, w, p, s);
 }
+
+/* Sums over every slot of the latest layout (readers hold conf_lock): a worker counter at offset
+ * off of struct worker_stats, a pool's, a server's (max: the largest slot instead of the sum). */
+uint64_t stats_sum_worker(struct stats_registry *r, size_t off);
+uint64_t stats_sum_pool(struct stats_registry *r, uint32_t p, size_t off);
+uint64_t stats_sum_server(struct stats_registry *r, uint32_t p, uint32_t s, size_t off, bool max);
+/* twemproxy's name for a server in stats: its explicit name, else "host:port" (or the path). */
+void stats_server_name(const struct conf_server *cs, char *out, size_t len);
 
 /* Writes twemproxy's stats JSON (plus a "ringproxy" object) into a malloc'd string. */
 char *stats_json(struct stats_registry *r);

@@ -4,7 +4,8 @@
 set -e
 pkgs="build-essential pkg-config liburing-dev libyaml-dev libcmocka-dev python3
 memcached redis-server redis-tools nutcracker libmemcached-tools
-libbenchmark-dev g++ gnuplot-nox procps netcat-openbsd python3-redis"
+libbenchmark-dev g++ gnuplot-nox procps netcat-openbsd python3-redis
+python3-prometheus-client"
 # `sh tests/deps.sh fuzz`: also clang and its libFuzzer runtime (make fuzz)
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 missing=""
