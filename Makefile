@@ -5,6 +5,7 @@
 #   make run             deps, build, start local memcached servers and the proxy
 #   make deps            install the Debian packages the build and tests need
 #   make bench           benchmark suite: micro benchmarks, then bench/compare
+#   make container-test  podman image: epoll under the default seccomp, io_uring under ours, reload
 #   make fuzz            libFuzzer targets (fuzz/fuzz.mk), FUZZ_SECONDS (default 600) each
 #   WERROR=1             warnings are errors (CI sets it)
 
@@ -44,7 +45,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 BIN       := $(BUILD)/ringproxy
 
-.PHONY: all test unit integration run deps clean bench format fuzz
+.PHONY: all test unit integration run deps clean bench format fuzz container-test
 
 all: $(BIN) $(TEST_BINS)
 
@@ -83,6 +84,10 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory -C bench/micro run
 	@$(MAKE) --no-print-directory -C bench compare
+
+# builds the image with podman (../shared/container) and runs it under both seccomp profiles
+container-test:
+	@bash tests/container/run.sh
 
 fuzz:
 	@sh tests/deps.sh fuzz
