@@ -123,7 +123,7 @@ class MetricsTests(unittest.TestCase):
         self.assertTrue(headers["content-type"].startswith("text/plain; version=0.0.4"))
         got = samples(body.decode())
         st = rp.stats_json(self.proxy.stats_port)
-        total_req = 0
+        total_req = total_count = total_sum = 0
         for srv in ("%s:%d" % (HOST, m.port) for m in self.mcs):
             labels = frozenset({"pool": "mc", "server": srv}.items())
             req = got[("ringproxy_server_requests_total", labels)]
@@ -142,8 +142,12 @@ class MetricsTests(unittest.TestCase):
             count = got[("ringproxy_server_request_duration_seconds_count", labels)]
             self.assertEqual(counts[-1], count)
             self.assertEqual(count, got[("ringproxy_server_responses_total", labels)])
-            self.assertGreater(got[("ringproxy_server_request_duration_seconds_sum", labels)], 0)
+            total_sum += got[("ringproxy_server_request_duration_seconds_sum", labels)]
+            total_count += count
         self.assertGreaterEqual(total_req, 2 * n)
+        self.assertGreaterEqual(total_count, 2 * n)
+        self.assertGreater(total_sum, 0, "%d replies timed, their durations add up to 0"
+                           % total_count)
         cmd = lambda c: got.get(("ringproxy_pool_commands_total",  # noqa: E731
                                  frozenset({"pool": "mc", "command": c}.items())), 0)
         self.assertGreaterEqual(cmd("set"), n)
