@@ -13,9 +13,12 @@ enum mc_kind {
     MC_KIND_KEYED,     /* delete incr decr touch: one key, one reply line */
     MC_KIND_BROADCAST, /* flush_all verbosity: sent to every server, one reply */
     MC_KIND_ANY,       /* version: any one server answers (the cache's own version) */
-    MC_KIND_LOCAL,     /* stats quit: answered by the proxy itself */
-    MC_KIND_REFUSED,   /* a cache server's administration (shutdown, slabs, lru_crawler ...) and,
-                        * until the proxy carries them, the meta commands: answered ERROR */
+    MC_KIND_LOCAL,     /* stats quit mn: answered by the proxy itself */
+    MC_KIND_META,      /* mg md ma me: one key (base64 with the b flag), one reply (or, quiet,
+                        * none), flags forwarded untouched */
+    MC_KIND_META_SET,  /* ms: key, data length and flags, then a data block */
+    MC_KIND_REFUSED,   /* a cache server's administration (shutdown, slabs, lru_crawler ...):
+                        * answered ERROR */
 };
 
 /* X(enum, name, kind, min_args, max_args, key_index, noreply_from)
@@ -54,12 +57,12 @@ enum mc_kind {
     X(MC_CACHE_MEMLIMIT, "cache_memlimit", MC_KIND_REFUSED, 0, -1, -1, -1)                         \
     X(MC_EXTSTORE, "extstore", MC_KIND_REFUSED, 0, -1, -1, -1)                                     \
     X(MC_REFRESH_CERTS, "refresh_certs", MC_KIND_REFUSED, 0, -1, -1, -1)                           \
-    X(MC_MG, "mg", MC_KIND_REFUSED, 0, -1, -1, -1)                                                 \
-    X(MC_MS, "ms", MC_KIND_REFUSED, 0, -1, -1, -1)                                                 \
-    X(MC_MD, "md", MC_KIND_REFUSED, 0, -1, -1, -1)                                                 \
-    X(MC_MN, "mn", MC_KIND_REFUSED, 0, -1, -1, -1)                                                 \
-    X(MC_MA, "ma", MC_KIND_REFUSED, 0, -1, -1, -1)                                                 \
-    X(MC_ME, "me", MC_KIND_REFUSED, 0, -1, -1, -1)
+    X(MC_MG, "mg", MC_KIND_META, 1, -1, 0, -1)                                                     \
+    X(MC_MS, "ms", MC_KIND_META_SET, 1, -1, 0, -1)                                                 \
+    X(MC_MD, "md", MC_KIND_META, 1, -1, 0, -1)                                                     \
+    X(MC_MN, "mn", MC_KIND_LOCAL, 0, -1, -1, -1)                                                   \
+    X(MC_MA, "ma", MC_KIND_META, 1, -1, 0, -1)                                                     \
+    X(MC_ME, "me", MC_KIND_META, 0, -1, 0, -1)
 
 enum mc_cmd {
     MC_CMD_NONE = 0,

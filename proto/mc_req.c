@@ -348,6 +348,71 @@ static enum mc_parse_result mc_parse_keyed(const uint8_t *line, const struct mc_
     return MC_PARSE_OK;
 }
 
+/* mg md ma me ms: key [data length (ms)] flag*. What memcached judges before anything reaches
+ * a server is judged here, in its order: a missing key (me; the others fail their arity), the
+ * key's length, and for ms the number of tokens and the data length (a failure there leaves no
+ * data block). A bad flag and the like are the server's to answer, and so is a base64 key that
+ * does not decode (memcached checks the flags first), except where the proxy answers itself: an
+ * me (nothing else is checked) or an ms too large for the pool. q and b are read as memcached
+ * reads every flag, by the first byte of its token. */
+static enum mc_parse_result mc_parse_meta_line(const uint8_t *line, const struct mc_tok *a,
+                                               uint32_t n, const struct mc_limits *limits,
+                                               struct mc_req *req)
+{
+    uint32_t stored = n < MC_TOKENS_MAX - 1 ? n : MC_TOKENS_MAX - 1; /* tokens kept in a[] */
+    int32_t vlen;
+
+    if (n == 0)
+        return MC_PARSE_BAD_FORMAT;
+    if (a[0].len > limits->max_key_length)
+        return MC_PARSE_BAD_FORMAT;
+    if (req->key_cap < 1)
+        return MC_PARSE_TOO_MANY_KEYS;
+    req->keys[0] = a[0];
+    req->nkeys = 1;
+    if (req->cmd == MC_ME) {
+        /* me takes no flags but one: a lone "b" right after the key */
+        req->b64 = n >= 2 && a[1].len == 1 && line[a[1].off] == 'b';
+    } else {
+        for (uint32_t i = req->cmd == MC_MS ? 2 : 1; i < stored; i++) {
+            uint8_t f = line[a[i].off];
+            req->quiet |= f == 'q';
+            req->b64 |= f == 'b';
+        }
+    }
+    if (req->b64)
+        req->bkey_len =
+            (uint32_t)mc_b64_decode(line + a[0].off, a[0].len, req->bkey, sizeof(req->bkey));
+    if (req->cmd == MC_ME && req->b64 && req->bkey_len == 0)
+        return MC_PARSE_BAD_FORMAT;
+    if (req->cmd != MC_MS)
+        return MC_PARSE_OK;
+    if (n < 2)
+        return MC_PARSE_BAD_FORMAT;
+    if (n > MC_META_MAX_ARGS)
+        return MC_PARSE_META_LONG;
+    if (!mc_strtol32(line + a[1].off, a[1].len, &vlen) || vlen < 0 || vlen > INT32_MAX - 2)
+        return MC_PARSE_BAD_FORMAT;
+    req->data_len = (uint64_t)vlen;
+    if ((uint64_t)vlen > limits->max_value_size)
+        return req->b64 && req->bkey_len == 0 ? MC_PARSE_META_BAD_KEY : MC_PARSE_TOO_LARGE;
+    return MC_PARSE_OK;
+}
+
+/* As every parse here, a line in error takes no key, unless a block is swallowed after it. */
+static enum mc_parse_result mc_parse_meta(const uint8_t *line, const struct mc_tok *a, uint32_t n,
+                                          const struct mc_limits *limits, struct mc_req *req)
+{
+    enum mc_parse_result r = mc_parse_meta_line(line, a, n, limits, req);
+
+    if (r != MC_PARSE_OK && r != MC_PARSE_TOO_LARGE && r != MC_PARSE_META_BAD_KEY) {
+        req->nkeys = 0;
+        req->quiet = req->b64 = false;
+        req->bkey_len = 0;
+    }
+    return r;
+}
+
 /* memcached's dispatch sends a word it does not know to "ERROR" at once when the word starts
  * like one of its commands (the branch for that first letter answers ERROR); only a word
  * that reaches the end of its chain is checked for an HTTP request. */
@@ -381,6 +446,9 @@ enum mc_parse_result mc_req_parse_line(const uint8_t *line, size_t len,
     req->data_len = 0;
     req->cas = 0;
     req->line_end = 0;
+    req->quiet = false;
+    req->b64 = false;
+    req->bkey_len = 0;
 
     /* Offsets are 32-bit, and every cap is too. */
     if (len > UINT32_MAX)
@@ -443,6 +511,9 @@ enum mc_parse_result mc_req_parse_line(const uint8_t *line, size_t len,
         return mc_parse_storage(line, a, limits, req);
     case MC_KIND_KEYED:
         return mc_parse_keyed(line, a, n, limits, req);
+    case MC_KIND_META:
+    case MC_KIND_META_SET:
+        return mc_parse_meta(line, a, n, limits, req);
     default:
         /* flush_all, verbosity: every server judges the arguments and answers alike */
         return MC_PARSE_OK;
@@ -460,6 +531,8 @@ const char *mc_parse_reply(enum mc_parse_result r, uint32_t *len)
         [MC_PARSE_NO_KEYS] = "END\r\n",
         [MC_PARSE_TOO_LARGE] = "SERVER_ERROR object too large for cache\r\n",
         [MC_PARSE_TOO_MANY_KEYS] = "SERVER_ERROR too many keys in one request\r\n",
+        [MC_PARSE_META_LONG] = "CLIENT_ERROR options flags too long\r\n",
+        [MC_PARSE_META_BAD_KEY] = "CLIENT_ERROR error decoding key\r\n",
     };
     const char *s = (unsigned)r < sizeof(lines) / sizeof(lines[0]) ? lines[r] : NULL;
 

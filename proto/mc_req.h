@@ -9,6 +9,7 @@
 
 #include "proto/mc_cmd.h"
 #include "proto/mc_frame.h"
+#include "proto/mc_meta.h"
 
 /* A piece of a line: offset and length relative to the start of the line. */
 struct mc_tok {
@@ -82,6 +83,11 @@ struct mc_req {
     uint64_t cas;          /* cas */
     uint32_t line_end;     /* bytes memcached reads of the line: up to its "\r\n" / "\n" or
                             * a NUL, whichever comes first */
+    bool quiet;            /* mg ms md ma: a flag token starts with 'q' (memcached's test), so
+                            * the reply may be nothing: the proxy asks for an MN after it */
+    bool b64;              /* meta: the key is base64 (the b flag) */
+    uint32_t bkey_len;     /* b64: bytes of the decoded key in bkey; 0: it does not decode */
+    uint8_t bkey[MC_META_BKEY_MAX];
 };
 
 /* What to do with a command line. Every answer the proxy gives itself is the line memcached
@@ -101,6 +107,10 @@ enum mc_parse_result {
                              * cache"; a set also unlinks the key's old value, as memcached */
     MC_PARSE_CLOSE,         /* an HTTP request line: close without a word, as memcached */
     MC_PARSE_TOO_MANY_KEYS, /* more keys than key_cap (the proxy's own limit) */
+    MC_PARSE_META_LONG,     /* ms with more than MC_META_MAX_ARGS arguments: "CLIENT_ERROR
+                             * options flags too long", no data block follows */
+    MC_PARSE_META_BAD_KEY,  /* ms over max_value_size with a base64 key that does not decode:
+                             * memcached's first complaint is the key's; the block is swallowed */
 };
 
 /* Tokenizes one complete command line (len bytes including its terminator) as memcached 1.6
@@ -111,6 +121,20 @@ enum mc_parse_result {
  * arguments (a delta, an exptime) go to the server, which answers them itself. */
 enum mc_parse_result mc_req_parse_line(const uint8_t *line, size_t len,
                                        const struct mc_limits *limits, struct mc_req *req);
+
+/* The bytes a request is routed by: its first key, or for a meta command with the b flag the
+ * key it decodes to (the raw token when it does not decode: its server then answers the error,
+ * as it would have answered it). */
+static inline const uint8_t *mc_req_route_key(const uint8_t *line, const struct mc_req *req,
+                                              uint32_t *len)
+{
+    if (req->b64 && req->bkey_len > 0) {
+        *len = req->bkey_len;
+        return req->bkey;
+    }
+    *len = req->keys[0].len;
+    return line + req->keys[0].off;
+}
 
 /* The reply line (with "\r\n") the proxy sends for r, in *len bytes; NULL for MC_PARSE_OK and
  * MC_PARSE_CLOSE. */

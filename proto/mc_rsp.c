@@ -209,6 +209,52 @@ static void mc_rsp_parse_value(const uint8_t *line, size_t end, size_t pos, uint
     out->data_len = len;
 }
 
+/* A meta reply: a two-letter code (line[0, 2), w == 2), then flags; VA's first is its length.
+ * Returns false when the code is not a meta one (OK, a number): the caller classifies it. */
+static bool mc_rsp_parse_meta(const uint8_t *line, size_t end, uint64_t max_value,
+                              struct mc_rsp_line *out)
+{
+    uint16_t code = (uint16_t)(line[0] << 8 | line[1]);
+    bool more = end > 3; /* " " and at least one byte of flags */
+
+#define MC_CODE(a, b) ((uint16_t)((a) << 8 | (b)))
+    switch (code) {
+    case MC_CODE('V', 'A'): {
+        size_t pos = 3, start = 3;
+        uint64_t n;
+
+        while (pos < end && line[pos] != ' ')
+            pos++;
+        if (!more || !mc_parse_uint(line + start, pos - start, max_value, &n))
+            return true;
+        if (pos < end && pos + 1 == end)
+            return true; /* a trailing space: not what a server writes */
+        out->type = MC_RSP_META_VALUE;
+        out->data_len = n;
+        return true;
+    }
+    case MC_CODE('H', 'D'):
+    case MC_CODE('E', 'N'):
+    case MC_CODE('N', 'F'):
+    case MC_CODE('N', 'S'):
+    case MC_CODE('E', 'X'):
+        if (end == 2 || more)
+            out->type = MC_RSP_META;
+        return true;
+    case MC_CODE('M', 'E'):
+        if (more)
+            out->type = MC_RSP_META;
+        return true;
+    case MC_CODE('M', 'N'):
+        if (end == 2)
+            out->type = MC_RSP_MN;
+        return true;
+    default:
+        return false;
+    }
+#undef MC_CODE
+}
+
 void mc_rsp_parse_line(const uint8_t *line, size_t len, uint64_t max_value, struct mc_rsp_line *out)
 {
     const uint8_t *sp;
@@ -230,6 +276,8 @@ void mc_rsp_parse_line(const uint8_t *line, size_t len, uint64_t max_value, stru
         mc_rsp_parse_value(line, end, w + 1, max_value, out);
         return;
     }
+    if (w == 2 && mc_rsp_parse_meta(line, end, max_value, out))
+        return;
     if (line[0] >= '0' && line[0] <= '9') {
         /* incr / decr: the new value, a 64-bit unsigned number. */
         if (mc_parse_uint(line, end, UINT64_MAX, &v))

@@ -10,12 +10,15 @@
 #include "proto/mc_req.h"
 
 enum mc_rsp_type {
-    MC_RSP_VALUE = 1, /* "VALUE key flags bytes [cas]": a data block follows */
-    MC_RSP_END,       /* "END": end of a retrieval reply (also ends stats) */
-    MC_RSP_STAT,      /* "STAT ...": a stats line (more follow until END) */
-    MC_RSP_LINE,      /* any other one-line reply: STORED, NOT_FOUND, DELETED, OK, a number, ... */
-    MC_RSP_ERROR,     /* ERROR, CLIENT_ERROR ..., SERVER_ERROR ...: ends any reply */
-    MC_RSP_INVALID,   /* not a memcached reply: the server connection must be closed */
+    MC_RSP_VALUE = 1,  /* "VALUE key flags bytes [cas]": a data block follows */
+    MC_RSP_END,        /* "END": end of a retrieval reply (also ends stats) */
+    MC_RSP_STAT,       /* "STAT ...": a stats line (more follow until END) */
+    MC_RSP_LINE,       /* any other one-line reply: STORED, NOT_FOUND, DELETED, OK, a number, ... */
+    MC_RSP_ERROR,      /* ERROR, CLIENT_ERROR ..., SERVER_ERROR ...: ends any reply */
+    MC_RSP_INVALID,    /* not a memcached reply: the server connection must be closed */
+    MC_RSP_META_VALUE, /* "VA <bytes> <flags>*": a meta reply with a data block */
+    MC_RSP_META,       /* HD EN NF NS EX (each with flags or none), "ME <...>": a meta reply */
+    MC_RSP_MN,         /* "MN": every meta request before the mn is answered */
 };
 
 /* A classified reply line; tokens are offsets into the line. */
@@ -23,7 +26,7 @@ struct mc_rsp_line {
     enum mc_rsp_type type;
     struct mc_tok key; /* VALUE */
     uint32_t flags;    /* VALUE */
-    uint64_t data_len; /* VALUE: bytes in the data block */
+    uint64_t data_len; /* VALUE, META_VALUE: bytes in the data block */
 };
 
 /* Classifies one complete reply line (len bytes including "\r\n"). Pure. A VALUE line with

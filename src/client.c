@@ -468,6 +468,12 @@ static void client_local(struct worker *w, struct client *c, struct msg *m, cons
         c->eof = true;
         return;
     }
+    if (m->cmd == MC_MN) {
+        /* replies go back in request order, so this one leaves only after every earlier
+         * request's reply, or its silence, is settled: what one memcached's MN means */
+        msg_set_reply(w, m, LIT("MN\r\n"));
+        return;
+    }
     const uint8_t *sub = line + req->sub.off;
     uint32_t sublen = req->sub.len;
     if (sublen == 0) {
@@ -486,22 +492,28 @@ static void client_local(struct worker *w, struct client *c, struct msg *m, cons
 
 /* A set whose value is over max_value_size is swallowed and answered here, but memcached,
  * failing such a set, also unlinks the key's old value so that no reader sees stale data: the
- * proxy asks the key's server for the same with a `delete <key> noreply` of its own (no
- * client waits for it). */
-static void client_unlink_old(struct worker *w, struct client *c, const uint8_t *key, uint32_t klen)
+ * proxy asks the key's server for the same with a request of its own that no client waits for,
+ * `delete <key> noreply` for a set, `md <key> [b] q` and an mn for a meta set (whose key may be
+ * base64). req is the set's tokenized line. */
+static void client_unlink_old(struct worker *w, struct client *c, const uint8_t *src,
+                              const struct mc_req *req)
 {
-    static const char head[] = "delete ", tail[] = " noreply\r\n";
-    uint8_t line[sizeof(head) + sizeof(tail) + 256];
-    uint32_t len = (uint32_t)(sizeof(head) - 1 + klen + sizeof(tail) - 1);
+    bool meta = req->cmd == MC_MS;
+    const char *head = meta ? "md " : "delete ";
+    const char *tail = !meta ? " noreply\r\n" : req->b64 ? " b q\r\nmn\r\n" : " q\r\nmn\r\n";
+    uint8_t line[16 + MC_META_BKEY_MAX + 256];
+    uint32_t klen = req->keys[0].len, hlen = (uint32_t)strlen(head), tlen = (uint32_t)strlen(tail);
+    uint32_t len = hlen + klen + tlen, rlen;
+    const uint8_t *rkey = mc_req_route_key(src, req, &rlen);
     const uint8_t *d;
     uint32_t buf = MBUF_NONE;
     struct msg *m;
 
     if (len > sizeof(line))
         return; /* keys are at most 250 bytes */
-    memcpy(line, head, sizeof(head) - 1);
-    memcpy(line + sizeof(head) - 1, key, klen);
-    memcpy(line + sizeof(head) - 1 + klen, tail, sizeof(tail) - 1);
+    memcpy(line, head, hlen);
+    memcpy(line + hlen, src + req->keys[0].off, klen);
+    memcpy(line + hlen + klen, tail, tlen);
     /* the line must outlive the send, which may still be in flight when the request, with no
      * reply to wait for, is done: spill space is reference-counted like the arena */
     if (mbuf_spill_whole(&w->mbufs, line, len, &d, &buf) != len ||
@@ -514,11 +526,12 @@ static void client_unlink_old(struct worker *w, struct client *c, const uint8_t 
     mbuf_put(&w->mbufs, buf); /* the slice holds its own reference */
     mbuf_spill_seal(&w->mbufs);
     STAT_ADD(w->st.bytes_invented, len);
-    m->cmd = MC_DELETE;
-    m->noreply = true;
+    m->cmd = meta ? MC_MD : MC_DELETE;
+    m->noreply = !meta;
+    m->quiet = meta; /* its reply (NF, or nothing) ends at the MN, and goes nowhere */
     m->redis = c->pool->cp->redis;
     m->state = MS_QUEUED;
-    server_enqueue(w, c->pool, pool_route(w, c->pool, key, klen), m);
+    server_enqueue(w, c->pool, pool_route(w, c->pool, rkey, rlen), m);
 }
 
 /* A storage request whose data block is whole goes to the server its key was routed to, or,
@@ -531,9 +544,18 @@ static void client_enqueue_stored(struct worker *w, struct client *c, struct msg
         if (m->key_len > sizeof(small) && (key = malloc(m->key_len)) == NULL) {
             m->server_idx = UINT32_MAX;
         } else {
-            m->server_idx = svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL)
-                                ? pool_route(w, c->pool, key, m->key_len)
-                                : UINT32_MAX;
+            uint32_t klen = m->key_len;
+            bool ok = svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL);
+            if (ok && m->key_b64) {
+                /* decoded in place: it is never longer than its base64 */
+                uint8_t dec[MC_META_BKEY_MAX];
+                size_t n = mc_b64_decode(key, klen, dec, sizeof(dec));
+                if (n > 0) {
+                    memcpy(key, dec, n);
+                    klen = (uint32_t)n;
+                }
+            }
+            m->server_idx = ok ? pool_route(w, c->pool, key, klen) : UINT32_MAX;
             if (key != small)
                 free(key);
         }
@@ -570,12 +592,12 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         if (r == MC_PARSE_NO_KEYS)
             return;
         STAT_INC(pool->st->client_err);
-        if (r == MC_PARSE_TOO_LARGE) {
+        if (r == MC_PARSE_TOO_LARGE || r == MC_PARSE_META_BAD_KEY) {
             /* the block is swallowed, then the error may go */
             mc_framer_expect_data(&c->fr, req.data_len, true);
             m->state = MS_SWALLOWING;
-            if (req.cmd == MC_SET)
-                client_unlink_old(w, c, line + req.keys[0].off, req.keys[0].len);
+            if (r == MC_PARSE_TOO_LARGE && (req.cmd == MC_SET || req.cmd == MC_MS))
+                client_unlink_old(w, c, line, &req);
         }
         return;
     }
@@ -593,7 +615,10 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         server_enqueue(w, pool, pool_route(w, pool, (const uint8_t *)"", 0), m);
         return;
     case MC_KIND_STORAGE:
+    case MC_KIND_META_SET:
         mc_framer_expect_data(&c->fr, req.data_len, false);
+        break;
+    case MC_KIND_META:
         break;
     case MC_KIND_RETRIEVAL:
         m->nkeys = req.nkeys;
@@ -609,8 +634,16 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         return;
     }
 
-    uint32_t dest = pool_route(w, pool, line + req.keys[0].off, req.keys[0].len);
-    if (ci->kind == MC_KIND_STORAGE) {
+    uint32_t rlen;
+    const uint8_t *rkey = mc_req_route_key(line, &req, &rlen);
+    uint32_t dest = pool_route(w, pool, rkey, rlen);
+    /* a quiet meta request may have no reply at all: the mn after it (sent once the request is
+     * whole) says where its reply ends. Requests are forwarded untouched; this is the one thing
+     * the proxy adds */
+    m->quiet = req.quiet;
+    if (m->quiet && ci->kind == MC_KIND_META)
+        svec_push(&m->req, &w->mbufs, (const uint8_t *)MC_META_MN, 4, MBUF_NONE);
+    if (ci->kind == MC_KIND_STORAGE || ci->kind == MC_KIND_META_SET) {
         /* queued once its data block is whole (client_parse, MC_DONE): a server connection
          * never carries part of a request, so a client that stops or vanishes halfway costs
          * nobody else anything */
@@ -618,6 +651,7 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         m->route_seq = w->view->seq;
         m->key_off = req.keys[0].off;
         m->key_len = req.keys[0].len;
+        m->key_b64 = req.b64;
         return;
     }
     if (ci->kind == MC_KIND_RETRIEVAL && req.nkeys > 1) {
@@ -752,6 +786,8 @@ static size_t client_parse(struct worker *w, struct client *c, uint32_t buf, siz
                 msg_set_reply(w, m, LIT("CLIENT_ERROR bad data chunk\r\n"));
                 STAT_INC(c->pool->st->client_err);
             } else if (m->state == MS_RECEIVING) {
+                if (m->quiet)
+                    svec_push(&m->req, &w->mbufs, (const uint8_t *)MC_META_MN, 4, MBUF_NONE);
                 client_enqueue_stored(w, c, m); /* whole: now it may go */
             } else if (m->state == MS_SWALLOWING) {
                 m->state = MS_ANSWERED; /* the block is over: the error reply may go */
@@ -849,8 +885,10 @@ void client_flush(struct worker *w, struct client *c)
             svec_release_from(&m->rsp, &w->mbufs, m->rsp_handed);
         } else {
             /* a reply streams only once its first line has been checked: a server's garbage
-             * must never reach the client */
-            while (m->rsp_handed < m->rsp.n && (m->state == MS_ANSWERED || m->rsp_type != 0) &&
+             * must never reach the client (a quiet one only once it is whole: the MN that
+             * ends it is not the client's) */
+            while (m->rsp_handed < m->rsp.n &&
+                   (m->state == MS_ANSWERED || (m->rsp_type != 0 && !m->quiet)) &&
                    !sendrec_full(s)) {
                 const struct slice *sl = &m->rsp.v[m->rsp_handed++];
                 sendrec_add(s, sl);

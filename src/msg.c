@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/log.h"
+
 void svec_init(struct svec *s)
 {
     s->v = s->inl;
@@ -98,6 +100,17 @@ void svec_release_from(struct svec *s, struct mbuf_pool *p, uint32_t from)
     if (s->v != s->inl)
         free(s->v);
     svec_init(s);
+}
+
+void svec_truncate(struct svec *s, struct mbuf_pool *p, uint32_t keep)
+{
+    if (keep >= s->n)
+        return;
+    if (keep < s->sealed)
+        log_panic("svec_truncate: slice %u was handed to a send", keep);
+    for (uint32_t i = keep; i < s->n; i++)
+        mbuf_put(p, s->v[i].buf);
+    s->n = keep;
 }
 
 void svec_forget(struct svec *s)

@@ -37,6 +37,8 @@ void svec_release(struct svec *s, struct mbuf_pool *p);
 /* Drops the references of slices [from, n) only (the earlier ones were handed to a send, which
  * holds them now) and empties s. */
 void svec_release_from(struct svec *s, struct mbuf_pool *p, uint32_t from);
+/* Drops the slices [keep, n) (keep >= sealed): s keeps its first keep slices. */
+void svec_truncate(struct svec *s, struct mbuf_pool *p, uint32_t keep);
 /* Empties s without dropping any reference: every slice was handed to a send, which holds
  * them now. */
 void svec_forget(struct svec *s);
@@ -146,6 +148,8 @@ struct msg {
                     * -BUSY, -LOADING, as nutcracker counts them) */
     uint8_t state; /* enum msg_state: where it is in its life */
     bool noreply;
+    bool quiet;     /* a quiet meta request: the proxy's own "mn" follows it, and its reply is
+                     * whatever the server sends before the MN (maybe nothing) */
     bool in_client; /* the client's queue still references it (until its reply is handed over) */
     bool is_frag;
     uint8_t err;      /* enum msg_err */
@@ -171,6 +175,7 @@ struct msg {
     uint64_t route_seq; /* storage request: the view (health_view seq) server_idx is of */
     uint32_t key_off;   /* ... and where its key is in req, to route it again after a reload */
     uint32_t key_len;
+    bool key_b64; /* ... which is base64 (a meta set with the b flag) */
 };
 
 /* The server side (a connection's queue, or pending fragments) holds m. */

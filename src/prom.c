@@ -36,14 +36,14 @@ static void family(struct sbuf *b, const char *name, const char *type, const cha
 static void pool_metrics(struct sbuf *b, struct stats_registry *r)
 {
     const struct conf *conf = r->conf;
-#define POOL_PROM(m, gauge)                                                                     \
-    family(b, gauge ? "pool_" #m : "pool_" #m "_total", gauge ? "gauge" : "counter",         \
-           "nutcracker's pool metric " #m);                                                     \
+#define POOL_PROM(m, gauge)                                                                        \
+    family(b, gauge ? "pool_" #m : "pool_" #m "_total", gauge ? "gauge" : "counter",               \
+           "nutcracker's pool metric " #m);                                                        \
     for (uint32_t p = 0; p < conf->npools; p++) {                                                  \
-        sb_printf(b, "ringproxy_pool_" #m "%s{pool=", gauge ? "" : "_total");                   \
+        sb_printf(b, "ringproxy_pool_" #m "%s{pool=", gauge ? "" : "_total");                      \
         label(b, conf->pools[p].name);                                                             \
         sb_printf(b, "} %llu\n",                                                                   \
-                  (unsigned long long)stats_sum_pool(r, p, offsetof(struct pool_stats, m)));    \
+                  (unsigned long long)stats_sum_pool(r, p, offsetof(struct pool_stats, m)));       \
     }
     POOL_STATS(POOL_PROM)
 #undef POOL_PROM
@@ -62,22 +62,22 @@ static void server_labels(struct sbuf *b, const struct conf_pool *cp, uint32_t s
 static void server_metrics(struct sbuf *b, struct stats_registry *r)
 {
     const struct conf *conf = r->conf;
-#define SERVER_PROM(m, gauge)                                                                   \
+#define SERVER_PROM(m, gauge)                                                                      \
     {                                                                                              \
-        const char *n = #m;                                                                     \
+        const char *n = #m;                                                                        \
         if (strncmp(n, "server_", 7) == 0)                                                         \
             n += 7;                                                                                \
         char fam[64];                                                                              \
         snprintf(fam, sizeof(fam), "server_%s%s", n, gauge ? "" : "_total");                       \
-        family(b, fam, gauge ? "gauge" : "counter", "nutcracker's server metric " #m);          \
+        family(b, fam, gauge ? "gauge" : "counter", "nutcracker's server metric " #m);             \
         for (uint32_t p = 0; p < conf->npools; p++)                                                \
             for (uint32_t s = 0; s < conf->pools[p].nservers; s++) {                               \
                 sb_printf(b, "ringproxy_%s{", fam);                                                \
                 server_labels(b, &conf->pools[p], s);                                              \
                 sb_printf(b, "} %llu\n",                                                           \
                           (unsigned long long)stats_sum_server(                                    \
-                              r, p, s, offsetof(struct server_stats, m),                        \
-                              strcmp(#m, "server_ejected_at") == 0));                           \
+                              r, p, s, offsetof(struct server_stats, m),                           \
+                              strcmp(#m, "server_ejected_at") == 0));                              \
             }                                                                                      \
     }
     SERVER_STATS(SERVER_PROM)
@@ -94,10 +94,9 @@ static void histogram(struct sbuf *b, struct stats_registry *r, const char *fam,
     uint64_t counts[HIST_BUCKETS] = {0}, sum = 0;
     for (uint32_t i = first; i < last; i++) {
         for (uint32_t k = 0; k < HIST_BUCKETS; k++)
-            counts[k] += stats_sum_server(r, p, i,
-                                          offsetof(struct server_stats, latency.bucket) +
-                                              k * sizeof(uint64_t),
-                                          false);
+            counts[k] += stats_sum_server(
+                r, p, i, offsetof(struct server_stats, latency.bucket) + k * sizeof(uint64_t),
+                false);
         sum += stats_sum_server(r, p, i, offsetof(struct server_stats, latency.sum_ns), false);
     }
     for (uint32_t k = 0; k < HIST_BUCKETS; k++) {
@@ -155,8 +154,8 @@ static void command_metrics(struct sbuf *b, struct stats_registry *r)
             uint64_t v = stats_sum_pool(r, p, off);
             if (v == 0)
                 continue; /* a few series per pool, not one per command of the table */
-            const char *name = cp->redis ? rd_cmd_info((enum rd_cmd)c)->name
-                                         : mc_cmd_info((enum mc_cmd)c)->name;
+            const char *name =
+                cp->redis ? rd_cmd_info((enum rd_cmd)c)->name : mc_cmd_info((enum mc_cmd)c)->name;
             sb_printf(b, "ringproxy_pool_commands_total{pool=");
             label(b, cp->name);
             sb_printf(b, ",command=");

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-
 void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
     for (;;) {
@@ -49,4 +48,3 @@ void sb_json_str(struct sbuf *b, const char *s)
     }
     sb_printf(b, "\"");
 }
-

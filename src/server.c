@@ -733,6 +733,23 @@ void sconn_reply_done(struct worker *w, struct sconn *sc, bool ok)
     sconn_pop_noreply(w, sc);
 }
 
+static bool mc_kind_is_meta(enum mc_kind k)
+{
+    return k == MC_KIND_META || k == MC_KIND_META_SET;
+}
+
+/* Takes the line just framed (len bytes, from slice sc->line_first on: a quiet request's reply
+ * keeps every framed piece a slice of its own) out of m's reply. */
+static void sconn_drop_line(struct worker *w, struct sconn *sc, struct msg *m, uint32_t len)
+{
+    struct msg *top = m->is_frag ? m->parent : m;
+    if (top->client == NULL || sc->line_first >= m->rsp.n)
+        return; /* nothing of it was kept */
+    svec_truncate(&m->rsp, &w->mbufs, sc->line_first);
+    top->rsp_counted -= len;
+    top->client->rsp_queued -= len;
+}
+
 /* Handles a complete reply line for the head request m. Returns -1 on a protocol error, 1
  * when the reply is complete (m may be gone then), 0 when more of it follows. */
 static int sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const uint8_t *line,
@@ -760,12 +777,33 @@ static int sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const u
         sconn_reply_done(w, sc, true);
         return 1;
     case MC_RSP_LINE:
-        if (kind == MC_KIND_RETRIEVAL)
+        if (kind == MC_KIND_RETRIEVAL || mc_kind_is_meta(kind))
             return -1;
         sconn_reply_done(w, sc, true);
         return 1;
     case MC_RSP_ERROR:
         m->rsp_type = MC_RSP_ERROR;
+        if (m->quiet)
+            return 0; /* errors are never quiet: it is the reply, and the MN ends it */
+        sconn_reply_done(w, sc, true);
+        return 1;
+    case MC_RSP_META_VALUE:
+        if (!mc_kind_is_meta(kind))
+            return -1;
+        mc_rsp_framer_expect_data(&sc->fr, rl->data_len);
+        return 0; /* complete with its data block (sconn_parse), or, quiet, at the MN */
+    case MC_RSP_META:
+        if (!mc_kind_is_meta(kind))
+            return -1;
+        if (m->quiet)
+            return 0;
+        sconn_reply_done(w, sc, true);
+        return 1;
+    case MC_RSP_MN:
+        if (!m->quiet)
+            return -1;
+        /* the proxy's own mn is answered: its line is not part of the reply */
+        sconn_drop_line(w, sc, m, len);
         sconn_reply_done(w, sc, true);
         return 1;
     default:
@@ -804,7 +842,7 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
          * and dropped */
         struct msg *top = m->is_frag ? m->parent : m;
         if (top->client != NULL) {
-            svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag);
+            svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag || m->quiet);
             top->rsp_counted += used;
             top->client->rsp_queued += used;
             client_check_backlog(w, top->client);
@@ -839,6 +877,10 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
                 struct mget *mg = m->parent->mg;
                 uint32_t k = m->frag_keys[m->frag_keys_next - 1];
                 mg->items[k].last = m->rsp.n;
+            } else if (m->rsp_type == MC_RSP_META_VALUE && !m->quiet) {
+                /* a meta reply is one value, complete with its block */
+                sconn_reply_done(w, sc, true);
+                r = 1;
             }
             break;
         case MC_RSP_BAD:

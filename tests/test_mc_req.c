@@ -63,6 +63,13 @@ static void test_cmd_table(void **state)
             assert_int_equal(info->key_index, -1);
             assert_true(info->noreply_from >= 0);
             break;
+        case MC_KIND_META:
+        case MC_KIND_META_SET:
+            /* a key, then flags memcached judges itself: no bound here, no noreply */
+            assert_int_equal(info->max_args, -1);
+            assert_int_equal(info->key_index, 0);
+            assert_int_equal(info->noreply_from, -1);
+            break;
         case MC_KIND_ANY:
         case MC_KIND_LOCAL:
         case MC_KIND_REFUSED:
@@ -80,7 +87,9 @@ static void test_cmd_table(void **state)
     assert_int_equal(mc_cmd_info(MC_VERSION)->kind, MC_KIND_ANY);
     assert_int_equal(mc_cmd_info(MC_STATS)->kind, MC_KIND_LOCAL);
     assert_int_equal(mc_cmd_info(MC_SHUTDOWN)->kind, MC_KIND_REFUSED);
-    assert_int_equal(mc_cmd_info(MC_MN)->kind, MC_KIND_REFUSED);
+    assert_int_equal(mc_cmd_info(MC_MN)->kind, MC_KIND_LOCAL);
+    assert_int_equal(mc_cmd_info(MC_MS)->kind, MC_KIND_META_SET);
+    assert_int_equal(mc_cmd_info(MC_ME)->kind, MC_KIND_META);
     /* delete's noreply needs a hold argument's place: "delete noreply" deletes "noreply" */
     assert_int_equal(mc_cmd_info(MC_DELETE)->noreply_from, 2);
     assert_string_equal(mc_cmd_info(MC_FLUSH_ALL)->name, "flush_all");
@@ -465,9 +474,9 @@ static const struct parse_case parse_cases[] = {
 
 /* The proxy's own policy: memcached has no such answer, so these rows are not memcached's
  * (checked against the contract in proto/mc_req.h and mc_cmd.h instead). The refused commands
- * are a cache server's administration and the meta commands, which the proxy does not carry:
- * memcached 1.6.18 runs them ("mn" says "MN", "mg k v" "EN", "shutdown" "ERROR: shutdown not
- * enabled", "watch" starts a log stream), the proxy answers "ERROR". key_cap (KEY_CAP here) and
+ * are a cache server's administration, which the proxy does not carry: memcached 1.6.18 runs
+ * them ("shutdown" "ERROR: shutdown not enabled", "watch" starts a log stream), the proxy
+ * answers "ERROR". key_cap (KEY_CAP here) and
  * max_value_size (1000 here) are the proxy's limits; memcached's own item limit (-I) gives the
  * same SERVER_ERROR for a larger value. */
 static const struct parse_case policy_cases[] = {
@@ -479,13 +488,6 @@ static const struct parse_case policy_cases[] = {
     ERR("watch\r\n", MC_WATCH),
     ERR("cache_memlimit 100\r\n", MC_CACHE_MEMLIMIT),
     ERR("extstore compact_under 1\r\n", MC_EXTSTORE),
-    ERR("mg k v\r\n", MC_MG),
-    ERR("ms k 1\r\n", MC_MS),
-    ERR("md k\r\n", MC_MD),
-    ERR("mn\r\n", MC_MN),
-    ERR("ma k\r\n", MC_MA),
-    ERR("me k\r\n", MC_ME),
-    ERR("mn HTTP/1.1\r\n", MC_MN),
     ERR("watch noreply\r\n", MC_WATCH),
     {IN("get a b c d e\r\n"), .res = MC_PARSE_TOO_MANY_KEYS, .cmd = MC_GET, .keys = "a b c d"},
     {IN("gat 1 a b c d e f\r\n"), .res = MC_PARSE_TOO_MANY_KEYS, .cmd = MC_GAT, .keys = "a b c d",
@@ -551,6 +553,10 @@ static const char *result_name(enum mc_parse_result r)
         return "CLOSE";
     case MC_PARSE_TOO_MANY_KEYS:
         return "TOO_MANY_KEYS";
+    case MC_PARSE_META_LONG:
+        return "META_LONG";
+    case MC_PARSE_META_BAD_KEY:
+        return "META_BAD_KEY";
     }
     return "?";
 }
@@ -813,6 +819,8 @@ static void test_parse_reply(void **state)
         {MC_PARSE_CLOSE, NULL},
         /* the proxy's own: memcached has no key cap */
         {MC_PARSE_TOO_MANY_KEYS, "SERVER_ERROR too many keys in one request\r\n"},
+        {MC_PARSE_META_LONG, "CLIENT_ERROR options flags too long\r\n"},
+        {MC_PARSE_META_BAD_KEY, "CLIENT_ERROR error decoding key\r\n"},
     };
     uint32_t len;
 
@@ -834,7 +842,173 @@ static void test_parse_reply(void **state)
     len = 99;
     assert_null(mc_parse_reply((enum mc_parse_result)99, &len));
     assert_int_equal(len, 0);
-    assert_null(mc_parse_reply((enum mc_parse_result)(MC_PARSE_TOO_MANY_KEYS + 1), &len));
+    assert_null(mc_parse_reply((enum mc_parse_result)(MC_PARSE_META_BAD_KEY + 1), &len));
+}
+
+/* ---- meta commands ---- */
+
+struct meta_case {
+    const char *in;
+    size_t len;
+    enum mc_parse_result res;
+    enum mc_cmd cmd;
+    const char *key; /* the key token (NULL: none was taken) */
+    bool quiet, b64;
+    const char *bkey;  /* b64: what it decodes to (NULL: it does not) */
+    uint64_t data_len; /* ms: the block that follows */
+};
+
+/* clang-format off */
+#define META(s, c, k)             {IN(s), MC_PARSE_OK, (c), (k), false, false, NULL, 0}
+#define META_Q(s, c, k)           {IN(s), MC_PARSE_OK, (c), (k), true, false, NULL, 0}
+#define META_B(s, c, k, q, d)     {IN(s), MC_PARSE_OK, (c), (k), (q), true, (d), 0}
+#define META_SET(s, k, q, n)      {IN(s), MC_PARSE_OK, MC_MS, (k), (q), false, NULL, (n)}
+#define META_ERR(s, c, r)         {IN(s), (r), (c), NULL, false, false, NULL, 0}
+/* clang-format on */
+
+/* Each row's verdict is memcached 1.6.18's (sent to it after "mn\r\n", followed by "mn\r\n"
+ * again, and for an ms by its block): an OK row reaches memcached's own judgement of its flags
+ * (HD, EN, VA, or its CLIENT_ERROR for a bad flag, "invalid flag", "duplicate flag", "error
+ * decoding key"; an ms then swallows its block), an error row gets mc_parse_reply()'s line and
+ * no block is read. q and b are found as memcached finds flags, by their token's first byte. */
+static const struct meta_case meta_cases[] = {
+    META("mg k\r\n", MC_MG, "k"),
+    META("mg k v f t s c k O123\r\n", MC_MG, "k"),
+    META("mg  k   v \r\n", MC_MG, "k"),
+    META("mg k\tq\r\n", MC_MG, "k\tq"), /* a tab is not a separator: one key */
+    META_Q("mg k v q\r\n", MC_MG, "k"),
+    META_Q("mg k qx\r\n", MC_MG, "k"),  /* memcached reads it as q */
+    META("mg q v\r\n", MC_MG, "q"),     /* the key is the first token, whatever it says */
+    META("mg k v\0 q\r\n", MC_MG, "k"), /* a NUL ends what memcached reads */
+    META_ERR("mg\r\n", MC_MG, MC_PARSE_ERROR),
+    META_ERR("mg \r\n", MC_MG, MC_PARSE_ERROR),
+    META_ERR("md\r\n", MC_MD, MC_PARSE_ERROR),
+    META_ERR("ma\r\n", MC_MA, MC_PARSE_ERROR),
+    META_ERR("ms\r\n", MC_MS, MC_PARSE_ERROR),
+    META_ERR("me\r\n", MC_ME, MC_PARSE_BAD_FORMAT),
+    META_Q("md k q\r\n", MC_MD, "k"),
+    META("md k I T30\r\n", MC_MD, "k"),
+    META_Q("ma k N0 J13 v q\r\n", MC_MA, "k"),
+    META("me k\r\n", MC_ME, "k"),
+    META("me k q\r\n", MC_ME, "k"),  /* me has no quiet mode: "EN" comes back */
+    META("me k bx\r\n", MC_ME, "k"), /* and only a lone "b" after the key */
+    META("me k x b\r\n", MC_ME, "k"),
+    META_B("me Zm9v b\r\n", MC_ME, "Zm9v", false, "foo"),
+    META_ERR("me Zm9 b\r\n", MC_ME, MC_PARSE_BAD_FORMAT),
+    META_ERR("me !!!! b\r\n", MC_ME, MC_PARSE_BAD_FORMAT),
+    META_B("mg Zm9v b v\r\n", MC_MG, "Zm9v", false, "foo"),
+    META_B("mg Zm9v! bx v\r\n", MC_MG, "Zm9v!", false, "foo"),    /* skipped: "!" */
+    META_B("mg Zg==Zg== b k\r\n", MC_MG, "Zg==Zg==", false, "f"), /* stops at the padding */
+    META_B("mg Zm9v q b\r\n", MC_MG, "Zm9v", true, "foo"),
+    /* keys that do not decode: forwarded, their server says "error decoding key" (or, first,
+     * "invalid flag") */
+    META_B("mg !!!! b v\r\n", MC_MG, "!!!!", false, NULL),
+    META_B("mg Zm9 b v\r\n", MC_MG, "Zm9", false, NULL),
+    META_B("mg Zm9v==== b\r\n", MC_MG, "Zm9v====", false, NULL),
+    META_B("mg Zm9=v b\r\n", MC_MG, "Zm9=v", false, NULL),
+    META_B("mg !!!! zz b\r\n", MC_MG, "!!!!", false, NULL),
+    /* more than 18 arguments: memcached's "options flags are too long", its own answer */
+    META("mg k v v v v v v v v v v v v v v v v v v v\r\n", MC_MG, "k"),
+    /* ms */
+    META_SET("ms k 2\r\n", "k", false, 2),
+    META_SET("ms k 2 T0 F5 q\r\n", "k", true, 2),
+    META_SET("ms k 0\r\n", "k", false, 0),
+    META_SET("ms k +2\r\n", "k", false, 2),
+    META_SET("ms k 02\r\n", "k", false, 2),
+    META_SET("ms k -0\r\n", "k", false, 0),
+    META_SET("ms k 2\thi\r\n", "k", false, 2),
+    META_SET("ms k 4294967298\r\n", "k", false, 2), /* read as a long, kept in 32 bits */
+    META_SET("ms k 2 zz\r\n", "k", false, 2),       /* the server's: "invalid flag" */
+    META_SET("ms k 2 v q q\r\n", "k", true, 2),
+    META_SET("ms k 2 a c d e f g h i j k l m n o p r\r\n", "k", false, 2),
+    {IN("ms Zm9v 2 b\r\n"), MC_PARSE_OK, MC_MS, "Zm9v", false, true, "foo", 2},
+    {IN("ms !!!! 2 b q\r\n"), MC_PARSE_OK, MC_MS, "!!!!", true, true, NULL, 2},
+    META_ERR("ms k\r\n", MC_MS, MC_PARSE_BAD_FORMAT),
+    META_ERR("ms k x\r\n", MC_MS, MC_PARSE_BAD_FORMAT),
+    META_ERR("ms k 2x\r\n", MC_MS, MC_PARSE_BAD_FORMAT),
+    META_ERR("ms k -1\r\n", MC_MS, MC_PARSE_BAD_FORMAT),
+    META_ERR("ms k 2147483647\r\n", MC_MS, MC_PARSE_BAD_FORMAT),
+    META_ERR("ms k 2 a b c d e f g h i j k l m n o p q\r\n", MC_MS, MC_PARSE_META_LONG),
+    META_ERR("ms k x a b c d e f g h i j k l m n o p q\r\n", MC_MS, MC_PARSE_META_LONG),
+    /* over max_value_size (1000 here; memcached's own item limit gives the same) */
+    {IN("ms k 1001 T0\r\n"), MC_PARSE_TOO_LARGE, MC_MS, "k", false, false, NULL, 1001},
+    {IN("ms Zm9v 1001 b\r\n"), MC_PARSE_TOO_LARGE, MC_MS, "Zm9v", false, true, "foo", 1001},
+    {IN("ms !!!! 1001 b\r\n"), MC_PARSE_META_BAD_KEY, MC_MS, "!!!!", false, true, NULL, 1001},
+};
+
+static void check_meta_case(const struct meta_case *c)
+{
+    struct mc_tok keys[KEY_CAP];
+    struct mc_req req;
+    uint8_t *line = malloc(c->len);
+    enum mc_parse_result r;
+
+    assert_non_null(line);
+    memcpy(line, c->in, c->len);
+    memset(&req, 0xa5, sizeof(req));
+    req.keys = keys;
+    req.key_cap = KEY_CAP;
+    r = mc_req_parse_line(line, c->len, &parse_limits, &req);
+    if (r != c->res || req.cmd != c->cmd)
+        fail_msg("\"%s\": result %s cmd %d, want %s %d", c->in, result_name(r), req.cmd,
+                 result_name(c->res), c->cmd);
+    assert_false(req.noreply);
+    assert_int_equal(req.data_len, c->data_len);
+    if (c->key == NULL) {
+        assert_int_equal(req.nkeys, 0);
+        free(line);
+        return;
+    }
+    assert_int_equal(req.nkeys, 1);
+    assert_int_equal(req.keys[0].len, strlen(c->key));
+    assert_memory_equal(line + req.keys[0].off, c->key, req.keys[0].len);
+    if (req.quiet != c->quiet || req.b64 != c->b64)
+        fail_msg("\"%s\": quiet %d b64 %d, want %d %d", c->in, req.quiet, req.b64, c->quiet,
+                 c->b64);
+    {
+        uint32_t rlen;
+        const uint8_t *rkey = mc_req_route_key(line, &req, &rlen);
+        const char *want = c->bkey != NULL ? c->bkey : c->key;
+
+        if (c->b64)
+            assert_int_equal(req.bkey_len, c->bkey != NULL ? strlen(c->bkey) : 0);
+        assert_int_equal(rlen, strlen(want));
+        assert_memory_equal(rkey, want, rlen);
+    }
+    free(line);
+}
+
+static void test_parse_meta(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NELEM(meta_cases); i++)
+        check_meta_case(&meta_cases[i]);
+}
+
+/* A key of 250 bytes passes and one of 251 fails ("bad command line format") for every meta
+ * command, a base64 one too (memcached judges the token, not what it decodes to); a 250-byte
+ * base64 key decodes to 187 bytes. */
+static void test_parse_meta_key_length(void **state)
+{
+    static const char *fmt[][2] = {
+        {"mg ", " v\r\n"}, {"md ", " q\r\n"}, {"ma ", "\r\n"},
+        {"me ", "\r\n"},   {"ms ", " 2\r\n"}, {"mg ", " b\r\n"},
+    };
+    struct mc_tok keys[KEY_CAP];
+    struct mc_req req = {.keys = keys, .key_cap = KEY_CAP};
+    char key[300], line[400];
+
+    (void)state;
+    for (size_t i = 0; i < NELEM(fmt); i++) {
+        for (size_t n = 248; n <= 252; n += 4) { /* a multiple of 4: valid base64 */
+            memset(key, 'Q', n);
+            key[n] = '\0';
+            snprintf(line, sizeof(line), "%s%s%s", fmt[i][0], key, fmt[i][1]);
+            assert_int_equal(parse_str(line, &req), n <= 250 ? MC_PARSE_OK : MC_PARSE_BAD_FORMAT);
+            if (n <= 250 && req.b64)
+                assert_int_equal(req.bkey_len, n / 4 * 3);
+        }
+    }
 }
 
 static void test_parse_uint(void **state)
@@ -894,6 +1068,10 @@ static const char *short_result(enum mc_parse_result r)
         return "!close";
     case MC_PARSE_TOO_MANY_KEYS:
         return "!keys";
+    case MC_PARSE_META_LONG:
+        return "!metalong";
+    case MC_PARSE_META_BAD_KEY:
+        return "!badkey";
     }
     return "!?";
 }
@@ -1000,10 +1178,11 @@ static void run_req_stream(const uint8_t *stream, size_t len, const size_t *cuts
                     free(buf);
                     return;
                 }
-                if (info == NULL || info->kind != MC_KIND_STORAGE)
+                if (info == NULL ||
+                    (info->kind != MC_KIND_STORAGE && info->kind != MC_KIND_META_SET))
                     continue;
-                if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE) {
-                    mc_framer_expect_data(&f, req.data_len, r == MC_PARSE_TOO_LARGE);
+                if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE || r == MC_PARSE_META_BAD_KEY) {
+                    mc_framer_expect_data(&f, req.data_len, r != MC_PARSE_OK);
                     has_data = true;
                 }
             }
@@ -1121,7 +1300,20 @@ static const struct stream_case stream_cases[] = {
     STREAM("incr k x\r\nget a b c d e\r\n", "incr@10 D@10 get!keys@25 D@25"),
     STREAM("delete k 1\r\ngat 1\r\ngat x k\r\n",
            "delete!delete@12 D@12 gat!nokeys@19 D@19 gat!exptime@28 D@28"),
-    STREAM("mn\r\nshutdown\r\n", "mn!error@4 D@4 shutdown!error@14 D@14"),
+    STREAM("mn\r\nshutdown\r\n", "mn@4 D@4 shutdown!error@14 D@14"),
+    /* meta: ms is followed by its block unless its line fails before the data length is read
+     * (a key too long, a length missing or bad, too many flags); a too large one swallows */
+    STREAM("ms k 2 T0 q\r\nab\r\nmg k v\r\nmn\r\n", "ms@13 D@17 mg@25 D@25 mn@29 D@29"),
+    STREAM("ms k 2\r\nabX\r\n", "ms@8 B@12 -!error@13 D@13"),
+    STREAM("ms k 17\r\n12345678901234567\r\nmn\r\n", "ms!large@9 d@28 mn@32 D@32"),
+    STREAM("ms !!!! 17 b\r\n12345678901234567\r\nmn\r\n", "ms!badkey@14 d@33 mn@37 D@37"),
+    STREAM("ms 123456789 2\r\nab\r\n", "ms!format@16 D@16 -!error@20 D@20"),
+    STREAM("ms k x\r\nab\r\n", "ms!format@8 D@8 -!error@12 D@12"),
+    STREAM("ms k\r\nab\r\n", "ms!format@6 D@6 -!error@10 D@10"),
+    STREAM("ms k 1 a b c d e f g h i j k l m n o p q\r\nx\r\n",
+           "ms!metalong@42 D@42 -!error@45 D@45"),
+    STREAM("ms k 0\r\n\r\nmd k q\r\nma k\r\nme k\r\n",
+           "ms@8 D@10 md@18 D@18 ma@24 D@24 me@30 D@30"),
     /* an HTTP request line: the connection closes, what follows is never read */
     STREAM("get a\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", "get@7 D@7 -!close@23 C"),
     /* pipelined */
@@ -1686,6 +1878,8 @@ int main(void)
         cmocka_unit_test(test_parse_many_keys),
         cmocka_unit_test(test_parse_huge_line),
         cmocka_unit_test(test_parse_reply),
+        cmocka_unit_test(test_parse_meta),
+        cmocka_unit_test(test_parse_meta_key_length),
         cmocka_unit_test(test_parse_uint),
         cmocka_unit_test(test_framer_streams),
         cmocka_unit_test(test_framer_line_cap),

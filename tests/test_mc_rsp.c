@@ -70,7 +70,6 @@ static const struct line_case line_cases[] = {
     INVALID("END\n"),
     INVALID("ENDX\r\n"),
     INVALID("end\r\n"),
-    INVALID("EN\r\n"),
     T("STAT pid 123\r\n", MC_RSP_STAT),
     T("STAT x\r\n", MC_RSP_STAT),
     INVALID("STAT\r\n"),
@@ -126,6 +125,39 @@ static const struct line_case line_cases[] = {
     INVALID("garbage\r\n"),
     INVALID("\xff\xfe\r\n"),
     INVALID("END\r\nEND\r\n"),
+    /* meta replies (as memcached 1.6.18 writes them: "VA 2 f0 s2 t-1 kfoo O123 c1", "EN kmiss
+     * O5", "VA 0 W", "ME foo exp=-1 la=1 cas=1 fetch=yes cls=1 size=64") */
+    {IN("VA 5\r\n"), MC_RSP_META_VALUE, .data_len = 5},
+    {IN("VA 2 f0 s2 t-1 kfoo O123 c1\r\n"), MC_RSP_META_VALUE, .data_len = 2},
+    {IN("VA 0 W\r\n"), MC_RSP_META_VALUE, .data_len = 0},
+    {IN("VA 1000 b\r\n"), MC_RSP_META_VALUE, .data_len = 1000},
+    INVALID("VA 1001\r\n"),
+    INVALID("VA\r\n"),
+    INVALID("VA \r\n"),
+    INVALID("VA x\r\n"),
+    INVALID("VA -1\r\n"),
+    INVALID("VA 5 \r\n"),
+    INVALID("VA  5\r\n"),
+    INVALID("VA 5\n"),
+    T("HD\r\n", MC_RSP_META),
+    T("HD kfoo c5\r\n", MC_RSP_META),
+    T("EN\r\n", MC_RSP_META),
+    T("EN kmiss O5\r\n", MC_RSP_META),
+    T("NF\r\n", MC_RSP_META),
+    T("NS\r\n", MC_RSP_META),
+    T("EX c3\r\n", MC_RSP_META),
+    T("ME foo exp=-1 la=1 cas=1 fetch=yes cls=1 size=64\r\n", MC_RSP_META),
+    T("MN\r\n", MC_RSP_MN),
+    INVALID("HD \r\n"),
+    INVALID("hd\r\n"),
+    INVALID("ME\r\n"),
+    INVALID("ME \r\n"),
+    INVALID("MN x\r\n"),
+    INVALID("MN \r\n"),
+    INVALID("XX\r\n"),
+    INVALID("HDX\r\n"),
+    INVALID("HD\n"),
+    T("12\r\n", MC_RSP_LINE), /* two bytes, but a number */
 };
 
 static void test_line_table(void **state)
@@ -150,7 +182,7 @@ static void test_line_table(void **state)
         } else {
             assert_int_equal(out.key.len, 0);
             assert_int_equal(out.flags, 0);
-            assert_int_equal(out.data_len, 0);
+            assert_int_equal(out.data_len, c->type == MC_RSP_META_VALUE ? c->data_len : 0);
         }
         free(line);
     }
@@ -221,6 +253,12 @@ static const char *type_name(enum mc_rsp_type t)
         return "ERR";
     case MC_RSP_INVALID:
         return "INV";
+    case MC_RSP_META_VALUE:
+        return "VA";
+    case MC_RSP_META:
+        return "META";
+    case MC_RSP_MN:
+        return "MN";
     }
     return "?";
 }
@@ -304,7 +342,7 @@ static void run_rsp_stream(const uint8_t *stream, size_t len, const size_t *cuts
                     free(buf);
                     goto out_trim;
                 }
-                if (rl.type == MC_RSP_VALUE)
+                if (rl.type == MC_RSP_VALUE || rl.type == MC_RSP_META_VALUE)
                     mc_rsp_framer_expect_data(&f, rl.data_len);
             }
         }
@@ -397,6 +435,15 @@ static const struct stream_case stream_cases[] = {
     STREAM("END\nEND\r\n", "INV@4"),
     STREAM("\r\nEND\r\n", "INV@2"),
     STREAM("VALUE a 0 1001\r\n", "INV@16"),
+    /* meta: a value's block ends its reply; quiet replies end at MN; "EN" inside a block is
+     * data, and so is "MN\r\n" */
+    STREAM("VA 2 f0\r\nhi\r\nHD\r\nEN\r\nMN\r\n", "VA@9 G@13 META@17 META@21 MN@25"),
+    STREAM("VA 4 k\r\nMN\r\n\r\nMN\r\n", "VA@8 G@14 MN@18"),
+    STREAM("VA 0 W\r\n\r\nME k exp=-1\r\nNF\r\nNS\r\nEX\r\n",
+           "VA@8 G@10 META@23 META@27 META@31 META@35"),
+    STREAM("VA 2\r\nhiX\r\n", "VA@6 B@8:bad data chunk"),
+    STREAM("VA 1001\r\n", "INV@9"),
+    STREAM("HD\r\nVALUE a 0 1\r\nx\r\nEND\r\n", "META@4 VALUE@17 G@20 END@25"),
 };
 
 static void test_framer_streams(void **state)

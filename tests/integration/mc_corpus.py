@@ -5,15 +5,14 @@ compared byte for byte.
 cases() returns the same list of Case on every call (random garbage comes from fixed seeds).
 A case's tags say how it is judged:
 
-  a known-difference id (STATS, ADMIN, META, BINARY, HTTP_PIPELINED, HUGE_GET_LINE,
-      LONG_KEY_DROPS;
+  a known-difference id (STATS, ADMIN, BINARY, HTTP_PIPELINED, HUGE_GET_LINE, LONG_KEY_DROPS;
       the README's known-differences table lists the same ids): ringproxy's reply must satisfy
       that id's check in test_differential.KNOWN instead of being identical;
   SERVER_DEPENDENT: the answer depends on which server holds which key or on per-server
       counters (cas uniques over several keys, stats): the three-server run leaves it out;
   SPLIT: also sent split in two writes at every byte boundary (split_variants()).
 
-Cases whose check needs to know what the last commands answer (stats, admin, meta) end with a
+Cases whose check needs to know what the last commands answer (stats, admin) end with a
 "tail" of ordinary commands and carry its reply in tail_reply.
 
 Line lengths are counted with their terminator ("a line of 2049 bytes" is 2047 bytes, CR, LF).
@@ -37,12 +36,11 @@ from dataclasses import dataclass, replace
 # known-difference ids (README table, test_differential.KNOWN)
 STATS = "stats"
 ADMIN = "admin"
-META = "meta"
 BINARY = "binary"
 HTTP_PIPELINED = "http-pipelined"
 HUGE_GET_LINE = "huge-get-line"
 LONG_KEY_DROPS = "long-key-drops"
-KNOWN_IDS = frozenset((STATS, ADMIN, META, BINARY, HTTP_PIPELINED, HUGE_GET_LINE, LONG_KEY_DROPS))
+KNOWN_IDS = frozenset((STATS, ADMIN, BINARY, HTTP_PIPELINED, HUGE_GET_LINE, LONG_KEY_DROPS))
 
 # other tags
 SERVER_DEPENDENT = "server_dependent"
@@ -805,22 +803,118 @@ def _admin(b):
     b.add("admin/bare-lf", b"cache_memlimit 100\n", ADMIN, tail=TAIL_GET)
 
 
-META_HEADS = [
-    ("mn", b"mn\r\n"), ("mn-lf", b"mn\n"), ("mg", b"mg k\r\n"), ("mg-v", b"mg k v\r\n"),
-    ("mg-flags", b"mg k v f t c s k\r\n"), ("mg-quiet", b"mg k v q\r\n"),
-    ("mg-no-key", b"mg\r\n"), ("mg-base64", b"mg aGVsbG8= b v\r\n"),
-    ("ms", b"ms k 2\r\nab\r\n"), ("ms-flags", b"ms k 2 T0 F5\r\nab\r\n"),
-    ("ms-empty", b"ms k 0\r\n\r\n"), ("ms-invalid-flag", b"ms k 2 !\r\nab\r\n"),
-    ("md", b"md k\r\n"), ("md-quiet", b"md k q\r\n"), ("ma", b"ma k\r\n"),
-    ("ma-flags", b"ma k N0 J13 v\r\n"), ("me", b"me k\r\n"),
-    ("pipelined", b"mg a v\r\nms b 1\r\nx\r\nmd c\r\nmn\r\n"),
+def ms(key, value, flags=b""):
+    """A meta set with its data block."""
+    head = b"ms %s %d" % (key, len(value))
+    if flags:
+        head += b" " + flags
+    return head + b"\r\n" + value + b"\r\n"
+
+
+def b64(raw):
+    import base64
+    return base64.b64encode(raw)
+
+
+# Meta commands (memcached 1.6.18's mg ms md ma mn me), each case byte for byte. A case whose
+# answer shows cas values or per-item times (the c flag, me) is server-dependent: the
+# three-server run leaves it out.
+META_CASES = [
+    # mg: hit and miss, with every flag that reads the item
+    ("mg-miss", b"mg k\r\nmg k v\r\nmg k v k O99\r\n", ()),
+    ("mg-hit", ms(b"k", b"hello", b"F5 T0") + b"mg k\r\nmg k v\r\nmg k v f s t k O1\r\n", (SPLIT,)),
+    ("mg-flags-cas", ms(b"k", b"v") + b"mg k c v\r\n", (SERVER_DEPENDENT,)),
+    ("mg-hit-la", ms(b"k", b"v") + b"mg k h l\r\nmg k h l v\r\n", ()),
+    ("mg-ttl", ms(b"k", b"v", b"T100") + b"mg k t v\r\nmg k T0 t\r\nmg k t\r\n", ()),
+    ("mg-touch-expire", ms(b"k", b"v") + b"mg k T-1\r\nmg k v\r\n", ()),
+    ("mg-empty-value", ms(b"k", b"") + b"mg k v s\r\n", ()),
+    ("mg-binary-value", ms(b"k", b"\r\n\0\xffEN\r\nMN\r\nVA 2\r\n") + b"mg k v\r\n", ()),
+    ("mg-spaces", ms(b"k", b"v") + b"mg  k   v  f \r\n", ()),
+    ("mg-lf", ms(b"k", b"v") + b"mg k v\n", ()),
+    ("mg-tab-key", b"mg k\tv v\r\n", ()),
+    ("mg-nul", ms(b"k", b"v") + b"mg k v\0 garbage\r\n", ()),
+    # quiet: misses vanish, hits and errors do not; mn ends it all
+    ("mg-quiet", ms(b"a", b"1") + b"mg a v q\r\nmg b v q\r\nmg c v q k\r\nmn\r\n", (SPLIT,)),
+    ("mg-quiet-hit-no-value", ms(b"a", b"1") + b"mg a q\r\nmg a q k\r\nmn\r\n", ()),
+    ("mg-quiet-error", b"mg a q zz\r\nmg a v q\r\nmn\r\n", ()),
+    ("mg-quiet-qx", b"mg a qx\r\nmn\r\n", ()),
+    ("mg-quiet-many", b"".join(ms(b"k%d" % i, b"v%d" % i) for i in range(0, 60, 3))
+     + b"".join(b"mg k%d v q k\r\n" % i for i in range(60)) + b"mn\r\n", ()),
+    ("mn-alone", b"mn\r\nmn\r\n", ()),
+    ("mn-args", b"mn x y\r\nmn q\r\n", ()),
+    ("mn-lf", b"mn\n", ()),
+    # errors memcached gives before looking at flags
+    ("mg-no-key", b"mg\r\nmg \r\nmd\r\nma\r\nms\r\nme\r\n", ()),
+    ("mg-key-250", b"mg " + b"k" * 250 + b" v\r\n", ()),
+    ("mg-key-251", b"mg " + b"k" * 251 + b" v\r\n", ()),
+    ("md-key-251", b"md " + b"k" * 251 + b" q\r\nmn\r\n", ()),
+    ("ma-key-251", b"ma " + b"k" * 251 + b"\r\n", ()),
+    ("me-key-251", b"me " + b"k" * 251 + b"\r\n", ()),
+    ("mg-bad-flag", b"mg k zz\r\nmg k v v\r\nmg k Tx\r\nmg k O" + b"1" * 40 + b"\r\n", ()),
+    ("mg-flags-too-long", b"mg k" + b" O1" * 17 + b"\r\nmg k" + b" O1" * 18 + b"\r\n", ()),
+    ("md-flags-too-long", b"md k" + b" q" * 18 + b"\r\nmn\r\n", ()),
+    # ms: data lengths, modes, flags; which failures leave no data block
+    ("ms-basic", ms(b"k", b"hi") + b"mg k v\r\n", (SPLIT,)),
+    ("ms-flags", ms(b"k", b"hi", b"T0 F5 k O7") + b"mg k v f\r\n", ()),
+    ("ms-quiet", ms(b"k", b"hi", b"q") + ms(b"k", b"hi", b"q ME") + b"mn\r\n", (SPLIT,)),
+    ("ms-empty", ms(b"k", b"") + b"mg k v\r\n", ()),
+    ("ms-lengths", b"ms k +2\r\nhi\r\nms k 02\r\nhi\r\nms k -0\r\n\r\nms k 4294967298\r\nhi\r\n"
+     b"ms k 2\thi\r\nhi\r\nmg k v\r\n", ()),
+    ("ms-no-length", b"ms k\r\nhi\r\n", ()),
+    ("ms-bad-length", b"ms k x\r\nhi\r\nms k 2x\r\nhi\r\nms k -1\r\nhi\r\n", ()),
+    ("ms-huge-length", b"ms k 2147483647\r\nmg k\r\n", ()),
+    ("ms-key-251", b"ms " + b"k" * 251 + b" 2\r\nhi\r\n", ()),
+    ("ms-bad-flag-swallows", b"ms k 2 zz\r\nhi\r\nms k 2 T\r\nhi\r\nms k 2 MZ\r\nhi\r\nmg k\r\n", ()),
+    ("ms-flags-too-long", b"ms k 2" + b" O1" * 16 + b"\r\nhi\r\nms k 2" + b" O1" * 17 + b"\r\nhi\r\n", ()),
+    ("ms-bad-chunk", b"ms k 2\r\nhiX\r\nmg k\r\nms k 2\r\nhi\r\r\n", ()),
+    ("ms-lf-chunk", b"ms k 2\nhi\r\nmg k v\r\n", ()),
+    ("ms-modes", ms(b"k", b"a") + ms(b"k", b"b", b"MA") + ms(b"k", b"c", b"MP") + ms(b"k", b"d", b"ME")
+     + ms(b"n", b"d", b"MR") + ms(b"n", b"e", b"ME") + ms(b"k", b"f", b"MS") + b"mg k v\r\nmg n v\r\n", ()),
+    ("ms-cas", ms(b"k", b"a") + ms(b"k", b"b", b"C999") + b"mg k v\r\n", ()),
+    ("ms-cas-value", ms(b"k", b"a", b"c") + ms(b"k", b"b", b"C1 c") + b"mg k v c\r\n", (SERVER_DEPENDENT,)),
+    ("ms-too-large", b"set k 0 0 1\r\nx\r\nms k 2000000\r\n" + b"x" * 2000000 + b"\r\nmg k v\r\n", ()),
+    ("ms-too-large-quiet", ms(b"k", b"x") + b"ms k 1048577 q MA\r\n" + b"y" * 1048577 + b"\r\nmg k v\r\nmn\r\n", ()),
+    # md, ma, me
+    ("md", ms(b"k", b"v") + b"md k\r\nmd k\r\nmd k q\r\nmg k\r\n", ()),
+    ("md-quiet", ms(b"k", b"v") + b"md k q\r\nmd k q\r\nmn\r\n", (SPLIT,)),
+    ("md-flags", ms(b"k", b"v") + b"md k k O5\r\nmd k k O6\r\n", ()),
+    ("ma", b"ma n\r\nma n N0 J13 v\r\nma n v\r\nma n MD D5 v\r\nma n MI D100 v t\r\n", ()),
+    ("ma-quiet", b"ma n N0 J1 q\r\nma n q v\r\nma m q\r\nmn\r\n", ()),
+    ("ma-not-number", ms(b"n", b"x") + b"ma n\r\nma n MD v\r\n", ()),
+    ("ma-wrap", ms(b"n", b"18446744073709551615") + b"ma n v\r\nma n MD D2 v\r\n", ()),
+    ("me", ms(b"k", b"v") + b"me k\r\nme nokey\r\nme k q\r\n", (SERVER_DEPENDENT,)),
+    ("me-miss", b"me nokey\r\nme nokey b\r\n", ()),
+    ("me-b64", ms(b"foo", b"v") + b"me Zm9v b\r\nme Zm9v bx\r\nme Zm9 b\r\n", (SERVER_DEPENDENT,)),
+    # base64 keys: the same item as the plain key, binary bytes, keys that do not decode
+    ("b64-same-item", ms(b"foo", b"plain") + b"mg Zm9v b v k\r\n" + ms(b"Zm9v", b"b64", b"b")
+     + b"mg foo v\r\nget foo\r\n", (SPLIT,)),
+    ("b64-binary", ms(b64(b"\x00\x01 \r\n\xff"), b"bin", b"b") + b"mg " + b64(b"\x00\x01 \r\n\xff")
+     + b" b v k\r\n", ()),
+    ("b64-skip-and-pad", ms(b"foo", b"v") + ms(b"f", b"w") + b"mg Zm9v! b v\r\nmg Zg==Zg== b v k\r\n", ()),
+    ("b64-bad", b"mg !!!! b v\r\nmg Zm9 b\r\nmg Zm9v==== b\r\nmg !!!! zz b\r\n", ()),
+    ("b64-bad-ms", b"ms !!!! 2 b\r\nhi\r\nms !!!! 2 b zz\r\nhi\r\nmg k\r\n", ()),
+    ("b64-bad-quiet", b"ms !!!! 2 b q\r\nhi\r\nmg Zm9 b q\r\nmn\r\n", ()),
+    ("b64-key-252", b"mg " + b64(b"x" * 189) + b" b v\r\n", ()),
+    # stale-while-revalidate: invalidation, win/stale/recache tokens, vivify on miss
+    ("swr-vivify", b"mg k N30 v t c\r\nmg k N30 v\r\n" + ms(b"k", b"new") + b"mg k v\r\n", (SERVER_DEPENDENT,)),
+    ("swr-vivify-flags", b"mg k N30 s v\r\nmg k N30 s v\r\nmg k s v\r\n", ()),
+    ("swr-invalidate", ms(b"k", b"old", b"T100") + b"md k I T30\r\nmg k v\r\nmg k v\r\n"
+     + ms(b"k", b"new", b"I") + b"mg k v\r\n" + ms(b"k", b"newer") + b"mg k v\r\n", ()),
+    ("swr-recache", ms(b"k", b"v", b"T100") + b"mg k R200 v\r\nmg k R30 v\r\nmg k R30 v\r\n", ()),
+    # meta and text on one connection, in order
+    ("mixed", b"set a 0 0 1\r\n1\r\nmg a v\r\nget a\r\nms b 1\r\n2\r\ngets a\r\nmg b v q\r\n"
+     b"delete a\r\nmd b q\r\nmg a v q\r\nincr c 1\r\nma c N0 J7 v\r\nincr c 1\r\nmn\r\n", (SPLIT,)),
+    ("mixed-noreply", b"set a 0 0 1 noreply\r\n1\r\nmg a v q\r\nmn\r\ndelete a noreply\r\nmg a q\r\nmn\r\n", ()),
+    ("mixed-get-many", b"".join(ms(b"k%d" % i, b"v%d" % i) for i in range(10))
+     + b"get " + b" ".join(b"k%d" % i for i in range(12)) + b"\r\n"
+     + b"".join(b"mg k%d v q\r\n" % i for i in range(12)) + b"mn\r\n", ()),
+    ("meta-then-garbage", b"mg k v\r\nxyzzy\r\nmg k v\r\n", ()),
 ]
 
 
 def _meta(b):
-    for name, head in META_HEADS:
-        b.add("meta/" + name, head, META, tail=TAIL_GET)
-    b.add("meta/ms-then-set-get", b"ms k 2\r\nab\r\n", META, tail=TAIL_SET_GET)
+    for name, data, tags in META_CASES:
+        b.add("meta/" + name, data, *tags)
 
 
 # ---------------------------------------------------------------------------------------------

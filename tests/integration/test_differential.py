@@ -46,7 +46,7 @@ sys.path.insert(0, HERE)
 import mc_corpus  # noqa: E402
 import rp_helpers as rp  # noqa: E402
 from mc_corpus import (ADMIN, BINARY, HTTP_PIPELINED, HUGE_GET_LINE, LONG_KEY_DROPS,  # noqa
-                       META, SERVER_DEPENDENT, STATS)
+                       SERVER_DEPENDENT, STATS)
 
 README = os.path.join(HERE, "..", "..", "README.md")
 TABLE_BEGIN = "<!-- known-differences:begin -->"
@@ -351,20 +351,6 @@ def check_admin(case, mc, rpx):
     return None
 
 
-def check_meta(case, mc, rpx):
-    """Every line before the tail (a meta set's data line included) is answered ERROR; not
-    closed."""
-    if rpx.closed:
-        return "ringproxy closed the connection"
-    if not mc.reply.endswith(case.tail_reply):
-        return "memcached's reply does not end with the tail's reply (corpus bug?)"
-    head = case.data[:len(case.data) - len(case.tail)]
-    want = b"ERROR\r\n" * head.count(b"\n") + case.tail_reply
-    if rpx.reply != want:
-        return "ringproxy's reply is not %r" % want
-    return None
-
-
 def check_binary(case, mc, rpx):
     """First byte 0x80: closed without a word."""
     if rpx.reply or not rpx.closed:
@@ -411,7 +397,6 @@ def check_long_key_drops(case, mc, rpx):
 KNOWN = {
     STATS: check_stats,
     ADMIN: check_admin,
-    META: check_meta,
     BINARY: check_binary,
     HTTP_PIPELINED: check_http_pipelined,
     HUGE_GET_LINE: check_huge_get_line,
