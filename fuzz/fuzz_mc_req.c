@@ -6,7 +6,9 @@
  * exactly at that cap; a block is data_len + 2 bytes and bad_chunk says whether its last two
  * were not "\r\n"; tokens inside the line memcached reads (line_end, itself checked), keys no
  * longer than max_key_length, nkeys <= key_cap, noreply exactly where memcached's
- * set_noreply_maybe puts it, data_len within its caps, one reply line per local answer. */
+ * set_noreply_maybe puts it, data_len within its caps, one reply line per local answer; meta
+ * requests (ms with its block) carry one key, q and b only where a flag can say so, and a
+ * decoded base64 key is what they are routed by. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -122,7 +124,7 @@ static enum mc_parse_result parse(const uint8_t *line, size_t len, const struct 
     req->keys = keys;
     req->key_cap = key_cap;
     r = mc_req_parse_line(copy, len, lim, req);
-    CHECK(r >= MC_PARSE_OK && r <= MC_PARSE_TOO_MANY_KEYS);
+    CHECK(r >= MC_PARSE_OK && r <= MC_PARSE_META_BAD_KEY);
     CHECK(req->keys == keys && req->key_cap == key_cap);
 
     /* one reply line for every answer the proxy gives itself */
@@ -151,7 +153,8 @@ static enum mc_parse_result parse(const uint8_t *line, size_t len, const struct 
         CHECK(info == NULL || (info->name_len == req->name.len &&
                                memcmp(info->name, copy + req->name.off, req->name.len) == 0));
     }
-    if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE || r == MC_PARSE_TOO_MANY_KEYS) {
+    if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE || r == MC_PARSE_TOO_MANY_KEYS ||
+        r == MC_PARSE_META_BAD_KEY) {
         CHECK(info != NULL);
         CHECK(req->nkeys <= key_cap);
         for (uint32_t i = 0; i < req->nkeys; i++) {
@@ -166,11 +169,11 @@ static enum mc_parse_result parse(const uint8_t *line, size_t len, const struct 
     if (r == MC_PARSE_CLOSE)
         CHECK(info == NULL && last_len >= 5 && memcmp(last, "HTTP/", 5) == 0);
     /* a storage block that follows has a length under memcached's caps, and only then */
-    if (r == MC_PARSE_OK && info->kind == MC_KIND_STORAGE)
+    if (r == MC_PARSE_OK && (info->kind == MC_KIND_STORAGE || info->kind == MC_KIND_META_SET))
         CHECK(req->data_len <= lim->max_value_size && req->data_len <= INT_MAX - 2);
-    else if (r == MC_PARSE_TOO_LARGE)
-        CHECK(info->kind == MC_KIND_STORAGE && req->data_len > lim->max_value_size &&
-              req->data_len <= INT_MAX - 2);
+    else if (r == MC_PARSE_TOO_LARGE || r == MC_PARSE_META_BAD_KEY)
+        CHECK((info->kind == MC_KIND_STORAGE || info->kind == MC_KIND_META_SET) &&
+              req->data_len > lim->max_value_size && req->data_len <= INT_MAX - 2);
     else if (r != MC_PARSE_TOO_MANY_KEYS)
         CHECK(req->data_len == 0);
     /* noreply: the last token is "noreply", for a command that takes it, with enough
@@ -181,6 +184,24 @@ static enum mc_parse_result parse(const uint8_t *line, size_t len, const struct 
                     memcmp(last, "noreply", 7) == 0;
 
         CHECK(req->noreply == want);
+    }
+    /* meta: one key; quiet and b64 only for the commands that have them, with a flag token
+     * starting with 'q' or 'b' somewhere after the key; a decoded key fits its token's size */
+    if (req->quiet || req->b64) {
+        CHECK(info != NULL && (info->kind == MC_KIND_META || info->kind == MC_KIND_META_SET));
+        CHECK(req->nkeys == 1);
+        CHECK(!req->quiet || req->cmd != MC_ME);
+        CHECK(!req->quiet || memmem(copy + req->keys[0].off + req->keys[0].len,
+                                    end - req->keys[0].off - req->keys[0].len, " q", 2) != NULL);
+    }
+    if (req->b64) {
+        CHECK(req->bkey_len <= MC_META_BKEY_MAX && req->bkey_len <= req->keys[0].len / 4 * 3);
+        /* a key that decodes is what the request is routed by */
+        uint32_t rlen;
+        const uint8_t *rk = mc_req_route_key(copy, req, &rlen);
+        CHECK(req->bkey_len == 0 ? rk == copy + req->keys[0].off : rk == req->bkey);
+    } else if (r == MC_PARSE_OK && req->nkeys > 0) {
+        CHECK(req->bkey_len == 0);
     }
     free(keys);
     free(copy);
@@ -268,11 +289,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0; /* an HTTP request: the proxy closes */
             }
             info = mc_cmd_info(req.cmd);
-            if (info == NULL || info->kind != MC_KIND_STORAGE)
+            if (info == NULL || (info->kind != MC_KIND_STORAGE && info->kind != MC_KIND_META_SET))
                 continue;
-            if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE) {
-                mc_framer_expect_data(&f, req.data_len, r == MC_PARSE_TOO_LARGE);
-                CHECK(f.discard == (r == MC_PARSE_TOO_LARGE) && !f.bad_chunk);
+            if (r == MC_PARSE_OK || r == MC_PARSE_TOO_LARGE || r == MC_PARSE_META_BAD_KEY) {
+                mc_framer_expect_data(&f, req.data_len, r != MC_PARSE_OK);
+                CHECK(f.discard == (r != MC_PARSE_OK) && !f.bad_chunk);
                 in_block = true;
                 block_len = req.data_len;
             }

@@ -22,7 +22,14 @@ static void parse(const uint8_t *line, size_t len, struct mc_rsp_line *rl)
     memcpy(copy, line, len);
     memset(rl, 0, sizeof(*rl));
     mc_rsp_parse_line(copy, len, MAX_VALUE, rl);
-    CHECK(rl->type >= MC_RSP_VALUE && rl->type <= MC_RSP_INVALID);
+    CHECK(rl->type >= MC_RSP_VALUE && rl->type <= MC_RSP_MN);
+    if (rl->type == MC_RSP_META_VALUE || rl->type == MC_RSP_META || rl->type == MC_RSP_MN)
+        CHECK(len >= 4 && copy[2] == (rl->type == MC_RSP_MN ? '\r' : copy[2]) &&
+              (len == 4 || copy[2] == ' '));
+    if (rl->type == MC_RSP_META_VALUE)
+        CHECK(copy[0] == 'V' && copy[1] == 'A' && rl->data_len <= MAX_VALUE);
+    else if (rl->type != MC_RSP_VALUE)
+        CHECK(rl->data_len == 0);
     if (rl->type == MC_RSP_VALUE) {
         CHECK((uint64_t)rl->key.off + rl->key.len <= len && rl->key.len >= 1);
         CHECK(rl->data_len <= MAX_VALUE);
@@ -90,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 free(buf);
                 return 0; /* the proxy closes the server connection */
             }
-            if (rl.type == MC_RSP_VALUE)
+            if (rl.type == MC_RSP_VALUE || rl.type == MC_RSP_META_VALUE)
                 mc_rsp_framer_expect_data(&f, rl.data_len);
         }
         pos += plen;

@@ -84,7 +84,7 @@ struct mc_req {
     uint32_t line_end;     /* bytes memcached reads of the line: up to its "\r\n" / "\n" or
                             * a NUL, whichever comes first */
     bool quiet;            /* mg ms md ma: a flag token starts with 'q' (memcached's test), so
-                            * the reply may be nothing: the proxy asks for an MN after it */
+                            * the reply may be nothing: the proxy sends MC_META_END after it */
     bool b64;              /* meta: the key is base64 (the b flag) */
     uint32_t bkey_len;     /* b64: bytes of the decoded key in bkey; 0: it does not decode */
     uint8_t bkey[MC_META_BKEY_MAX];

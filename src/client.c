@@ -500,7 +500,9 @@ static void client_unlink_old(struct worker *w, struct client *c, const uint8_t 
 {
     bool meta = req->cmd == MC_MS;
     const char *head = meta ? "md " : "delete ";
-    const char *tail = !meta ? " noreply\r\n" : req->b64 ? " b q\r\nmn\r\n" : " q\r\nmn\r\n";
+    const char *tail = !meta      ? " noreply\r\n"
+                       : req->b64 ? " b q\r\n" MC_META_END
+                                  : " q\r\n" MC_META_END;
     uint8_t line[16 + MC_META_BKEY_MAX + 256];
     uint32_t klen = req->keys[0].len, hlen = (uint32_t)strlen(head), tlen = (uint32_t)strlen(tail);
     uint32_t len = hlen + klen + tlen, rlen;
@@ -528,7 +530,7 @@ static void client_unlink_old(struct worker *w, struct client *c, const uint8_t 
     STAT_ADD(w->st.bytes_invented, len);
     m->cmd = meta ? MC_MD : MC_DELETE;
     m->noreply = !meta;
-    m->quiet = meta; /* its reply (NF, or nothing) ends at the MN, and goes nowhere */
+    m->quiet = meta; /* its reply (NF, or nothing) ends at the VERSION, and goes nowhere */
     m->redis = c->pool->cp->redis;
     m->state = MS_QUEUED;
     server_enqueue(w, c->pool, pool_route(w, c->pool, rkey, rlen), m);
@@ -637,12 +639,12 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
     uint32_t rlen;
     const uint8_t *rkey = mc_req_route_key(line, &req, &rlen);
     uint32_t dest = pool_route(w, pool, rkey, rlen);
-    /* a quiet meta request may have no reply at all: the mn after it (sent once the request is
-     * whole) says where its reply ends. Requests are forwarded untouched; this is the one thing
-     * the proxy adds */
+    /* a quiet meta request may have no reply at all: the MC_META_END after it (sent once the
+     * request is whole) says where its reply ends. Requests are forwarded untouched; this is the
+     * one thing the proxy adds */
     m->quiet = req.quiet;
     if (m->quiet && ci->kind == MC_KIND_META)
-        svec_push(&m->req, &w->mbufs, (const uint8_t *)MC_META_MN, 4, MBUF_NONE);
+        svec_push(&m->req, &w->mbufs, (const uint8_t *)MC_META_END, MC_META_END_LEN, MBUF_NONE);
     if (ci->kind == MC_KIND_STORAGE || ci->kind == MC_KIND_META_SET) {
         /* queued once its data block is whole (client_parse, MC_DONE): a server connection
          * never carries part of a request, so a client that stops or vanishes halfway costs
@@ -787,7 +789,8 @@ static size_t client_parse(struct worker *w, struct client *c, uint32_t buf, siz
                 STAT_INC(c->pool->st->client_err);
             } else if (m->state == MS_RECEIVING) {
                 if (m->quiet)
-                    svec_push(&m->req, &w->mbufs, (const uint8_t *)MC_META_MN, 4, MBUF_NONE);
+                    svec_push(&m->req, &w->mbufs, (const uint8_t *)MC_META_END, MC_META_END_LEN,
+                              MBUF_NONE);
                 client_enqueue_stored(w, c, m); /* whole: now it may go */
             } else if (m->state == MS_SWALLOWING) {
                 m->state = MS_ANSWERED; /* the block is over: the error reply may go */
@@ -885,7 +888,7 @@ void client_flush(struct worker *w, struct client *c)
             svec_release_from(&m->rsp, &w->mbufs, m->rsp_handed);
         } else {
             /* a reply streams only once its first line has been checked: a server's garbage
-             * must never reach the client (a quiet one only once it is whole: the MN that
+             * must never reach the client (a quiet one only once it is whole: the VERSION that
              * ends it is not the client's) */
             while (m->rsp_handed < m->rsp.n &&
                    (m->state == MS_ANSWERED || (m->rsp_type != 0 && !m->quiet)) &&

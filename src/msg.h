@@ -148,8 +148,8 @@ struct msg {
                     * -BUSY, -LOADING, as nutcracker counts them) */
     uint8_t state; /* enum msg_state: where it is in its life */
     bool noreply;
-    bool quiet;     /* a quiet meta request: the proxy's own "mn" follows it, and its reply is
-                     * whatever the server sends before the MN (maybe nothing) */
+    bool quiet;     /* a quiet meta request: the proxy's own MC_META_END follows it, and its
+                     * reply is whatever the server sends before the VERSION (maybe nothing) */
     bool in_client; /* the client's queue still references it (until its reply is handed over) */
     bool is_frag;
     uint8_t err;      /* enum msg_err */

@@ -777,6 +777,12 @@ static int sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const u
         sconn_reply_done(w, sc, true);
         return 1;
     case MC_RSP_LINE:
+        if (m->quiet && len > 8 && memcmp(line, "VERSION ", 8) == 0) {
+            /* the proxy's own MC_META_END is answered: its line is not part of the reply */
+            sconn_drop_line(w, sc, m, len);
+            sconn_reply_done(w, sc, true);
+            return 1;
+        }
         if (kind == MC_KIND_RETRIEVAL || mc_kind_is_meta(kind))
             return -1;
         sconn_reply_done(w, sc, true);
@@ -784,26 +790,19 @@ static int sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const u
     case MC_RSP_ERROR:
         m->rsp_type = MC_RSP_ERROR;
         if (m->quiet)
-            return 0; /* errors are never quiet: it is the reply, and the MN ends it */
+            return 0; /* errors are never quiet: it is the reply; the VERSION ends it */
         sconn_reply_done(w, sc, true);
         return 1;
     case MC_RSP_META_VALUE:
         if (!mc_kind_is_meta(kind))
             return -1;
         mc_rsp_framer_expect_data(&sc->fr, rl->data_len);
-        return 0; /* complete with its data block (sconn_parse), or, quiet, at the MN */
+        return 0; /* complete with its data block (sconn_parse), or, quiet, at the VERSION */
     case MC_RSP_META:
         if (!mc_kind_is_meta(kind))
             return -1;
         if (m->quiet)
             return 0;
-        sconn_reply_done(w, sc, true);
-        return 1;
-    case MC_RSP_MN:
-        if (!m->quiet)
-            return -1;
-        /* the proxy's own mn is answered: its line is not part of the reply */
-        sconn_drop_line(w, sc, m, len);
         sconn_reply_done(w, sc, true);
         return 1;
     default:

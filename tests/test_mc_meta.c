@@ -26,24 +26,26 @@ struct b64_case {
  * (encoded again) in the k flag, and a bad row gets "CLIENT_ERROR error decoding key". */
 static const struct b64_case b64_cases[] = {
     DEC("Zm9v", "foo"),
-    DEC("Zm9v!", "foo"),          /* bytes outside the alphabet are skipped */
+    DEC("Zm9v!", "foo"), /* bytes outside the alphabet are skipped */
     DEC("!Zm9v", "foo"),
-    DEC("Zm\x01" "9v", "foo"),
+    DEC("Zm\x01"
+        "9v",
+        "foo"),
     DEC("Zg==", "f"),
     DEC("Zm8=", "fo"),
-    DEC("Zg==Zg==", "f"),         /* decoding stops after the first padded group */
+    DEC("Zg==Zg==", "f"), /* decoding stops after the first padded group */
     DEC("Zg==!!!!", "f"),
     DEC("Zm9vYmFy", "foobar"),
     DEC("AAAA", "\0\0\0"),
     DEC("/+/+", "\xff\xef\xfe"),
     BAD(""),
     BAD("!!!!"),
-    BAD("Zm9"),                   /* not a multiple of 4 */
+    BAD("Zm9"), /* not a multiple of 4 */
     BAD("Zm9=v"),
-    BAD("Zm9v===="),              /* a group of padding alone */
-    BAD("Z==="),                  /* three '=' in a group */
+    BAD("Zm9v===="), /* a group of padding alone */
+    BAD("Z==="),     /* three '=' in a group */
     BAD("Zm9vZ"),
-    BAD("-_-_"),                  /* the URL-safe alphabet is not memcached's */
+    BAD("-_-_"), /* the URL-safe alphabet is not memcached's */
 };
 
 static void test_b64_table(void **state)

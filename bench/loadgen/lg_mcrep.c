@@ -13,6 +13,7 @@ void lg_mc_parser_init(struct lg_mc_parser *p)
     p->line_len = 0;
     p->hits = 0;
     p->data_left = 0;
+    p->meta = LG_MC_TEXT;
 }
 
 const char *lg_mc_last_line(const struct lg_mc_parser *p, size_t *len)
@@ -61,6 +62,43 @@ static int64_t value_len(const char *s, size_t len)
 
 enum { LINE_MORE, LINE_DONE, LINE_BAD };
 
+/* A meta reply line s[0, len) (no "\r\n"). */
+static int end_meta_line(struct lg_mc_parser *p, const char *s, size_t len, struct lg_mc_reply *out)
+{
+    if (starts(s, len, "VA")) {
+        uint64_t v = 0;
+        size_t i = 3;
+        if (len < 4)
+            return LINE_BAD;
+        for (; i < len && s[i] != ' '; i++) {
+            if (s[i] < '0' || s[i] > '9' || v > LG_MC_VALUE_MAX)
+                return LINE_BAD;
+            v = v * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (i == 3 || v > LG_MC_VALUE_MAX)
+            return LINE_BAD;
+        p->hits++;
+        p->data_left = v;
+        p->state = ST_DATA;
+        return LINE_MORE;
+    }
+    out->hits = p->hits;
+    if (starts(s, len, "MN") || (starts(s, len, "EN") && p->meta == LG_MC_META_ONE)) {
+        out->kind = LG_MC_VALUES;
+        return LINE_DONE;
+    }
+    if (p->hits > 0) /* between a quiet read's values only more values or the MN */
+        return LINE_BAD;
+    if (starts(s, len, "HD")) {
+        out->kind = LG_MC_STORED;
+    } else if (starts(s, len, "NS") || starts(s, len, "EX") || starts(s, len, "NF")) {
+        out->kind = LG_MC_NOT_STORED;
+    } else {
+        return LINE_BAD;
+    }
+    return LINE_DONE;
+}
+
 /* A complete line is in p->line (p->line_len bytes, "\r\n" included). */
 static int end_line(struct lg_mc_parser *p, struct lg_mc_reply *out)
 {
@@ -79,6 +117,8 @@ static int end_line(struct lg_mc_parser *p, struct lg_mc_reply *out)
     }
     if (p->truncated)
         return LINE_BAD;
+    if (p->meta != LG_MC_TEXT)
+        return end_meta_line(p, s, len, out);
     if (starts(s, len, "VALUE")) {
         int64_t n = value_len(s, len);
         if (n < 0)
@@ -175,6 +215,16 @@ enum lg_mc_status lg_mc_feed(struct lg_mc_parser *p, const char *buf, size_t len
                 return LG_MC_BAD;
             }
             p->state = ST_LINE;
+            if (p->meta == LG_MC_META_ONE) {
+                /* a meta read's reply is its one value */
+                out->kind = LG_MC_VALUES;
+                out->hits = p->hits;
+                p->hits = 0;
+                p->line_len = 0;
+                *consumed = pos;
+                p->state = ST_END;
+                return LG_MC_DONE;
+            }
             break;
         case ST_END:
         default:

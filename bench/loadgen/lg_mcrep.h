@@ -30,8 +30,14 @@ struct lg_mc_reply {
     uint32_t hits; /* VALUE blocks seen (also for an error that cut a get reply short) */
 };
 
+/* Meta replies (set p->meta after lg_mc_parser_init): VA <n> with its block, EN, HD, NS/EX/NF,
+ * MN. ONE: a read's reply is one VA or EN; QUIET: a read (quiet gets and an mn) is every VA up
+ * to the MN. HD is a write's reply in both. */
+enum { LG_MC_TEXT = 0, LG_MC_META_ONE, LG_MC_META_QUIET };
+
 struct lg_mc_parser {
     uint8_t state;      /* line, data block, or its "\r\n" */
+    uint8_t meta;       /* LG_MC_TEXT or a meta mode */
     bool truncated;     /* the current line is longer than LG_MC_LINE_KEEP */
     uint32_t line_len;  /* bytes of the current line so far (kept or not) */
     uint32_t hits;      /* VALUE blocks of the reply in progress */

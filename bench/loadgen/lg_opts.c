@@ -14,7 +14,7 @@ void lg_opts_usage(FILE *f)
 {
     fputs("usage: loadgen [options]\n"
           "  -s, --server HOST:PORT    target (default 127.0.0.1:11211)\n"
-          "  -P, --protocol memcache|redis   (default memcache)\n"
+          "  -P, --protocol memcache|meta|redis (default memcache)\n"
           "  -c, --connections N       connections in total (default 32)\n"
           "  -t, --threads M           threads, each with its own epoll loop (default 1)\n"
           "  -d, --pipeline D          requests in flight per connection (default 1)\n"
@@ -192,8 +192,10 @@ int lg_opts_parse(struct lg_config *cfg, int argc, char **argv)
                 cfg->proto = LG_PROTO_MC;
             else if (strcmp(a, "redis") == 0 || strcmp(a, "resp") == 0)
                 cfg->proto = LG_PROTO_REDIS;
+            else if (strcmp(a, "meta") == 0)
+                cfg->proto = LG_PROTO_META;
             else
-                return bad("protocol", a, "expected memcache or redis");
+                return bad("protocol", a, "expected memcache, meta or redis");
             break;
         case 'c':
             rc = get_u32("connections", a, 1, 1000000, &cfg->conns);

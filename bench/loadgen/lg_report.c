@@ -17,7 +17,7 @@ static const char *mode_name(const struct lg_config *cfg)
 
 static const char *proto_name(const struct lg_config *cfg)
 {
-    return cfg->proto == LG_PROTO_MC ? "memcache" : "redis";
+    return cfg->proto == LG_PROTO_MC ? "memcache" : cfg->proto == LG_PROTO_META ? "meta" : "redis";
 }
 
 static double per_sec(uint64_t n, double s)

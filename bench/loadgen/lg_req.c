@@ -38,6 +38,9 @@ size_t lg_req_max(enum lg_proto proto, const struct lg_keyfmt *kf, uint32_t widt
     if (proto == LG_PROTO_MC) {
         get = 4 + (size_t)width * (key + 1) + 2; /* get{ key}\r\n */
         set = 4 + key + 5 + 20 + 2 + vlen + 2;   /* set key 0 0 n\r\n..\r\n */
+    } else if (proto == LG_PROTO_META) {
+        get = (size_t)width * (3 + key + 6) + 4; /* {mg key v q\r\n}mn\r\n */
+        set = 3 + key + 1 + 20 + 5 + vlen + 2;   /* ms key n T0\r\n..\r\n */
     } else {
         get = 1 + 10 + 2 + 4 + 4 + 2 +                /* *n\r\n$4\r\nMGET\r\n */
               (size_t)width * (1 + 20 + 2 + key + 2); /* $len\r\nkey\r\n */
@@ -57,6 +60,16 @@ size_t lg_req_get(char *dst, enum lg_proto proto, const struct lg_keyfmt *kf, co
             p += lg_key_format(dst + p, kf, keys[i]);
         }
         p += put(dst + p, "\r\n", 2);
+        return p;
+    }
+    if (proto == LG_PROTO_META) {
+        for (uint32_t i = 0; i < n; i++) {
+            p += put(dst + p, "mg ", 3);
+            p += lg_key_format(dst + p, kf, keys[i]);
+            p += n == 1 ? put(dst + p, " v\r\n", 4) : put(dst + p, " v q\r\n", 6);
+        }
+        if (n > 1)
+            p += put(dst + p, "mn\r\n", 4);
         return p;
     }
     if (n == 1) {
@@ -88,6 +101,12 @@ size_t lg_req_set(char *dst, enum lg_proto proto, const struct lg_keyfmt *kf, ui
         p += put(dst + p, " 0 0 ", 5);
         p += put_uint(dst + p, vlen, 1);
         p += put(dst + p, "\r\n", 2);
+    } else if (proto == LG_PROTO_META) {
+        p += put(dst + p, "ms ", 3);
+        p += lg_key_format(dst + p, kf, key);
+        dst[p++] = ' ';
+        p += put_uint(dst + p, vlen, 1);
+        p += put(dst + p, " T0\r\n", 5);
     } else {
         char name[256 + LG_KEY_DIGITS_MAX];
         size_t klen = lg_key_format(name, kf, key);

@@ -9,7 +9,15 @@
 enum lg_proto {
     LG_PROTO_MC,    /* memcached text protocol */
     LG_PROTO_REDIS, /* RESP2 */
+    LG_PROTO_META,  /* memcached meta commands: mg k v; a read of n > 1 keys is n quiet
+                     * "mg k v q" and an mn; ms k n T0 */
 };
+
+/* memcached's protocols, text and meta, share one reply parser (lg_mcrep.h). */
+static inline int lg_proto_memcached(enum lg_proto p)
+{
+    return p != LG_PROTO_REDIS;
+}
 
 /* Key names are "<prefix><index>", the index zero-padded to 8 digits ("key:%08u"). */
 struct lg_keyfmt {
@@ -27,7 +35,8 @@ size_t lg_key_format(char *dst, const struct lg_keyfmt *kf, uint32_t idx);
  * vlen-byte value. */
 size_t lg_req_max(enum lg_proto proto, const struct lg_keyfmt *kf, uint32_t width, size_t vlen);
 
-/* A read of n keys (n >= 1): "get k1 .. kn" or GET / MGET. Returns the bytes written. */
+/* A read of n keys (n >= 1): "get k1 .. kn", GET / MGET, or meta gets. Returns the bytes
+ * written. */
 size_t lg_req_get(char *dst, enum lg_proto proto, const struct lg_keyfmt *kf, const uint32_t *keys,
                   uint32_t n);
 

@@ -32,7 +32,8 @@ struct mc_case {
     const char *in;
     int n; /* replies expected before the end (or before BAD) */
     struct lg_mc_reply r[MAXR];
-    int bad; /* the stream ends in LG_MC_BAD */
+    int bad;  /* the stream ends in LG_MC_BAD */
+    int meta; /* the parser's meta mode */
 };
 
 static const struct mc_case mc_cases[] = {
@@ -65,6 +66,26 @@ static const struct mc_case mc_cases[] = {
     {"VALUE k 0 3\r\nabc\r\nSTORED\r\n", 0, {{0, 0}}, 1},
     {"ENDX\r\n", 0, {{0, 0}}, 1},
     {"VALUE k 0 99999999999\r\n", 0, {{0, 0}}, 1},
+    /* meta: one read is one VA or EN; quiet reads end at MN; HD is a write */
+    {"VA 5\r\nhello\r\nEN\r\nHD\r\nNS\r\n",
+     4,
+     {{LG_MC_VALUES, 1}, {LG_MC_VALUES, 0}, {LG_MC_STORED, 0}, {LG_MC_NOT_STORED, 0}},
+     0,
+     LG_MC_META_ONE},
+    {"VA 2 f0\r\nMN\r\nHD\r\n", 2, {{LG_MC_VALUES, 1}, {LG_MC_STORED, 0}}, 0, LG_MC_META_ONE},
+    {"VA 1\r\na\r\nVA 3\r\nEN\r\r\nMN\r\nMN\r\nHD\r\n",
+     3,
+     {{LG_MC_VALUES, 2}, {LG_MC_VALUES, 0}, {LG_MC_STORED, 0}},
+     0,
+     LG_MC_META_QUIET},
+    {"VA 1\r\na\r\nSERVER_ERROR backend down\r\nMN\r\n",
+     2,
+     {{LG_MC_ERROR, 1}, {LG_MC_VALUES, 0}},
+     0,
+     LG_MC_META_QUIET},
+    {"VA 1\r\na\r\nHD\r\n", 0, {{0, 0}}, 1, LG_MC_META_QUIET},
+    {"VA x\r\n", 0, {{0, 0}}, 1, LG_MC_META_ONE},
+    {"VALUE k 0 1\r\nx\r\nEND\r\n", 0, {{0, 0}}, 1, LG_MC_META_ONE},
 };
 
 /* Feeds in[0..len) in the pieces given by cuts (ascending offsets); checks the replies. */
@@ -72,6 +93,7 @@ static void mc_run(const struct mc_case *tc, const size_t *cuts, int ncuts, cons
 {
     struct lg_mc_parser p;
     lg_mc_parser_init(&p);
+    p.meta = (uint8_t)tc->meta;
     size_t len = strlen(tc->in), start = 0;
     int got = 0, bad = 0;
     for (int c = 0; c <= ncuts && !bad; c++) {
@@ -269,6 +291,11 @@ static void test_req(void)
            "$13\r\nkey:123456789\r\n");
     expect("redis set", buf, lg_req_set(buf, LG_PROTO_REDIS, &kf, 7, "", 0),
            "*3\r\n$3\r\nSET\r\n$12\r\nkey:00000007\r\n$0\r\n\r\n");
+    expect("meta get", buf, lg_req_get(buf, LG_PROTO_META, &kf, keys, 1), "mg key:00000042 v\r\n");
+    expect("meta quiet gets", buf, lg_req_get(buf, LG_PROTO_META, &kf, keys, 2),
+           "mg key:00000042 v q\r\nmg key:00000000 v q\r\nmn\r\n");
+    expect("meta set", buf, lg_req_set(buf, LG_PROTO_META, &kf, 7, "hi", 2),
+           "ms key:00000007 2 T0\r\nhi\r\n");
 
     /* the bound holds for the longest keys */
     struct lg_keyfmt lk = {"a-rather-long-prefix:", 21};
@@ -277,7 +304,7 @@ static void test_req(void)
         big[i] = 4000000000u;
     char val[1000];
     memset(val, 'v', sizeof(val));
-    for (int proto = LG_PROTO_MC; proto <= LG_PROTO_REDIS; proto++) {
+    for (int proto = LG_PROTO_MC; proto <= LG_PROTO_META; proto++) {
         size_t max = lg_req_max(proto, &lk, 100, sizeof(val));
         CHECK(lg_req_get(buf, proto, &lk, big, 100) <= max, "req_max get %d", proto);
         CHECK(lg_req_set(buf, proto, &lk, 4000000000u, val, sizeof(val)) <= max, "req_max set %d",

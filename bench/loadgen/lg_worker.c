@@ -462,8 +462,8 @@ static int on_reply(struct lg_worker *w, struct lg_conn *c, const void *reply, u
     if (c->count == 0) { /* e.g. redis refusing a client past maxclients */
         char what[LG_MSG_LEN] = "";
         size_t len;
-        const char *txt = cfg->proto == LG_PROTO_MC ? lg_mc_last_line(&c->p.mc, &len)
-                                                    : lg_resp_last_line(&c->p.rd, &len);
+        const char *txt = lg_proto_memcached(cfg->proto) ? lg_mc_last_line(&c->p.mc, &len)
+                                                         : lg_resp_last_line(&c->p.rd, &len);
         note(what, "reply with no request in flight: ", txt, len);
         conn_fail(w, c, LG_FAIL_PROTOCOL, now, what);
         return -1;
@@ -472,7 +472,7 @@ static int on_reply(struct lg_worker *w, struct lg_conn *c, const void *reply, u
     c->head = (c->head + 1) % c->cap;
     c->count--;
     w->inflight--;
-    if (cfg->proto == LG_PROTO_MC)
+    if (lg_proto_memcached(cfg->proto))
         rc = judge_mc(&p, reply, &o);
     else
         rc = judge_resp(&p, reply, &o);
@@ -482,8 +482,8 @@ static int on_reply(struct lg_worker *w, struct lg_conn *c, const void *reply, u
     }
     if (o.error) {
         size_t len;
-        const char *txt = cfg->proto == LG_PROTO_MC ? lg_mc_last_line(&c->p.mc, &len)
-                                                    : lg_resp_last_line(&c->p.rd, &len);
+        const char *txt = lg_proto_memcached(cfg->proto) ? lg_mc_last_line(&c->p.mc, &len)
+                                                         : lg_resp_last_line(&c->p.rd, &len);
         if (len == 0) {
             txt = "write not stored";
             len = strlen(txt);
@@ -528,7 +528,7 @@ static int conn_parse(struct lg_worker *w, struct lg_conn *c, const char *buf, s
     size_t pos = 0;
     while (pos < len) {
         size_t used = 0;
-        if (cfg->proto == LG_PROTO_MC) {
+        if (lg_proto_memcached(cfg->proto)) {
             struct lg_mc_reply r;
             enum lg_mc_status st = lg_mc_feed(&c->p.mc, buf + pos, len - pos, &used, &r);
             pos += used;
@@ -596,9 +596,11 @@ static void conn_opened(struct lg_worker *w, struct lg_conn *c, uint64_t now)
     c->state = CS_OPEN;
     c->last_progress = now;
     w->st.connected++;
-    if (w->sh->cfg->proto == LG_PROTO_MC)
+    if (lg_proto_memcached(w->sh->cfg->proto)) {
         lg_mc_parser_init(&c->p.mc);
-    else
+        if (w->sh->cfg->proto == LG_PROTO_META)
+            c->p.mc.meta = w->sh->cfg->width > 1 ? LG_MC_META_QUIET : LG_MC_META_ONE;
+    } else
         lg_resp_parser_init(&c->p.rd);
     mark(w, c); /* conn_fill does the setup work, or settles it */
 }
