@@ -197,8 +197,8 @@ static enum mc_parse_result parse(const uint8_t *line, size_t len, const struct 
     if (req->b64) {
         CHECK(req->bkey_len <= MC_META_BKEY_MAX && req->bkey_len <= req->keys[0].len / 4 * 3);
         /* a key that decodes is what the request is routed by */
-        uint32_t rlen;
-        const uint8_t *rk = mc_req_route_key(copy, req, &rlen);
+        uint32_t route_len;
+        const uint8_t *rk = mc_req_route_key(copy, req, &route_len);
         CHECK(req->bkey_len == 0 ? rk == copy + req->keys[0].off : rk == req->bkey);
     } else if (r == MC_PARSE_OK && req->nkeys > 0) {
         CHECK(req->bkey_len == 0);
