@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 
 static void client_resume(struct worker *w, struct client *c);
 static void client_drain_held(struct worker *w, struct client *c);
+static void client_retire_check(struct worker *w, struct client *c);
 
 /* Back under half of both limits: reading may resume. */
 /* How many requests c may have outstanding: as many as its pool's client_reply_limit holds
@@ -363,57 +365,74 @@ static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
     }
     svec_release(&m->req, &w->mbufs);
 
-    /* one fragment per server, its keys in the client's order */
-    struct msg **byserver = calloc(pool->nservers, sizeof(*byserver));
-    uint32_t *count = calloc(pool->nservers, sizeof(*count));
-    if (byserver == NULL || count == NULL) {
-        free(byserver);
-        free(count);
+    /* one fragment per server, its keys in the client's order. Each fragment's line is written
+     * out whole into bytes it owns: a copy of its keys (tens of bytes each) costs less than
+     * forwarding them in place, which takes two slices per key (the key and the space before
+     * it), a buffer reference each, and as many iovecs for the kernel to walk. The keys stay
+     * referenced in place (mg->keys) for matching the replies. */
+    struct split_server {
+        struct msg *frag;
+        uint32_t count; /* keys */
+        uint32_t fill;  /* bytes of its line written */
+        uint64_t bytes; /* bytes of its keys, a separator each */
+    } *per = calloc(pool->nservers, sizeof(*per));
+    if (per == NULL)
         goto out_nomem;
+    uint32_t hlen = heads[m->cmd].n;
+    uint32_t elen = m->cmd == MC_GAT || m->cmd == MC_GATS ? req->exptime.len + 1 : 0;
+    for (uint32_t k = 0; k < req->nkeys; k++) {
+        per[dest[k]].count++;
+        per[dest[k]].bytes += req->keys[k].len + 1; /* a key and a space (or the "\r" at the end) */
     }
-    for (uint32_t k = 0; k < req->nkeys; k++)
-        count[dest[k]]++;
     m->state = MS_SPLIT;
     bool failed = false;
     for (uint32_t k = 0; k < req->nkeys && !failed; k++) {
-        uint32_t s = dest[k];
-        struct msg *f = byserver[s];
+        struct split_server *ps = &per[dest[k]];
+        struct msg *f = ps->frag;
         if (f == NULL) {
             f = msg_frag_new(w, m);
-            if (f == NULL || (f->frag_keys = malloc(count[s] * sizeof(uint32_t))) == NULL) {
+            if (f == NULL || (f->frag_keys = malloc(ps->count * sizeof(uint32_t))) == NULL ||
+                (f->owned = malloc(hlen + elen + ps->bytes + 1)) == NULL) {
                 failed = true;
                 break;
             }
-            f->server_idx = s;
-            byserver[s] = f;
-            svec_push(&f->req, &w->mbufs, (const uint8_t *)heads[m->cmd].s, heads[m->cmd].n,
-                      MBUF_NONE);
-            if (m->cmd == MC_GAT || m->cmd == MC_GATS) {
-                svec_push(&f->req, &w->mbufs, line + req->exptime.off, req->exptime.len, buf);
-                svec_push(&f->req, &w->mbufs, (const uint8_t *)" ", 1, MBUF_NONE);
+            f->server_idx = dest[k];
+            ps->frag = f;
+            memcpy(f->owned, heads[m->cmd].s, hlen);
+            ps->fill = hlen;
+            if (elen > 0) {
+                memcpy(f->owned + ps->fill, line + req->exptime.off, req->exptime.len);
+                f->owned[ps->fill + req->exptime.len] = ' ';
+                ps->fill += elen;
             }
         } else {
-            svec_push(&f->req, &w->mbufs, (const uint8_t *)" ", 1, MBUF_NONE);
+            f->owned[ps->fill++] = ' ';
         }
-        svec_push(&f->req, &w->mbufs, mg->keys[k].ptr, mg->keys[k].len, buf);
+        memcpy(f->owned + ps->fill, mg->keys[k].ptr, mg->keys[k].len);
+        ps->fill += mg->keys[k].len;
         f->frag_keys[f->frag_nkeys++] = k;
     }
     STAT_ADD(pool->st->fragments, m->frags_pending);
-    for (struct msg *f = m->frags; f != NULL; f = f->fnext)
-        svec_push(&f->req, &w->mbufs, (const uint8_t *)"\r\n", 2, MBUF_NONE);
-    free(count);
+    for (uint32_t s = 0; s < pool->nservers && !failed; s++) {
+        struct split_server *ps = &per[s];
+        if (ps->frag == NULL)
+            continue;
+        ps->frag->owned[ps->fill++] = '\r';
+        ps->frag->owned[ps->fill++] = '\n';
+        svec_push(&ps->frag->req, &w->mbufs, ps->frag->owned, ps->fill, MBUF_NONE);
+    }
     if (failed) {
         /* nothing was queued yet: drop the fragments and answer with an error */
-        free(byserver);
+        free(per);
         msg_drop_frags(w, m);
         msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
         return;
     }
     /* queue in server order; a fragment may complete (fail) at once, so walk our own array */
     for (uint32_t s = 0; s < pool->nservers; s++)
-        if (byserver[s] != NULL)
-            server_enqueue(w, pool, s, byserver[s]);
-    free(byserver);
+        if (per[s].frag != NULL)
+            server_enqueue(w, pool, s, per[s].frag);
+    free(per);
     return;
 
 out_nomem:
@@ -658,13 +677,8 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
     }
     if (ci->kind == MC_KIND_RETRIEVAL && req.nkeys > 1) {
         /* where does every key go? one server: forward the line untouched */
-        uint32_t *dests = malloc(req.nkeys * sizeof(*dests));
+        uint32_t *dests = w->destscratch;
         bool split = false;
-        if (dests == NULL) {
-            svec_release(&m->req, &w->mbufs);
-            msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
-            return;
-        }
         dests[0] = dest;
         for (uint32_t k = 1; k < req.nkeys; k++) {
             dests[k] = pool_route(w, pool, line + req.keys[k].off, req.keys[k].len);
@@ -679,11 +693,9 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
                     if (dests[k] == UINT32_MAX)
                         dests[k] = dest;
                 client_split(w, c, m, line, len, buf, &req, dests);
-                free(dests);
                 return;
             }
         }
-        free(dests);
     }
     server_enqueue(w, pool, dest, m);
 }
@@ -1125,6 +1137,7 @@ static void client_drain_held(struct worker *w, struct client *c)
         c->rx_eof = false;
         client_end_of_input(w, c);
     }
+    client_retire_check(w, c);
 }
 
 void client_event(struct worker *w, struct client *c, const struct io_event *ev)
@@ -1148,6 +1161,11 @@ void client_event(struct worker *w, struct client *c, const struct io_event *ev)
                     c->close_now = true;
             }
             mbuf_put(&w->mbufs, ev->buf);
+            if (c->retire_left > 0) {
+                c->retire_left =
+                    (uint32_t)ev->res >= c->retire_left ? 0 : c->retire_left - (uint32_t)ev->res;
+                client_retire_check(w, c);
+            }
             if (!(ev->flags & IO_F_MORE))
                 client_rearm(w, c);
         } else if (ev->res == 0 && c->held != NULL) {
@@ -1216,13 +1234,28 @@ void client_close(struct worker *w, struct client *c)
     worker_close_owner(w, &c->o);
 }
 
-void client_retire(struct worker *w, struct client *c)
+/* A retiring client whose input from before the retirement is all read and parsed: from here
+ * on, nothing more is read. */
+static void client_retire_check(struct worker *w, struct client *c)
 {
-    if (c->o.closing || c->eof)
+    if (!c->retiring || c->eof || c->o.closing || c->retire_left > 0 || c->held != NULL)
         return;
     client_drop_partial(w, c);
     c->eof = true;
     worker_mark_dirty(w, &c->o);
+}
+
+void client_retire(struct worker *w, struct client *c)
+{
+    if (c->o.closing || c->eof || c->retiring)
+        return;
+    c->retiring = true;
+    /* a request the client sent just before (still in its socket) was asked before the drain
+     * began, as much as one already read: it is read and answered too */
+    int pending = 0;
+    if (!c->close_now && ioctl(c->o.fd, FIONREAD, &pending) == 0 && pending > 0)
+        c->retire_left = (uint32_t)pending;
+    client_retire_check(w, c);
 }
 
 void client_free(struct worker *w, struct client *c)

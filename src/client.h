@@ -41,10 +41,13 @@ struct client {
     struct held *held;    /* received bytes not parsed yet (a backlog stopped the parse), in
                            * order; each holds a reference on its buffer */
     struct held *held_tail;
-    struct rd_conn *rd; /* a redis pool's client: its protocol state (NULL: memcached) */
-    bool rx_eof;        /* the client's EOF came while bytes were held: acted on once they
-                         * are parsed */
-    uint64_t probed;    /* monotonic ns of its last clients_probe_quiet poll */
+    struct rd_conn *rd;   /* a redis pool's client: its protocol state (NULL: memcached) */
+    bool retiring;        /* the drain or its pool's removal asked it to go: it goes once what
+                           * it had sent by then is read and answered */
+    uint32_t retire_left; /* retiring: bytes that were in its socket then, still to be read */
+    bool rx_eof;          /* the client's EOF came while bytes were held: acted on once they
+                           * are parsed */
+    uint64_t probed;      /* monotonic ns of its last clients_probe_quiet poll */
 };
 
 /* Bytes of one receive buffer that wait to be parsed. */
@@ -69,7 +72,8 @@ void client_accept(struct worker *w, struct pool_rt *pool, int fd);
 void client_event(struct worker *w, struct client *c, const struct io_event *ev);
 void client_flush(struct worker *w, struct client *c);
 void client_rearm(struct worker *w, struct client *c);
-/* Its pool is going (a reload removed it) or the process is draining: the request being
+/* Its pool is going (a reload removed it) or the process is draining: what c had sent by then
+ * (bytes in its socket, bytes held) is still read and answered; after that, a request still half
  * received is dropped, nothing more is read, and c closes once its replies are out. */
 void client_retire(struct worker *w, struct client *c);
 /* Detaches the client's requests (their replies will be dropped) and closes it. */

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +51,15 @@ enum ep_queue {
     0x100u /* the peer's FIN, a reset or an error came with an edge: reads go on                   \
             * until recv says so (0 or an error), short or not, because                            \
             * that edge was the last one this fd will raise */
+#define EP_WIDE                                                                                    \
+    0x200u /* the last read filled every buffer it had: the next one reads into                    \
+            * EP_READ_WIDE buffers at once (readv), until a read comes up short */
 #define EP_ON(q) (0x10u << (q)) /* linked on queue q */
+
+/* Buffers one readv may fill when a socket has more queued than one buffer holds (a large
+ * value): 16 x 16 KiB, so that a 512 KiB reply takes 2 system calls rather than 32. A socket
+ * whose reads fit one buffer (almost every request and reply) reads into one. */
+#define EP_READ_WIDE 16
 
 struct ep_link {
     int prev, next; /* fds, -1 at the ends; meaningful only while EP_ON(queue) */
@@ -208,7 +217,7 @@ static int ep_register(struct ep_engine *x, int fd)
         if (epoll_ctl(x->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
             return -errno;
     }
-    f->flags = (f->flags | EP_REGISTERED) & ~(EP_READABLE | EP_WRITABLE | EP_PEER_DONE);
+    f->flags = (f->flags | EP_REGISTERED) & ~(EP_READABLE | EP_WRITABLE | EP_PEER_DONE | EP_WIDE);
     return 0;
 }
 
@@ -338,7 +347,8 @@ static void ep_accept_one(struct ep_engine *x, int fd)
     ep_settle(x, fd);
 }
 
-/* One recv into a free buffer on a readable fd, as one multishot completion. */
+/* One read on a readable fd into a free buffer (into up to EP_READ_WIDE of them with readv, when
+ * the last read filled what it had), each filled buffer one multishot completion. */
 static void ep_recv_one(struct ep_engine *x, int fd)
 {
     struct ep_fd *f = &x->fds[fd];
@@ -352,21 +362,41 @@ static void ep_recv_one(struct ep_engine *x, int fd)
         res = -ENOBUFS;
         goto out_final;
     }
-    uint32_t id = x->free_ids[--x->nfree];
+    uint32_t ids[EP_READ_WIDE];
+    struct iovec iov[EP_READ_WIDE];
+    unsigned k = (f->flags & EP_WIDE) ? EP_READ_WIDE : 1;
+    if (k > x->nfree)
+        k = x->nfree;
+    for (unsigned i = 0; i < k; i++) {
+        ids[i] = x->free_ids[--x->nfree];
+        iov[i] = (struct iovec){mbuf_data(p, ids[i]), p->size};
+    }
     x->base.stats.syscalls++;
-    ssize_t n = recv(fd, mbuf_data(p, id), p->size, MSG_DONTWAIT);
+    ssize_t n = k == 1 ? recv(fd, iov[0].iov_base, p->size, MSG_DONTWAIT) : readv(fd, iov, (int)k);
+    int err = n < 0 ? errno : 0;
     if (n > 0) {
+        size_t cap = (size_t)k * p->size;
         /* a short read drained the queue: the next byte to arrive raises a new edge (but
          * nothing will follow an end the edge already reported: read on to see it) */
-        if ((size_t)n < p->size && !(f->flags & EP_PEER_DONE))
+        if ((size_t)n < cap && !(f->flags & EP_PEER_DONE))
             f->flags &= ~EP_READABLE;
-        ep_emit(x, owner, IO_RECV, (int32_t)n, IO_F_BUF | IO_F_MORE, id);
-        return;
+        if ((size_t)n == cap)
+            f->flags |= EP_WIDE;
+        else
+            f->flags &= ~EP_WIDE;
     }
-    int err = n < 0 ? errno : 0;
-    x->free_ids[x->nfree++] = id;
+    unsigned used = 0;
+    for (size_t left = n > 0 ? (size_t)n : 0; left > 0; used++) {
+        size_t take = left < p->size ? left : p->size;
+        ep_emit(x, owner, IO_RECV, (int32_t)take, IO_F_BUF | IO_F_MORE, ids[used]);
+        left -= take;
+    }
+    for (unsigned i = k; i > used; i--)
+        x->free_ids[x->nfree++] = ids[i - 1]; /* the buffers the read did not reach */
+    if (n > 0)
+        return;
     if (err == EAGAIN || err == EWOULDBLOCK) {
-        f->flags &= ~EP_READABLE;
+        f->flags &= ~(EP_READABLE | EP_WIDE);
         return;
     }
     if (err == EINTR)

@@ -15,6 +15,7 @@
 #include "hash/hash_dist.h"
 #include "src/health.h"
 #include "src/io.h"
+#include "src/cpus.h"
 #include "src/log.h"
 #include "src/reload.h"
 #include "src/stats.h"
@@ -393,8 +394,19 @@ static int run(struct conf *conf, const struct options *o)
 {
     int nworkers = o->workers > 0 ? o->workers : conf->global.workers;
     if (nworkers <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        nworkers = n > 0 ? (int)n : 1;
+        /* one per CPU this process may use, not one per CPU of the host */
+        struct cpus_info ci;
+        char quota[64] = "none";
+        cpus_usable("", &ci);
+        nworkers = ci.usable;
+        if (ci.quota > 0)
+            snprintf(quota, sizeof(quota), "%.2f CPUs", ci.quota);
+        log_notice("workers: %d, one per CPU this process may use (%d of %d online CPUs in its "
+                   "affinity mask, cgroup CPU quota %s)",
+                   nworkers, ci.affinity, ci.online, quota);
+    } else {
+        log_notice("workers: %d, as %s", nworkers,
+                   o->workers > 0 ? "--workers says" : "the configuration says");
     }
     enum io_choice choice = o->io >= 0                         ? (enum io_choice)o->io
                             : conf->global.io == CONF_IO_URING ? IO_CHOICE_URING
@@ -432,28 +444,29 @@ static int run(struct conf *conf, const struct options *o)
         stats_registry_free(&reg);
         return 1;
     }
+    /* Every worker sets itself up on its own thread, side by side (arena, pools, listeners
+     * bound but not listening, engine). Then main starts the health thread and the stats port,
+     * and only once all of that has worked do the workers listen: a start that fails refuses
+     * connections, it never accepts one and resets it. */
     struct worker *workers = calloc((size_t)nworkers, sizeof(*workers));
-    int started = 0, ret = 1;
-    for (int i = 0; i < nworkers; i++) {
-        if (worker_init(&workers[i], (uint32_t)i, conf, choice, &reg, &health, err, sizeof(err)) <
-            0) {
-            log_error("worker %d: %s", i, err);
-            fprintf(stderr, "ringproxy: %s\n", err);
-            goto out_workers;
-        }
-        started++;
+    struct worker_boot *boots = calloc((size_t)nworkers, sizeof(*boots));
+    pthread_t *tids = calloc((size_t)nworkers, sizeof(*tids));
+    int ret = 1;
+    if (workers == NULL || boots == NULL || tids == NULL) {
+        log_error("out of memory");
+        goto out_workers;
     }
     pthread_barrier_t barrier;
     pthread_barrier_init(&barrier, NULL, (unsigned)nworkers + 1);
-    int threads = 0;
+    uint64_t t0 = worker_now();
     for (int i = 0; i < nworkers; i++) {
-        workers[i].start_barrier = &barrier;
-        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
+        boots[i] =
+            (struct worker_boot){&workers[i], (uint32_t)i, conf, choice, &reg, &health, &barrier};
+        if (pthread_create(&tids[i], NULL, worker_main, &boots[i]) != 0) {
             log_error("cannot start worker thread %d", i);
             fprintf(stderr, "ringproxy: cannot start worker thread %d\n", i);
             return 1; /* the threads started so far wait at the barrier: exit outright */
         }
-        threads++;
     }
     pthread_barrier_wait(&barrier);
     bool failed = false;
@@ -484,11 +497,12 @@ static int run(struct conf *conf, const struct options *o)
         workers[i].stop = 1;
     pthread_barrier_wait(&barrier);
     if (failed) {
-        for (int i = 0; i < threads; i++)
-            pthread_join(workers[i].thread, NULL);
+        for (int i = 0; i < nworkers; i++)
+            pthread_join(tids[i], NULL);
         pthread_barrier_destroy(&barrier);
         goto out_workers;
     }
+    log_info("workers set up in %.1f ms", (double)(worker_now() - t0) / 1e6);
     log_notice("ringproxy-%s started on pid %d: %d workers, %s engine, %u pools, config %s "
                "(checksum %s)",
                RP_VERSION, (int)getpid(), nworkers, reg.engine, conf->npools, conf->path,
@@ -514,14 +528,17 @@ static int run(struct conf *conf, const struct options *o)
     for (int i = 0; i < nworkers; i++)
         workers[i].stop = 1;
     for (int i = 0; i < nworkers; i++)
-        pthread_join(workers[i].thread, NULL);
+        pthread_join(tids[i], NULL);
     stats_server_stop(ss);
     pthread_barrier_destroy(&barrier);
     ret = 0;
 out_workers:
-    for (int i = 0; i < started; i++)
-        worker_destroy(&workers[i]);
+    for (int i = 0; workers != NULL && i < nworkers; i++)
+        if (workers[i].inited)
+            worker_destroy(&workers[i]);
     free(workers);
+    free(boots);
+    free(tids);
     health_destroy(&health);
     stats_registry_free(&reg);
     return ret;

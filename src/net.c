@@ -54,8 +54,8 @@ int net_resolve(const struct conf_addr *a, struct sockaddr_storage *ss, socklen_
     return 0;
 }
 
-int net_listen(const struct sockaddr_storage *ss, socklen_t len, int backlog, bool reuseport,
-               const struct conf_addr *a)
+int net_bind(const struct sockaddr_storage *ss, socklen_t len, bool reuseport,
+             const struct conf_addr *a)
 {
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -73,13 +73,30 @@ int net_listen(const struct sockaddr_storage *ss, socklen_t len, int backlog, bo
     if (ss->ss_family == AF_UNIX && a != NULL && a->has_perm &&
         chmod(((const struct sockaddr_un *)ss)->sun_path, a->perm) < 0)
         goto out_err;
-    if (listen(fd, backlog) < 0)
-        goto out_err;
     return fd;
 out_err:;
     int e = errno;
     close(fd);
     return -e;
+}
+
+int net_listen_start(int fd, int backlog)
+{
+    return listen(fd, backlog) < 0 ? -errno : 0;
+}
+
+int net_listen(const struct sockaddr_storage *ss, socklen_t len, int backlog, bool reuseport,
+               const struct conf_addr *a)
+{
+    int fd = net_bind(ss, len, reuseport, a);
+    if (fd < 0)
+        return fd;
+    int ret = net_listen_start(fd, backlog);
+    if (ret < 0) {
+        close(fd);
+        return ret;
+    }
+    return fd;
 }
 
 int net_server_socket(const struct sockaddr_storage *ss, bool keepalive)

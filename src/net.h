@@ -13,8 +13,16 @@
 int net_resolve(const struct conf_addr *a, struct sockaddr_storage *ss, socklen_t *len, char *err,
                 size_t errlen);
 
-/* Opens a (blocking) listening socket on ss. reuseport: SO_REUSEPORT so that each worker has its
- * own. A unix socket path is unlinked first and given perm when has_perm. Returns fd or -errno. */
+/* Opens a (blocking) socket bound to ss, not listening yet: a port in use fails here, and no
+ * client can connect until net_listen_start (a start or reload that fails after this touches no
+ * client: a connect is refused, never accepted and then reset). reuseport: SO_REUSEPORT so that
+ * each worker has its own. A unix socket path is unlinked first and given perm when has_perm.
+ * Returns fd or -errno. */
+int net_bind(const struct sockaddr_storage *ss, socklen_t len, bool reuseport,
+             const struct conf_addr *a);
+/* listen(2) on a socket from net_bind. Returns 0 or -errno. */
+int net_listen_start(int fd, int backlog);
+/* net_bind and net_listen_start at once. Returns fd or -errno. */
 int net_listen(const struct sockaddr_storage *ss, socklen_t len, int backlog, bool reuseport,
                const struct conf_addr *a);
 

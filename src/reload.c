@@ -134,7 +134,7 @@ static int *open_listeners(const struct conf *nc, const struct conf *cur, uint32
             goto out_close;
         bool unix_sock = cp->listen.unix_path != NULL;
         for (uint32_t w = 0; w < (unix_sock ? 1 : nworkers); w++) {
-            int fd = net_listen(&ss, sslen, cp->backlog, !unix_sock, &cp->listen);
+            int fd = net_bind(&ss, sslen, !unix_sock, &cp->listen);
             if (fd < 0) {
                 snprintf(err, errlen, "%s:%d:%d: pool '%s': cannot listen on %s%s%s%u: %s",
                          nc->path, cp->listen_line, cp->listen_col, cp->name,

@@ -94,7 +94,7 @@ static int pool_listener(struct worker *w, struct pool_rt *pool, int fd, char *e
         socklen_t sslen;
         if (net_resolve(&cp->listen, &ss, &sslen, err, errlen) < 0)
             return -1;
-        fd = net_listen(&ss, sslen, cp->backlog, cp->listen.unix_path == NULL, &cp->listen);
+        fd = net_bind(&ss, sslen, cp->listen.unix_path == NULL, &cp->listen);
         if (fd < 0) {
             snprintf(err, errlen, "pool '%s': cannot listen on %s%s%s:%u: %s", cp->name,
                      cp->listen.unix_path ? cp->listen.unix_path : "",
@@ -188,6 +188,16 @@ void pool_listen_arm(struct worker *w, struct pool_rt *pool)
     struct listener *l = pool->lst;
     if (l == NULL || l->o.closing || l->o.pending > 0)
         return;
+    if (!l->listening) {
+        /* the last step of a start or reload: clients can connect from here on */
+        int ret = net_listen_start(l->o.fd, pool->cp->backlog);
+        if (ret < 0) {
+            log_error("pool '%s': worker %u: listen failed: %s", pool->cp->name, w->id,
+                      strerror(-ret));
+            return;
+        }
+        l->listening = true;
+    }
     if (w->io->ops->accept(w->io, l->o.fd, l) == 0)
         l->o.pending++;
     else

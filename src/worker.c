@@ -391,8 +391,17 @@ static int worker_start_engine(struct worker *w)
 
 void *worker_main(void *arg)
 {
-    struct worker *w = arg;
-    w->start_rc = worker_start_engine(w);
+    const struct worker_boot *b = arg;
+    struct worker *w = b->w;
+    char err[sizeof(w->start_err)];
+    if (worker_init(w, b->id, b->conf, b->choice, b->reg, b->health, err, sizeof(err)) < 0) {
+        memcpy(w->start_err, err, sizeof(err));
+        w->start_rc = -1;
+    } else {
+        w->inited = true;
+        w->start_rc = worker_start_engine(w);
+    }
+    w->start_barrier = b->barrier;
     /* main checks every worker's start between these two barriers */
     pthread_barrier_wait(w->start_barrier);
     pthread_barrier_wait(w->start_barrier);
@@ -512,8 +521,9 @@ int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_
     w->choice = choice;
     w->keycap = conf->global.max_request_line / 2 + 1;
     w->keyscratch = malloc(w->keycap * sizeof(*w->keyscratch));
+    w->destscratch = malloc(w->keycap * sizeof(*w->destscratch));
     w->pools = calloc(conf->npools ? conf->npools : 1, sizeof(*w->pools));
-    if (w->keyscratch == NULL || w->pools == NULL) {
+    if (w->keyscratch == NULL || w->destscratch == NULL || w->pools == NULL) {
         snprintf(err, errlen, "out of memory");
         goto out_free;
     }
@@ -541,6 +551,7 @@ out_pools:
 out_free:
     free(w->pools);
     free(w->keyscratch);
+    free(w->destscratch);
     mbuf_pool_free(&w->mbufs);
     return -1;
 }
@@ -573,6 +584,7 @@ void worker_destroy(struct worker *w)
         health_view_put(w->health, w->view);
     w->view = NULL;
     free(w->keyscratch);
+    free(w->destscratch);
     msg_pool_destroy(&w->msgs);
     sendrec_cache_destroy(&w->sendrecs);
     if (w->io != NULL)

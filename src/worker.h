@@ -40,6 +40,8 @@ struct server;
 struct listener {
     struct owner o;
     struct pool_rt *pool;
+    bool listening;         /* listen(2) done: its socket is only bound until the worker's first
+                             * accept is armed (pool_listen_arm) */
     bool paused;            /* accept failed for lack of resources (EMFILE...): re-armed later */
     uint32_t backoff_ms;    /* pause after the last such failure: doubles up to a second */
     uint64_t resume_at;     /* monotonic ns when a paused accept is armed again */
@@ -49,7 +51,6 @@ struct listener {
 
 struct worker {
     uint32_t id;
-    pthread_t thread;
     const struct conf *conf;
     struct io_engine *io;
     struct mbuf_pool mbufs;
@@ -65,6 +66,7 @@ struct worker {
     struct client *clients;    /* every open client */
     struct owner *dirty;       /* connections to flush after this batch of events */
     struct mc_tok *keyscratch; /* tokenizer's key array */
+    uint32_t *destscratch;     /* a multi-get's servers, one per key (keycap entries) */
     uint32_t keycap;
     uint64_t now; /* monotonic ns, refreshed per batch */
     uint64_t last_tick;
@@ -78,23 +80,40 @@ struct worker {
     uint64_t last_evacuation; /* monotonic ns of the last pass that copied waiting bytes out */
     uint32_t held_after_evacuation; /* arena buffers still held after that pass */
     enum io_choice choice;
-    pthread_barrier_t *start_barrier; /* shared with main: engine started, then go */
+    pthread_barrier_t *start_barrier; /* shared with main: set up, then go */
     int start_rc;
     char start_err[320];
+    bool inited; /* worker_init succeeded: worker_destroy undoes it */
     struct worker_stats st;
     int tick_ms;
     bool idle_sweep; /* some pool has client_idle_timeout: look for idle clients each tick */
 };
 
-/* Sets up worker id over conf: arena, pools, listeners; the engine (per choice) is started by
- * the worker's own thread (worker_main), which then meets main at start_barrier twice. Returns 0,
- * or -1 with a message in err. The listeners use SO_REUSEPORT so every worker accepts on its own.
- */
+/* Sets up worker id over conf: arena, pools, listeners (bound, not listening yet: the first
+ * pool_listen_arm listens). Returns 0, or -1 with a message in err. The listeners use
+ * SO_REUSEPORT so every worker accepts on its own. */
 int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_choice choice,
                 struct stats_registry *reg, struct health *health, char *err, size_t errlen);
-/* Runs the event loop until w->stop is set. Between two batches of events it moves to the
- * latest configuration when a reload published one (worker_apply_view), and, once w->drain is
- * set, stops accepting and lets every client go once it has had its answers. */
+
+/* What main hands a worker thread: worker_main sets itself up with it. */
+struct worker_boot {
+    struct worker *w;
+    uint32_t id;
+    const struct conf *conf;
+    enum io_choice choice;
+    struct stats_registry *reg;
+    struct health *health;
+    pthread_barrier_t *barrier;
+};
+
+/* A worker thread (arg: a struct worker_boot that outlives the start): it sets its worker up
+ * (worker_init, then the engine, per choice), meets main at the barrier (main checks every
+ * worker and starts the rest of the process), meets it again, and only then listens and runs
+ * the event loop until w->stop is set. The workers set up side by side, and no client can
+ * connect before every part of the process has started. Between two batches of events the
+ * loop moves to the latest configuration when a reload published one (worker_apply_view), and,
+ * once w->drain is set, stops accepting and lets every client go once it has had its answers.
+ */
 void *worker_main(void *arg);
 void worker_destroy(struct worker *w);
 

@@ -874,6 +874,50 @@ static void test_recv_fairness(void **state)
     free(data);
 }
 
+/* A socket with far more queued than one buffer holds (a large value) is read into several
+ * buffers per system call on epoll (readv): the bytes still arrive whole and in order, one
+ * event per buffer; a socket whose reads fit one buffer goes on reading into one. */
+static void test_recv_wide(void **state)
+{
+    struct fx *fx = fx_open(state, 4096, 64);
+    struct own ro;
+    int a, b;
+    const size_t total = 160 * 1024;
+    uint8_t *data = pattern(total, 5);
+
+    tcp_pair(&a, &b);
+    int big = 1 << 20;
+    setsockopt(b, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+    setsockopt(a, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    struct writer w = {.fd = b, .data = data, .len = total};
+    writer_pump(&w);
+    fx->idle = idle_writer;
+    fx->idle_arg = &w;
+    uint64_t sc0 = fx->e->stats.syscalls;
+    assert_int_equal(fx->e->ops->recv(fx->e, a, &ro), 0);
+    size_t got = 0, events = 0;
+    while (got < total) {
+        struct io_event ev = fx_next(fx, &ro, NULL);
+        if (ev.kind != IO_RECV || ev.res <= 0 || ev.flags != (IO_F_BUF | IO_F_MORE))
+            fail_msg("%s: recv event: %s res %d flags %#x after %zu bytes", fx->param->name,
+                     kind_name(ev.kind), ev.res, ev.flags, got);
+        mbuf_received(&fx->pool, ev.buf);
+        assert_memory_equal(mbuf_data(&fx->pool, ev.buf), data + got, (size_t)ev.res);
+        got += (size_t)ev.res;
+        events++;
+        mbuf_put(&fx->pool, ev.buf);
+    }
+    uint64_t reads = fx->e->stats.syscalls - sc0;
+    print_message("[          ] %s: %zu bytes in %zu events, %llu system calls\n", fx->param->name,
+                  total, events, (unsigned long long)reads);
+    if (strcmp(fx->param->name, "epoll") == 0)
+        assert_true(reads * 4 <= events); /* 16 buffers a read once the first one fills */
+    assert_int_equal(fx->pool.held, 0);
+    engine_close(fx, a);
+    close(b);
+    free(data);
+}
+
 /* AUTO picks io_uring when it can, else epoll and says why; a bad choice is EINVAL. */
 static void test_auto_choice(void **state)
 {
@@ -939,6 +983,7 @@ int main(void)
         BOTH(test_wait_timeout),
         BOTH(test_recv_fairness),
         BOTH(test_many_ready),
+        BOTH(test_recv_wide),
         cmocka_unit_test(test_auto_choice),
     };
     // clang-format on

@@ -189,8 +189,23 @@ class ManagedProcess:
             pass
 
     def stop(self):
-        """SIGSTOP: the process freezes but its sockets stay open."""
+        """SIGSTOP: the process freezes but its sockets stay open. Returns once every thread is
+        stopped (a signal is delivered asynchronously: a thread on another CPU may otherwise
+        still answer a request sent right after this returns)."""
         self.signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and self.proc.returncode is None:
+            try:
+                tasks = os.listdir("/proc/%d/task" % self.pid)
+                states = []
+                for t in tasks:
+                    with open("/proc/%d/task/%s/stat" % (self.pid, t)) as f:
+                        states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                return
+            if all(st in ("T", "t") for st in states):
+                return
+            time.sleep(0.001)
 
     def cont(self):
         self.signal(signal.SIGCONT)
