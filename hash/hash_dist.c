@@ -176,6 +176,28 @@ static int ketama_fill(struct dist_point *points, uint32_t npoints,
     return 0;
 }
 
+/* The bucket table of a ketama ring (see struct dist): 2^bits buckets, bits the smallest with
+ * at least as many buckets as points (at most 2^20). Left NULL when memory is short: dist_pick
+ * then searches. */
+static void ketama_index(struct dist *d)
+{
+    uint32_t bits = 1;
+    while (bits < 20 && (1u << bits) < d->npoints)
+        bits++;
+    uint32_t n = 1u << bits, shift = 32 - bits, p = 0;
+    uint32_t *b = malloc((size_t)n * sizeof(*b));
+    if (b == NULL)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t low = (uint64_t)i << shift; /* the bucket's lowest hash */
+        while (p < d->npoints && d->points[p].value < low)
+            p++;
+        b[i] = p;
+    }
+    d->bucket = b;
+    d->bucket_bits = bits;
+}
+
 int dist_build(struct dist *d, enum dist_type type, const struct dist_server *servers, uint32_t n)
 {
     uint64_t npoints = 0, total_weight = 0;
@@ -242,6 +264,7 @@ int dist_build(struct dist *d, enum dist_type type, const struct dist_server *se
         }
         d->npoints = (uint32_t)npoints;
         free(order);
+        ketama_index(d);
         return 0;
     }
 
@@ -280,6 +303,12 @@ uint32_t dist_pick(const struct dist *d, uint32_t hash)
     switch (d->type) {
     case DIST_KETAMA:
         /* first point at or after hash; past the last one wraps to the first */
+        if (d->bucket != NULL) {
+            lo = d->bucket[hash >> (32 - d->bucket_bits)];
+            while (lo < d->npoints && d->points[lo].value < hash)
+                lo++;
+            return d->points[lo == d->npoints ? 0 : lo].index;
+        }
         lo = 0;
         hi = d->npoints;
         while (lo < hi) {
@@ -304,7 +333,9 @@ uint32_t dist_pick(const struct dist *d, uint32_t hash)
 void dist_free(struct dist *d)
 {
     free(d->points);
+    free(d->bucket);
     d->points = NULL;
+    d->bucket = NULL;
     d->npoints = 0;
 }
 

@@ -34,6 +34,12 @@ struct dist {
     enum dist_type type;
     struct dist_point *points;
     uint32_t npoints;
+    /* ketama: where to start looking for a hash, by its top bucket_bits bits: bucket[b] is the
+     * first point whose value is at least b's lowest hash, so a lookup is one table read and a
+     * step or two along the ring (at least as many buckets as points), not a binary search's
+     * dozen unpredictable branches. NULL: a binary search (the table could not be had). */
+    uint32_t *bucket;
+    uint32_t bucket_bits;
     uint32_t nservers; /* servers given to dist_build, live or not */
     uint32_t nlive;    /* servers that were live when built */
 };

@@ -30,20 +30,19 @@ static void client_retire_check(struct worker *w, struct client *c);
  * replies of its usual size, between CLIENT_MIN_QUEUE and CLIENT_MAX_QUEUE. */
 static uint32_t client_window(const struct client *c)
 {
-    uint64_t n;
-    if (c->rsp_avg == 0)
-        return CLIENT_FIRST_QUEUE;
-    n = c->pool->cp->client_reply_limit / c->rsp_avg;
-    return n < CLIENT_MIN_QUEUE   ? CLIENT_MIN_QUEUE
-           : n > CLIENT_MAX_QUEUE ? CLIENT_MAX_QUEUE
-                                  : (uint32_t)n;
+    return c->rsp_avg == 0 ? CLIENT_FIRST_QUEUE : c->window;
 }
 
 /* A server's reply of len bytes for c is complete: how big they run sets c's window. */
 static void client_note_reply(struct client *c, uint64_t len)
 {
-    if (c != NULL && len > 0)
-        c->rsp_avg = c->rsp_avg == 0 ? len : (c->rsp_avg * 7 + len) / 8;
+    if (c == NULL || len == 0)
+        return;
+    c->rsp_avg = c->rsp_avg == 0 ? len : (c->rsp_avg * 7 + len) / 8;
+    uint64_t n = c->pool->cp->client_reply_limit / c->rsp_avg;
+    c->window = n < CLIENT_MIN_QUEUE   ? CLIENT_MIN_QUEUE
+                : n > CLIENT_MAX_QUEUE ? CLIENT_MAX_QUEUE
+                                       : (uint32_t)n;
 }
 
 bool client_backlog_full(const struct client *c)

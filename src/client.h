@@ -38,6 +38,8 @@ struct client {
     uint32_t keys_queued; /* keys of the retrievals on its queue (each may bring a value, and
                            * a split one holds per-key state) */
     uint64_t rsp_avg;     /* a running mean of its reply sizes (0 until one has been sent) */
+    uint32_t window;      /* client_window() for this rsp_avg, kept so that the backlog test
+                           * (once per reply piece) does not divide */
     struct held *held;    /* received bytes not parsed yet (a backlog stopped the parse), in
                            * order; each holds a reference on its buffer */
     struct held *held_tail;

@@ -1036,6 +1036,58 @@ static void test_nutcracker_placements(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The obvious lower bound over the sorted ring, as the reference for dist_pick's bucket table. */
+static uint32_t ref_pick(const struct dist *d, uint32_t hash)
+{
+    uint32_t lo = 0, hi = d->npoints;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (d->points[mid].value < hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return d->points[lo == d->npoints ? 0 : lo].index;
+}
+
+/* Rings of 1 to 600 servers with uneven weights: the bucket table picks what the binary search
+ * picks, for random hashes and at every point, either side of it, 0 and UINT32_MAX. */
+static void test_ketama_bucket_table(void **state)
+{
+    static const uint32_t sizes[] = {1, 2, 3, 4, 7, 16, 128, 600};
+    char names[600][24];
+    struct dist_server s[600];
+    uint64_t x = 88172645463325252ull;
+
+    (void)state;
+    for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+        uint32_t n = sizes[z];
+        struct dist d;
+        for (uint32_t i = 0; i < n; i++) {
+            snprintf(names[i], sizeof(names[i]), "10.0.%u.%u:11211", i / 256, i % 256);
+            s[i] = server(names[i], 1 + i % 5, i % 11 != 3 || n == 1);
+        }
+        assert_int_equal(dist_build(&d, DIST_KETAMA, s, n), 0);
+        assert_non_null(d.bucket);
+        assert_true((1ull << d.bucket_bits) >= d.npoints || d.bucket_bits == 20);
+        for (int k = 0; k < 20000; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            uint32_t h = (uint32_t)x;
+            assert_int_equal(dist_pick(&d, h), ref_pick(&d, h));
+        }
+        for (uint32_t i = 0; i < d.npoints; i++) {
+            uint32_t v = d.points[i].value;
+            assert_int_equal(dist_pick(&d, v), ref_pick(&d, v));
+            assert_int_equal(dist_pick(&d, v + 1), ref_pick(&d, v + 1));
+            assert_int_equal(dist_pick(&d, v - 1), ref_pick(&d, v - 1));
+        }
+        assert_int_equal(dist_pick(&d, 0), ref_pick(&d, 0));
+        assert_int_equal(dist_pick(&d, UINT32_MAX), ref_pick(&d, UINT32_MAX));
+        dist_free(&d);
+        assert_null(d.bucket);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1044,6 +1096,7 @@ int main(void)
         cmocka_unit_test(test_ketama_hash_vectors),
         cmocka_unit_test(test_ketama_ring_structure),
         cmocka_unit_test(test_ketama_lookup_and_wrap),
+        cmocka_unit_test(test_ketama_bucket_table),
         cmocka_unit_test(test_ketama_weights),
         cmocka_unit_test(test_ketama_ejected),
         cmocka_unit_test(test_ketama_long_name),
