@@ -329,6 +329,19 @@ static enum mc_parse_result mc_parse_storage(const uint8_t *line, const struct m
     return MC_PARSE_OK;
 }
 
+/* The one key of a keyed or meta command: too long is "bad command line format". */
+static enum mc_parse_result mc_take_key(struct mc_tok key, const struct mc_limits *limits,
+                                        struct mc_req *req)
+{
+    if (key.len > limits->max_key_length)
+        return MC_PARSE_BAD_FORMAT;
+    if (req->key_cap < 1)
+        return MC_PARSE_TOO_MANY_KEYS;
+    req->keys[0] = key;
+    req->nkeys = 1;
+    return MC_PARSE_OK;
+}
+
 /* delete incr decr touch: the key is judged (its server is where the request goes); the
  * rest is the server's to judge, except delete's arguments, which memcached checks first. */
 static enum mc_parse_result mc_parse_keyed(const uint8_t *line, const struct mc_tok *a, uint32_t n,
@@ -339,13 +352,7 @@ static enum mc_parse_result mc_parse_keyed(const uint8_t *line, const struct mc_
         if (!((n == 2 && (zero || req->noreply)) || (n == 3 && zero && req->noreply)))
             return MC_PARSE_BAD_DELETE;
     }
-    if (a[0].len > limits->max_key_length)
-        return MC_PARSE_BAD_FORMAT;
-    if (req->key_cap < 1)
-        return MC_PARSE_TOO_MANY_KEYS;
-    req->keys[0] = a[0];
-    req->nkeys = 1;
-    return MC_PARSE_OK;
+    return mc_take_key(a[0], limits, req);
 }
 
 /* mg md ma me ms: key [data length (ms)] flag*. What memcached judges before anything reaches
@@ -364,12 +371,9 @@ static enum mc_parse_result mc_parse_meta_line(const uint8_t *line, const struct
 
     if (n == 0)
         return MC_PARSE_BAD_FORMAT;
-    if (a[0].len > limits->max_key_length)
-        return MC_PARSE_BAD_FORMAT;
-    if (req->key_cap < 1)
-        return MC_PARSE_TOO_MANY_KEYS;
-    req->keys[0] = a[0];
-    req->nkeys = 1;
+    enum mc_parse_result r = mc_take_key(a[0], limits, req);
+    if (r != MC_PARSE_OK)
+        return r;
     if (req->cmd == MC_ME) {
         /* me takes no flags but one: a lone "b" right after the key */
         req->b64 = n >= 2 && a[1].len == 1 && line[a[1].off] == 'b';
