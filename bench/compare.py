@@ -70,6 +70,9 @@ WORKLOADS = [
     dict(id="w3", title="8 connections, 100-key multi-gets (gets only), 100 B",
          conns=8, args=["-c", "8", "-t", "1", "-d", "1", "-w", "100", "--ratio", "0:1"],
          space="small", width=100, groups=("pool4", "one")),
+    dict(id="w3-16", title="8 connections, 16-key multi-gets (gets only), 100 B",
+         conns=8, args=["-c", "8", "-t", "1", "-d", "1", "-w", "16", "--ratio", "0:1"],
+         space="small", width=16, groups=("pool4",)),
     dict(id="w4", title="1,000 connections, open loop at 40,000 requests/s, 90% get, 100 B",
          conns=1000, args=["-c", "1000", "-t", "2", "-d", "1", "-r", "40000"], space="small",
          width=1, lead=1.3, rate=40000, groups=("pool4", "one")),
@@ -1087,7 +1090,7 @@ def parse_args(argv):
     ap.add_argument("--sweep-duration", type=float, help="seconds per sweep point (default 3)")
     ap.add_argument("--idle-rounds", type=int, default=1, help="rounds of the idle measurement")
     ap.add_argument("--out", help="output directory (default bench/out/DATE)")
-    ap.add_argument("--only", help="comma-separated workloads: w1 w2 w3 w4 w5 w6 (w6-16k, "
+    ap.add_argument("--only", help="comma-separated workloads: w1 w2 w3 (w3 and w3-16) w4 w5 w6 (w6-16k, "
                     "w6-512k) r1 r2 r3 sweep; default all")
     ap.add_argument("--no-perf", action="store_true", help="no system call counts")
     ap.add_argument("--no-sweep", action="store_true")
