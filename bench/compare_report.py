@@ -101,6 +101,7 @@ class Agg:
         self.sc = med([r.get("syscalls_per_req") for r in runs])
         self.rss = med([r.get("rss_kib") for r in runs])
         self.backend = med([r.get("backend_cpu_us_per_req") for r in runs])
+        self.backend_sc = med([r.get("backend_syscalls_per_req") for r in runs])
         self.client = med(g("client_cpu_us_per_op"))
         self.errors = sum(g("errors"))
         self.misses = sum(g("misses"))
@@ -224,9 +225,10 @@ def render(data):
                   "ops/s).\n")
             extra = " ÷ floor (ops / CPU / p99) |" if floor else ""
             w("| target | ops/s | p50 µs | p99 µs | p99.9 µs | CPU µs/req | syscalls/req | "
-              "RSS MiB | backends' CPU µs/req | loadgen CPU µs/req | errors | misses | "
-              "÷ nutcracker (ops / CPU / p99) | ÷ ringproxy/epoll (ops / CPU / p99) |" + extra)
-            w("|---" * (15 + (1 if floor else 0)) + "|")
+              "RSS MiB | backends' CPU µs/req | backends' syscalls/req | loadgen CPU µs/req | "
+              "errors | misses | ÷ nutcracker (ops / CPU / p99) | ÷ ringproxy/epoll (ops / CPU / "
+              "p99) |" + extra)
+            w("|---" * (16 + (1 if floor else 0)) + "|")
             for t in tids:
                 a = agg.get((wid, t))
                 if not a:
@@ -241,7 +243,8 @@ def render(data):
                        f"{fmt_us(a.p50)} | {fmt_us(a.p99)} | {fmt_us(a.p999)} | "
                        f"{with_spread(fmt(a.cpu), a.cpu_sp)} | {fmt(a.sc)} | "
                        f"{fmt(a.rss / 1024 if a.rss else None, 1)} | "
-                       f"{fmt(a.backend) if not direct else '–'} | {fmt(a.client)} | "
+                       f"{fmt(a.backend) if not direct else '–'} | "
+                       f"{fmt(a.backend_sc) if not direct else '–'} | {fmt(a.client)} | "
                        f"{a.errors} | {a.misses} | "
                        f"{triple(a, nc) if t != g['nc'] else '1'} | "
                        f"{triple(a, ep) if t != ep_id else '1'} |")
