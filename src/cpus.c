@@ -95,16 +95,15 @@ static double quota_up(const char *root, const char *base, const char *path, int
     snprintf(dir, sizeof(dir), "%s", path);
     for (;;) {
         double q = 0;
+        const char *d = strcmp(dir, "/") == 0 ? "" : dir; /* the root is base itself */
         if (v2) {
-            snprintf(file, sizeof(file), "%s%s/cpu.max", base, strcmp(dir, "/") == 0 ? "" : dir);
+            snprintf(file, sizeof(file), "%s%s/cpu.max", base, d);
             if (read_file(root, file, a, sizeof(a)) == 0)
                 q = cpus_parse_cpu_max(a);
         } else {
-            snprintf(file, sizeof(file), "%s%s/cpu.cfs_quota_us", base,
-                     strcmp(dir, "/") == 0 ? "" : dir);
+            snprintf(file, sizeof(file), "%s%s/cpu.cfs_quota_us", base, d);
             if (read_file(root, file, a, sizeof(a)) == 0) {
-                snprintf(file, sizeof(file), "%s%s/cpu.cfs_period_us", base,
-                         strcmp(dir, "/") == 0 ? "" : dir);
+                snprintf(file, sizeof(file), "%s%s/cpu.cfs_period_us", base, d);
                 if (read_file(root, file, b, sizeof(b)) == 0)
                     q = cpus_parse_cfs(a, b);
             }

@@ -572,25 +572,29 @@ static void check_tok(const char *what, const uint8_t *line, struct mc_tok t, co
     assert_memory_equal(line + t.off, want, t.len);
 }
 
+/* Parses in[0, len) from an exact-size heap copy (ASan catches any read past the line; the
+ * caller frees *line), with garbage everywhere the parser must write. */
+static enum mc_parse_result parse_copy(const char *in, size_t len, struct mc_tok *keys,
+                                       struct mc_req *req, uint8_t **line)
+{
+    *line = malloc(len ? len : 1);
+    assert_non_null(*line);
+    memcpy(*line, in, len);
+    memset(req, 0xa5, sizeof(*req));
+    memset(keys, 0xa5, KEY_CAP * sizeof(*keys));
+    req->keys = keys;
+    req->key_cap = KEY_CAP;
+    return mc_req_parse_line(*line, len, &parse_limits, req);
+}
+
 static void check_parse_case(const struct parse_case *c)
 {
     struct mc_tok keys[KEY_CAP];
     struct mc_req req;
     char joined[1024];
     uint8_t *line;
-    enum mc_parse_result r;
+    enum mc_parse_result r = parse_copy(c->in, c->len, keys, &req, &line);
 
-    /* An exact-size heap copy: ASan catches any read past the line. */
-    line = malloc(c->len ? c->len : 1);
-    assert_non_null(line);
-    memcpy(line, c->in, c->len);
-    /* garbage everywhere the parser must write */
-    memset(&req, 0xa5, sizeof(req));
-    memset(keys, 0xa5, sizeof(keys));
-    req.keys = keys;
-    req.key_cap = KEY_CAP;
-
-    r = mc_req_parse_line(line, c->len, &parse_limits, &req);
     if (r != c->res)
         fail_msg("\"%s\": result %s, want %s", c->in, result_name(r), result_name(c->res));
     if (req.cmd != c->cmd)
@@ -940,15 +944,9 @@ static void check_meta_case(const struct meta_case *c)
 {
     struct mc_tok keys[KEY_CAP];
     struct mc_req req;
-    uint8_t *line = malloc(c->len);
-    enum mc_parse_result r;
+    uint8_t *line;
+    enum mc_parse_result r = parse_copy(c->in, c->len, keys, &req, &line);
 
-    assert_non_null(line);
-    memcpy(line, c->in, c->len);
-    memset(&req, 0xa5, sizeof(req));
-    req.keys = keys;
-    req.key_cap = KEY_CAP;
-    r = mc_req_parse_line(line, c->len, &parse_limits, &req);
     if (r != c->res || req.cmd != c->cmd)
         fail_msg("\"%s\": result %s cmd %d, want %s %d", c->in, result_name(r), req.cmd,
                  result_name(c->res), c->cmd);
