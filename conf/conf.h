@@ -85,10 +85,14 @@ struct conf_global {
     uint32_t buffers;          /* buffers per worker arena, default 1024 */
     uint32_t max_request_line; /* longest command line accepted, default 65536 */
     uint32_t max_spill_mb;     /* heap for spill space per worker, MiB, default 256 */
+    uint32_t zero_copy_min;    /* sends of at least this many bytes go zero-copy (io_uring);
+                                * 0 = never; default CONF_ZERO_COPY_MIN_DEFAULT */
     int drain_timeout_ms;      /* SIGTERM/SIGINT: how long in-flight requests may take to be
                                 * answered before the process exits; default 5000 */
 };
 #define CONF_DRAIN_TIMEOUT_DEFAULT 5000
+#define CONF_ZERO_COPY_MIN_DEFAULT 0
+#define CONF_ZERO_COPY_MIN_MAX     (1U << 30)
 #define CONF_DRAIN_TIMEOUT_MAX     3600000
 
 struct conf {

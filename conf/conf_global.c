@@ -1,5 +1,5 @@
 /* The `ringproxy:` section: workers, I/O engine, buffer arena, request line limit, spill,
- * drain timeout. */
+ * drain timeout, zero-copy sends. */
 #include "conf/conf_global.h"
 
 #include <string.h>
@@ -15,6 +15,7 @@ enum global_key {
     GK_MAX_REQUEST_LINE,
     GK_MAX_SPILL_MB,
     GK_DRAIN_TIMEOUT,
+    GK_ZERO_COPY_MIN,
     GK_COUNT
 };
 
@@ -29,6 +30,7 @@ static const struct global_key_def {
     [GK_MAX_REQUEST_LINE] = {"max_request_line", CONF_REQUEST_LINE_MIN, CONF_REQUEST_LINE_MAX},
     [GK_MAX_SPILL_MB] = {"max_spill_mb", CONF_SPILL_MB_MIN, CONF_SPILL_MB_MAX},
     [GK_DRAIN_TIMEOUT] = {"drain_timeout", 0, CONF_DRAIN_TIMEOUT_MAX},
+    [GK_ZERO_COPY_MIN] = {"zero_copy_min", 0, CONF_ZERO_COPY_MIN_MAX},
 };
 
 static const char *const io_names[] = {
@@ -53,6 +55,7 @@ void conf_global_defaults(struct conf_global *g)
     g->max_request_line = 65536;
     g->max_spill_mb = 256;
     g->drain_timeout_ms = CONF_DRAIN_TIMEOUT_DEFAULT;
+    g->zero_copy_min = CONF_ZERO_COPY_MIN_DEFAULT;
 }
 
 static int find_key(const char *s, size_t len)
@@ -101,7 +104,8 @@ static void unknown_key(const struct cy_node *k, struct conf_err *err)
     hint = conf_closest_name(k->str, k->len, names, GK_COUNT);
     conf_err_at(err, k->line, k->col,
                 "%sunknown key '%s'%s%s%s (valid: workers, io, "
-                "buffer_size, buffers, max_request_line, max_spill_mb, drain_timeout)",
+                "buffer_size, buffers, max_request_line, max_spill_mb, drain_timeout, "
+                "zero_copy_min)",
                 ctx, q, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
 }
 
@@ -185,6 +189,9 @@ int conf_global_parse(struct conf_global *g, const struct cy_node *body, struct 
             break;
         case GK_DRAIN_TIMEOUT:
             g->drain_timeout_ms = (int)n;
+            break;
+        case GK_ZERO_COPY_MIN:
+            g->zero_copy_min = (uint32_t)n;
             break;
         case GK_IO:
         case GK_COUNT:

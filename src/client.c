@@ -937,13 +937,8 @@ void client_flush(struct worker *w, struct client *c)
     if (c->paused && client_backlog_low(c))
         client_resume(w, c);
     if (s->niov > 0) {
-        int ret = w->io->ops->send(w->io, c->o.fd, sendrec_msghdr(s), c);
-        if (ret < 0) {
+        if (worker_send(w, &c->o, s) < 0)
             client_close(w, c);
-            return;
-        }
-        s->busy = true;
-        c->o.pending++;
         return;
     }
     sendrec_give(&w->sendrecs, s);
@@ -964,16 +959,14 @@ static void client_sent(struct worker *w, struct client *c, int res)
         return;
     }
     c->last_active = w->now;
-    if (!sendrec_complete(s, &w->mbufs, (uint32_t)res)) {
+    if (!sendrec_advance(s, (uint32_t)res)) {
         /* short send: the rest goes at once, before anything newer */
-        if (w->io->ops->send(w->io, c->o.fd, sendrec_msghdr(s), c) == 0) {
-            s->busy = true;
-            c->o.pending++;
-        } else {
+        if (worker_send(w, &c->o, s) < 0)
             client_close(w, c);
-        }
         return;
     }
+    c->send = NULL;
+    worker_send_release(w, s);
     client_flush(w, c);
 }
 
@@ -1262,10 +1255,8 @@ void client_free(struct worker *w, struct client *c)
     if (!c->o.closing)
         client_close(w, c);
     c->pool->nclients--;
-    if (c->send != NULL) {
-        sendrec_reset(c->send, &w->mbufs);
-        sendrec_give(&w->sendrecs, c->send);
-    }
+    if (c->send != NULL)
+        worker_send_release(w, c->send);
     linebuf_free(&c->line);
     rd_conn_free(c);
     if (c->prev != NULL)

@@ -25,8 +25,9 @@
 
 enum io_kind { IO_ACCEPT = 1, IO_RECV, IO_SEND, IO_CONNECT, IO_CLOSE, IO_KIND_MAX };
 
-#define IO_F_MORE 0x1 /* multishot operation still armed */
-#define IO_F_BUF  0x2 /* buf holds an arena buffer id */
+#define IO_F_MORE  0x1 /* multishot operation still armed */
+#define IO_F_BUF   0x2 /* buf holds an arena buffer id */
+#define IO_F_NOTIF 0x4 /* a zero-copy send's notification: the kernel let go of its bytes */
 
 struct io_event {
     void *owner;
@@ -44,6 +45,17 @@ struct io_ops {
     int (*recv)(struct io_engine *e, int fd, void *owner);
     /* msg (and the iovecs it points to) must stay untouched until the send's event. */
     int (*send)(struct io_engine *e, int fd, struct msghdr *msg, void *owner);
+    /* Zero-copy sends; NULL when the engine has none. zc_enable prepares them once, before the
+     * first: returns 1 when the arena is registered (fixed-buffer sends possible), 0 when
+     * zero-copy sends will pin the pages at each send instead (why says why), -errno when
+     * they are not available at all. */
+    int (*zc_enable)(struct io_engine *e, char *why, size_t why_len);
+    /* Like send, but the kernel sends from the pages themselves: the owner gets the result as
+     * an IO_SEND event, with IO_F_MORE when a notification follows; the notification is the
+     * final IO_SEND event, flagged IO_F_NOTIF, with res 1 when the kernel copied the bytes
+     * after all (loopback does) and 0 when it did not. The bytes must not change until then.
+     * fixed: every iovec lies in the arena (zc_enable returned 1). */
+    int (*send_zc)(struct io_engine *e, int fd, struct msghdr *msg, bool fixed, void *owner);
     int (*connect)(struct io_engine *e, int fd, const struct sockaddr *sa, socklen_t len,
                    void *owner);
     int (*close)(struct io_engine *e, int fd, void *owner);

@@ -105,6 +105,7 @@ static void keep_process_settings(struct conf *nc, const struct conf *cur)
     KEEP(buffers, "buffers")
     KEEP(max_request_line, "max_request_line")
     KEEP(max_spill_mb, "max_spill_mb")
+    KEEP(zero_copy_min, "zero_copy_min")
 #undef KEEP
 }
 

@@ -11,6 +11,9 @@ struct sendrec *sendrec_take(struct sendrec_cache *c)
     struct sendrec *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
+    s->o.type = OWNER_SENDREC;
+    s->o.fd = -1;
+    s->arena_count = c->arena_count;
     s->iov = malloc(SENDREC_MAX_IOV * sizeof(*s->iov));
     s->bufs = malloc(SENDREC_MAX_IOV * sizeof(*s->bufs));
     if (s->iov == NULL || s->bufs == NULL) {
@@ -53,6 +56,8 @@ bool sendrec_add(struct sendrec *s, const struct slice *sl)
     s->bytes += sl->len;
     if (sl->buf != MBUF_NONE)
         s->bufs[s->nbufs++] = sl->buf;
+    if (sl->buf >= s->arena_count)
+        s->outside++;
     return true;
 }
 
@@ -72,7 +77,7 @@ struct msghdr *sendrec_msghdr(struct sendrec *s)
     return &s->mh;
 }
 
-static void sendrec_clear(struct sendrec *s, struct mbuf_pool *p)
+void sendrec_reset(struct sendrec *s, struct mbuf_pool *p)
 {
     for (uint32_t i = 0; i < s->nbufs; i++)
         mbuf_put(p, s->bufs[i]);
@@ -81,10 +86,13 @@ static void sendrec_clear(struct sendrec *s, struct mbuf_pool *p)
     s->nowned = 0;
     s->niov = s->first = s->nbufs = 0;
     s->bytes = 0;
+    s->outside = 0;
     s->busy = false;
+    s->zc = false;
+    s->peer = NULL;
 }
 
-bool sendrec_complete(struct sendrec *s, struct mbuf_pool *p, uint32_t res)
+bool sendrec_advance(struct sendrec *s, uint32_t res)
 {
     s->busy = false;
     while (res > 0 && s->first < s->niov) {
@@ -101,13 +109,5 @@ bool sendrec_complete(struct sendrec *s, struct mbuf_pool *p, uint32_t res)
     /* skip empty iovecs so a resumed send never starts with nothing */
     while (s->first < s->niov && s->iov[s->first].iov_len == 0)
         s->first++;
-    if (s->first < s->niov)
-        return false;
-    sendrec_clear(s, p);
-    return true;
-}
-
-void sendrec_reset(struct sendrec *s, struct mbuf_pool *p)
-{
-    sendrec_clear(s, p);
+    return s->first == s->niov;
 }

@@ -563,10 +563,8 @@ void sconn_fail(struct worker *w, struct sconn *sc, enum msg_err err)
 void sconn_free(struct worker *w, struct sconn *sc)
 {
     sc->server->nlive--;
-    if (sc->send != NULL) {
-        sendrec_reset(sc->send, &w->mbufs);
-        sendrec_give(&w->sendrecs, sc->send);
-    }
+    if (sc->send != NULL)
+        worker_send_release(w, sc->send);
     linebuf_free(&sc->line);
     free(sc);
 }
@@ -676,12 +674,10 @@ void sconn_flush(struct worker *w, struct sconn *sc)
         sc->send = NULL;
         return;
     }
-    if (w->io->ops->send(w->io, sc->o.fd, sendrec_msghdr(s), sc) < 0) {
+    if (worker_send(w, &sc->o, s) < 0) {
         sconn_fail(w, sc, MSG_ERR_CLOSED);
         return;
     }
-    s->busy = true;
-    sc->o.pending++;
     sconn_pop_noreply(w, sc);
 }
 
@@ -692,15 +688,13 @@ static void sconn_sent(struct worker *w, struct sconn *sc, int res)
         sconn_fail(w, sc, MSG_ERR_CLOSED);
         return;
     }
-    if (!sendrec_complete(s, &w->mbufs, (uint32_t)res)) {
-        if (w->io->ops->send(w->io, sc->o.fd, sendrec_msghdr(s), sc) == 0) {
-            s->busy = true;
-            sc->o.pending++;
-        } else {
+    if (!sendrec_advance(s, (uint32_t)res)) {
+        if (worker_send(w, &sc->o, s) < 0)
             sconn_fail(w, sc, MSG_ERR_CLOSED);
-        }
         return;
     }
+    sc->send = NULL;
+    worker_send_release(w, s);
     sconn_flush(w, sc);
 }
 

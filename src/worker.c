@@ -47,6 +47,77 @@ void worker_close_owner(struct worker *w, struct owner *o)
     o->fd = -1;
 }
 
+int worker_send(struct worker *w, struct owner *o, struct sendrec *s)
+{
+    struct msghdr *mh = sendrec_msghdr(s);
+    int ret;
+    if (s->zc || (w->zc_min > 0 && s->bytes >= w->zc_min)) {
+        ret = w->io->ops->send_zc(w->io, o->fd, mh, w->zc_fixed && s->outside == 0, s);
+        if (ret < 0)
+            return ret;
+        s->zc = true;
+        s->peer = o;
+        s->o.pending++;
+        STAT_INC(w->st.zc_sends);
+    } else {
+        ret = w->io->ops->send(w->io, o->fd, mh, o);
+        if (ret < 0)
+            return ret;
+    }
+    s->busy = true;
+    o->pending++;
+    return 0;
+}
+
+static void zc_unlink(struct worker *w, struct sendrec *s)
+{
+    if (s->zprev != NULL)
+        s->zprev->znext = s->znext;
+    else if (w->zc_waiting == s)
+        w->zc_waiting = s->znext;
+    if (s->znext != NULL)
+        s->znext->zprev = s->zprev;
+    s->znext = s->zprev = NULL;
+}
+
+void worker_send_release(struct worker *w, struct sendrec *s)
+{
+    s->peer = NULL;
+    if (sendrec_busy_zc(s)) {
+        /* the kernel still sends from these pages: the last notification releases them */
+        s->zprev = NULL;
+        s->znext = w->zc_waiting;
+        if (s->znext != NULL)
+            s->znext->zprev = s;
+        w->zc_waiting = s;
+        return;
+    }
+    sendrec_reset(s, &w->mbufs);
+    sendrec_give(&w->sendrecs, s);
+}
+
+/* An event of a zero-copy send: its result belongs to the connection, its notification to
+ * the record. */
+static void zc_event(struct worker *w, struct sendrec *s, const struct io_event *ev)
+{
+    if (ev->flags & IO_F_NOTIF) {
+        if (ev->res == 1)
+            STAT_INC(w->st.zc_copied);
+    } else {
+        if (s->peer == NULL)
+            log_panic("zero-copy send result with no connection");
+        struct io_event r = *ev;
+        r.owner = s->peer;
+        r.flags = 0;
+        worker_dispatch(w, &r);
+    }
+    if (s->peer == NULL && s->o.pending == 0) {
+        zc_unlink(w, s);
+        sendrec_reset(s, &w->mbufs);
+        sendrec_give(&w->sendrecs, s);
+    }
+}
+
 static void worker_free_owner(struct worker *w, struct owner *o)
 {
     switch (o->type) {
@@ -136,6 +207,9 @@ void worker_dispatch(struct worker *w, const struct io_event *ev)
     case OWNER_SCONN:
         sconn_event(w, (struct sconn *)o, ev);
         break;
+    case OWNER_SENDREC:
+        zc_event(w, (struct sendrec *)o, ev);
+        return; /* it frees itself; its closing is never set */
     default:
         log_panic("event for an unknown owner type %u", o->type);
     }
@@ -386,6 +460,26 @@ static int worker_start_engine(struct worker *w)
     }
     if (why[0] != '\0' && w->id == 0)
         log_warn("io_uring not used (%s): running the %s engine", why, w->io->ops->name);
+    if (w->zc_min > 0) {
+        /* zero-copy sends are an optimisation: where they cannot be had, plain sends serve */
+        why[0] = '\0';
+        int zc = w->io->ops->zc_enable != NULL ? w->io->ops->zc_enable(w->io, why, sizeof(why))
+                                               : -EOPNOTSUPP;
+        if (zc < 0 && why[0] == '\0')
+            snprintf(why, sizeof(why), "the %s engine has none", w->io->ops->name);
+        w->zc_fixed = zc == 1;
+        if (zc < 0)
+            w->zc_min = 0;
+        uint32_t min = w->conf->global.zero_copy_min;
+        if (w->id == 0 && zc < 0)
+            log_warn("zero_copy_min: %u ignored: %s; sends copy as usual", min, why);
+        else if (w->id == 0 && zc == 0)
+            log_warn("zero-copy sends of %u bytes or more, from plain pages: %s", min, why);
+        else if (w->id == 0)
+            log_notice("zero-copy sends of %u bytes or more, from the registered arena "
+                       "(%u KiB per worker)",
+                       min, (unsigned)(((uint64_t)w->mbufs.count * w->mbufs.size) >> 10));
+    }
     return 0;
 }
 
@@ -518,6 +612,8 @@ int worker_init(struct worker *w, uint32_t id, const struct conf *conf, enum io_
         snprintf(err, errlen, "cannot allocate the buffer arena: %s", strerror(-ret));
         return -1;
     }
+    w->sendrecs.arena_count = w->mbufs.count;
+    w->zc_min = conf->global.zero_copy_min;
     w->choice = choice;
     w->keycap = conf->global.max_request_line / 2 + 1;
     w->keyscratch = malloc(w->keycap * sizeof(*w->keyscratch));
@@ -586,6 +682,14 @@ void worker_destroy(struct worker *w)
     free(w->keyscratch);
     free(w->destscratch);
     msg_pool_destroy(&w->msgs);
+    /* records whose notifications never came (the ring goes away below, and the pages stay
+     * referenced by whatever the kernel still holds) */
+    while (w->zc_waiting != NULL) {
+        struct sendrec *s = w->zc_waiting;
+        zc_unlink(w, s);
+        sendrec_reset(s, &w->mbufs);
+        sendrec_give(&w->sendrecs, s);
+    }
     sendrec_cache_destroy(&w->sendrecs);
     if (w->io != NULL)
         w->io->ops->destroy(w->io);

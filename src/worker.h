@@ -17,20 +17,9 @@
 #include "src/log.h"
 #include "src/mbuf.h"
 #include "src/msg.h"
+#include "src/owner.h"
 #include "src/sendrec.h"
 #include "src/stats.h"
-
-enum owner_type { OWNER_LISTENER = 1, OWNER_CLIENT, OWNER_SCONN };
-
-/* First member of everything that owns I/O operations. */
-struct owner {
-    uint8_t type;    /* enum owner_type */
-    uint8_t pending; /* operations submitted whose final event has not come yet */
-    bool closing;    /* close submitted: free once pending reaches zero */
-    bool dirty;      /* on the worker's flush list */
-    int fd;
-    struct owner *dnext; /* flush list */
-};
 
 struct worker;
 struct pool_rt;
@@ -85,6 +74,9 @@ struct worker {
     char start_err[320];
     bool inited; /* worker_init succeeded: worker_destroy undoes it */
     struct worker_stats st;
+    uint32_t zc_min;            /* sends of at least this many bytes go zero-copy; 0 = never */
+    bool zc_fixed;              /* ... from the registered arena where they can */
+    struct sendrec *zc_waiting; /* records given up by their connection, notifications due */
     int tick_ms;
     bool idle_sweep; /* some pool has client_idle_timeout: look for idle clients each tick */
 };
@@ -137,6 +129,16 @@ static inline void slice_account(struct worker *w, const struct slice *sl)
 }
 uint64_t worker_now(void);
 void worker_close_owner(struct worker *w, struct owner *o);
+
+/* Submits s (gathered by connection o) as one send: zero-copy when zero_copy_min asks for it
+ * (or s went out zero-copy before: the rest of a short send follows the same way), plain
+ * otherwise. Counts the operation in o (and in s for zero-copy). Returns 0 or -errno. */
+int worker_send(struct worker *w, struct owner *o, struct sendrec *s);
+
+/* The connection is done with s (everything sent, or the connection failed): a plain record
+ * is emptied and cached; a zero-copy one keeps its references until the kernel's last
+ * notification, then is emptied the same way. */
+void worker_send_release(struct worker *w, struct sendrec *s);
 
 /* Copies the arena bytes of every request and reply that waits (not yet handed to a send) into
  * spill space, so that the arena buffers go back to the kernel. Returns the slices moved. */

@@ -16,6 +16,7 @@
 
 #include "src/io.h"
 #include "src/mbuf.h"
+#include "src/sendrec.h"
 
 /* The engine side of the arena as the core sees it: buf_return is all the core calls. */
 struct fake_pool {
@@ -105,6 +106,16 @@ static void fake_pool_assert_no_leak(const struct fake_pool *fp)
             fail_msg("spill buffer %u has %u references, expected %u", i, p->refs[i], want);
     }
     assert_int_equal(p->spill_live, p->spill_cur != MBUF_NONE ? 1 : 0);
+}
+
+/* What a connection does with a send's result: advance, and once everything is out release
+ * the record's references (worker_send_release for a plain send). */
+static inline bool fake_sent(struct sendrec *s, struct mbuf_pool *p, uint32_t res)
+{
+    if (!sendrec_advance(s, res))
+        return false;
+    sendrec_reset(s, p);
+    return true;
 }
 
 #endif

@@ -348,7 +348,7 @@ static void test_svec_release_from(void **state)
     fake_pool_assert_returned(&fx->fp, 1, 0);
     fake_pool_assert_returned(&fx->fp, 2, 1);
     fake_pool_assert_returned(&fx->fp, 3, 1);
-    assert_true(sendrec_complete(fx->ss, &fx->fp.pool, 40));
+    assert_true(fake_sent(fx->ss, &fx->fp.pool, 40));
     fake_pool_assert_returned(&fx->fp, 0, 1);
     fake_pool_assert_returned(&fx->fp, 1, 1);
     /* from == n: forgets everything, drops nothing */
@@ -358,7 +358,7 @@ static void test_svec_release_from(void **state)
     svec_release_from(&s, &fx->fp.pool, s.n);
     assert_refs(fx, 5, 2);
     mbuf_put(&fx->fp.pool, 5);
-    assert_true(sendrec_complete(fx->cs, &fx->fp.pool, 20));
+    assert_true(fake_sent(fx->cs, &fx->fp.pool, 20));
     fake_pool_assert_returned(&fx->fp, 5, 1);
     assert_no_leak(fx);
 }
@@ -678,10 +678,10 @@ static void test_msg_put_keeps_handed(void **state)
     assert_refs(fx, 0, 1);
     assert_refs(fx, 1, 1);
     assert_refs(fx, 3, 1);
-    assert_false(sendrec_complete(fx->ss, &fx->fp.pool, 100));
+    assert_false(fake_sent(fx->ss, &fx->fp.pool, 100));
     assert_int_equal(fx->fp.nreturned, 2);
-    assert_true(sendrec_complete(fx->ss, &fx->fp.pool, 28));
-    assert_true(sendrec_complete(fx->cs, &fx->fp.pool, 64));
+    assert_true(fake_sent(fx->ss, &fx->fp.pool, 28));
+    assert_true(fake_sent(fx->cs, &fx->fp.pool, 64));
     for (uint32_t i = 0; i < 5; i++)
         fake_pool_assert_returned(&fx->fp, i, 1);
     assert_no_leak(fx);
@@ -730,13 +730,13 @@ static void test_request_life(void **state)
     assert_refs(fx, 1, 2);
 
     fx->ss->busy = true;
-    assert_false(sendrec_complete(fx->ss, p, 64)); /* B0's bytes are all out */
-    assert_int_equal(fx->fp.nreturned, 0);         /* but it goes back with the send */
+    assert_false(fake_sent(fx->ss, p, 64)); /* B0's bytes are all out */
+    assert_int_equal(fx->fp.nreturned, 0);  /* but it goes back with the send */
     fx->ss->busy = true;
-    assert_false(sendrec_complete(fx->ss, p, 36));
+    assert_false(fake_sent(fx->ss, p, 36));
     assert_int_equal(fx->fp.nreturned, 0);
     fx->ss->busy = true;
-    assert_true(sendrec_complete(fx->ss, p, 1));
+    assert_true(fake_sent(fx->ss, p, 1));
     fake_pool_assert_returned(&fx->fp, 0, 1);
     fake_pool_assert_returned(&fx->fp, 1, 1);
 
@@ -759,9 +759,9 @@ static void test_request_life(void **state)
     assert_int_equal(fx->msgs.live, 0);
     assert_refs(fx, 2, 2);
     fake_pool_assert_returned(&fx->fp, 2, 0);
-    assert_false(sendrec_complete(fx->cs, p, 10));
+    assert_false(fake_sent(fx->cs, p, 10));
     fake_pool_assert_returned(&fx->fp, 2, 0);
-    assert_true(sendrec_complete(fx->cs, p, 3));
+    assert_true(fake_sent(fx->cs, p, 3));
     fake_pool_assert_returned(&fx->fp, 2, 1);
     assert_int_equal(fx->fp.nreturned, 3);
     assert_no_leak(fx);
@@ -784,21 +784,21 @@ static void test_request_streamed(void **state)
     assert_int_equal(m->req.n, 2);
     mbuf_put(p, 0);
     assert_refs(fx, 0, 2);
-    assert_true(sendrec_complete(fx->ss, p, 20));
+    assert_true(fake_sent(fx->ss, p, 20));
     assert_refs(fx, 0, 1);
     hand_req(m, fx->ss);
     const uint8_t *b1 = fake_pool_recv(&fx->fp, 1);
     assert_int_equal(svec_push(&m->req, p, b1, 10, 1), 0);
     m->state = MS_QUEUED;
     mbuf_put(p, 1);
-    assert_true(sendrec_complete(fx->ss, p, 44));
+    assert_true(fake_sent(fx->ss, p, 44));
     fake_pool_assert_returned(&fx->fp, 0, 1);
     fake_pool_assert_returned(&fx->fp, 1, 0);
     hand_req(m, fx->ss);
     m->state = MS_SENT;
     msg_put(&fx->msgs, p, m); /* the reply came before the last send completed */
     fake_pool_assert_returned(&fx->fp, 1, 0);
-    assert_true(sendrec_complete(fx->ss, p, 10));
+    assert_true(fake_sent(fx->ss, p, 10));
     fake_pool_assert_returned(&fx->fp, 1, 1);
     assert_no_leak(fx);
 }
@@ -847,7 +847,7 @@ static void test_server_fails_half_handed(void **state)
     }
     hand_req(m, fx->ss);
     fx->ss->busy = true;
-    assert_false(sendrec_complete(fx->ss, p, 70));
+    assert_false(fake_sent(fx->ss, p, 70));
     hand_req(m, fx->ss); /* nothing new to hand */
     const uint8_t *d2 = fake_pool_recv(&fx->fp, 2);
     assert_int_equal(svec_push(&m->req, p, d2, 30, 2), 0);
@@ -912,7 +912,7 @@ static void test_server_fails_spilled(void **state)
     mbuf_put(p, 6);
     fake_pool_assert_returned(&fx->fp, 6, 1);
     hand_req(m, fx->ss);
-    assert_false(sendrec_complete(fx->ss, p, 10));
+    assert_false(fake_sent(fx->ss, p, 10));
 
     d = fake_pool_recv(&fx->fp, 6);
     assert_int_equal(svec_push_wait(&m->req, p, d, 30, 6, false), 30);
@@ -949,7 +949,7 @@ static void test_client_closes_reply_half_handed(void **state)
     mbuf_put(p, 0);
     hand_req(m, fx->ss);
     m->state = MS_SENT;
-    assert_true(sendrec_complete(fx->ss, p, 9));
+    assert_true(fake_sent(fx->ss, p, 9));
     fake_pool_assert_returned(&fx->fp, 0, 1);
 
     /* "VALUE k 0 150\r\n<150 bytes>\r\nEND\r\n" over three buffers, streamed */
@@ -961,7 +961,7 @@ static void test_client_closes_reply_half_handed(void **state)
     m->rsp_type = 1;
     hand_rsp(m, fx->cs);
     fx->cs->busy = true;
-    assert_false(sendrec_complete(fx->cs, p, 80));
+    assert_false(fake_sent(fx->cs, p, 80));
     const uint8_t *r3 = fake_pool_recv(&fx->fp, 3);
     assert_int_equal(svec_push_wait(&m->rsp, p, r3, 49, 3, false), 0);
     mbuf_put(p, 3);
@@ -1005,7 +1005,7 @@ static void test_client_closes_put_handed(void **state)
     msg_put(&fx->msgs, p, m);
     assert_refs(fx, 4, 2);
     fake_pool_assert_returned(&fx->fp, 4, 0);
-    assert_false(sendrec_complete(fx->cs, p, 5));
+    assert_false(fake_sent(fx->cs, p, 5));
     sendrec_reset(fx->cs, p);
     fake_pool_assert_returned(&fx->fp, 4, 1);
     assert_no_leak(fx);
@@ -1092,7 +1092,7 @@ static void test_svec_evacuate_from(void **state)
     assert_ptr_equal(fx->ss->iov[0].iov_base, b0);
     assert_refs(fx, 0, 1); /* the send's */
     fake_pool_assert_returned(&fx->fp, 1, 1);
-    assert_true(sendrec_complete(fx->ss, p, 30));
+    assert_true(fake_sent(fx->ss, p, 30));
     fake_pool_assert_returned(&fx->fp, 0, 1);
     msg_put(&fx->msgs, p, m);
     assert_no_leak(fx);
@@ -1188,9 +1188,9 @@ static void test_msg_evacuate(void **state)
     assert_memory_equal(m->rsp.v[1].ptr, c + 16, 16);
     assert_int_equal(msg_evacuate(m, p), 0);
 
-    assert_true(sendrec_complete(fx->ss, p, 7));
+    assert_true(fake_sent(fx->ss, p, 7));
     fake_pool_assert_returned(&fx->fp, 0, 1);
-    assert_true(sendrec_complete(fx->cs, p, 16));
+    assert_true(fake_sent(fx->cs, p, 16));
     fake_pool_assert_returned(&fx->fp, 2, 1);
     m->frags = NULL;
     msg_put(&fx->msgs, p, f);

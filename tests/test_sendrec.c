@@ -158,7 +158,7 @@ static void test_add_takes_over_ref(void **state)
     assert_int_equal(s->iov[0].iov_len, 40);
     assert_int_equal(fx->fp.nreturned, 0);
     s->busy = true;
-    assert_true(sendrec_complete(s, &fx->fp.pool, 40));
+    assert_true(fake_sent(s, &fx->fp.pool, 40));
     fake_pool_assert_returned(&fx->fp, 2, 1);
     assert_empty(s);
     fake_pool_assert_no_leak(&fx->fp);
@@ -183,7 +183,7 @@ static void test_add_pseudo_ids(void **state)
     assert_int_equal(s->niov, 3);
     assert_int_equal(s->bytes, 14);
     assert_int_equal(fx->fp.pool.refs[0], 2);
-    assert_true(sendrec_complete(s, &fx->fp.pool, 14));
+    assert_true(fake_sent(s, &fx->fp.pool, 14));
     assert_int_equal(fx->fp.pool.refs[0], 1);
     assert_int_equal(fx->fp.nreturned, 0);
     mbuf_put(&fx->fp.pool, 0);
@@ -211,13 +211,13 @@ static void test_msghdr(void **state)
     assert_ptr_equal(mh->msg_iov[0].iov_base, d0);
     assert_ptr_equal(mh->msg_iov[1].iov_base, d1 + 5);
 
-    assert_false(sendrec_complete(s, &fx->fp.pool, 13));
+    assert_false(fake_sent(s, &fx->fp.pool, 13));
     mh = sendrec_msghdr(s);
     assert_ptr_equal(mh->msg_iov, &s->iov[1]);
     assert_int_equal(mh->msg_iovlen, 1);
     assert_ptr_equal(mh->msg_iov[0].iov_base, d1 + 5 + 3);
     assert_int_equal(mh->msg_iov[0].iov_len, 17);
-    assert_true(sendrec_complete(s, &fx->fp.pool, 17));
+    assert_true(fake_sent(s, &fx->fp.pool, 17));
     mbuf_put(&fx->fp.pool, 0);
     mbuf_put(&fx->fp.pool, 1);
     fake_pool_assert_no_leak(&fx->fp);
@@ -240,14 +240,14 @@ static void test_short_send_resumed(void **state)
     assert_int_equal(s->bytes, 60);
 
     s->busy = true;
-    assert_false(sendrec_complete(s, &fx->fp.pool, 5)); /* inside the first */
+    assert_false(fake_sent(s, &fx->fp.pool, 5)); /* inside the first */
     assert_false(s->busy);
     assert_int_equal(s->first, 0);
     assert_ptr_equal(s->iov[0].iov_base, mbuf_data(&fx->fp.pool, 0) + 5);
     assert_int_equal(s->iov[0].iov_len, 5);
     assert_int_equal(fx->fp.nreturned, 0);
 
-    assert_false(sendrec_complete(s, &fx->fp.pool, 5 + 20 + 3)); /* across two boundaries */
+    assert_false(fake_sent(s, &fx->fp.pool, 5 + 20 + 3)); /* across two boundaries */
     assert_int_equal(s->first, 2);
     assert_ptr_equal(s->iov[2].iov_base, mbuf_data(&fx->fp.pool, 2) + 2 + 3);
     assert_int_equal(s->iov[2].iov_len, 27);
@@ -255,9 +255,9 @@ static void test_short_send_resumed(void **state)
     assert_int_equal(fx->fp.pool.refs[0], 1);
     assert_int_equal(fx->fp.pool.refs[1], 1);
 
-    assert_false(sendrec_complete(s, &fx->fp.pool, 26));
+    assert_false(fake_sent(s, &fx->fp.pool, 26));
     assert_int_equal(fx->fp.nreturned, 0);
-    assert_true(sendrec_complete(s, &fx->fp.pool, 1));
+    assert_true(fake_sent(s, &fx->fp.pool, 1));
     for (uint32_t i = 0; i < 3; i++)
         fake_pool_assert_returned(&fx->fp, i, 1);
     assert_empty(s);
@@ -296,7 +296,7 @@ static void test_short_send_every_chunk(void **state)
             assert_true(sendrec_msghdr(s)->msg_iov[0].iov_len > 0 || sent == 0);
             uint32_t res = (uint32_t)(n < chunk ? n : chunk);
             sent += res;
-            bool done = sendrec_complete(s, &fx->fp.pool, res);
+            bool done = fake_sent(s, &fx->fp.pool, res);
             assert_int_equal(done, sent == total);
             if (done)
                 break;
@@ -334,7 +334,7 @@ static void test_empty_iovecs_skipped(void **state)
     assert_int_equal(s->niov, 6);
     assert_int_equal(s->bytes, 10);
 
-    assert_false(sendrec_complete(s, &fx->fp.pool, 5)); /* ends exactly at a's end */
+    assert_false(fake_sent(s, &fx->fp.pool, 5)); /* ends exactly at a's end */
     assert_int_equal(s->first, 4);
     struct msghdr *mh = sendrec_msghdr(s);
     assert_int_equal(mh->msg_iovlen, 2);
@@ -342,8 +342,7 @@ static void test_empty_iovecs_skipped(void **state)
     assert_int_equal(mh->msg_iov[0].iov_len, 5);
     assert_int_equal(fx->fp.nreturned, 0);
 
-    assert_true(
-        sendrec_complete(s, &fx->fp.pool, 5)); /* the trailing empty one is not waited for */
+    assert_true(fake_sent(s, &fx->fp.pool, 5)); /* the trailing empty one is not waited for */
     assert_empty(s);
     assert_int_equal(fx->fp.pool.refs[0], 1);
     assert_int_equal(fx->fp.pool.refs[1], 1);
@@ -354,11 +353,11 @@ static void test_empty_iovecs_skipped(void **state)
     assert_true(sendrec_add(s, &empty));
     struct slice d = fx_slice(fx, 1, 0, 4);
     assert_true(sendrec_add(s, &d));
-    assert_false(sendrec_complete(s, &fx->fp.pool, 2));
+    assert_false(fake_sent(s, &fx->fp.pool, 2));
     assert_int_equal(s->first, 0);
-    assert_false(sendrec_complete(s, &fx->fp.pool, 2));
+    assert_false(fake_sent(s, &fx->fp.pool, 2));
     assert_int_equal(s->first, 2);
-    assert_true(sendrec_complete(s, &fx->fp.pool, 4));
+    assert_true(fake_sent(s, &fx->fp.pool, 4));
     mbuf_put(&fx->fp.pool, 0);
     mbuf_put(&fx->fp.pool, 1);
     fake_pool_assert_no_leak(&fx->fp);
@@ -378,9 +377,9 @@ static void test_one_buffer_many_slices(void **state)
     mbuf_put(&fx->fp.pool, 3);
     assert_int_equal(fx->fp.pool.refs[3], 10);
     assert_int_equal(s->nbufs, 10);
-    assert_false(sendrec_complete(s, &fx->fp.pool, 99));
+    assert_false(fake_sent(s, &fx->fp.pool, 99));
     assert_int_equal(fx->fp.pool.refs[3], 10);
-    assert_true(sendrec_complete(s, &fx->fp.pool, 1));
+    assert_true(fake_sent(s, &fx->fp.pool, 1));
     fake_pool_assert_returned(&fx->fp, 3, 1);
     fake_pool_assert_no_leak(&fx->fp);
 }
@@ -401,7 +400,7 @@ static void test_reset_drops_all(void **state)
     assert_non_null(block);
     assert_true(sendrec_own(s, block));
     s->busy = true;
-    assert_false(sendrec_complete(s, &fx->fp.pool, 70));
+    assert_false(fake_sent(s, &fx->fp.pool, 70));
     s->busy = true;
     sendrec_reset(s, &fx->fp.pool);
     for (uint32_t i = 0; i < 3; i++)
@@ -434,9 +433,9 @@ static void test_own_frees(void **state)
     assert_false(sendrec_own(s, extra));
     assert_int_equal(s->nowned, MAXOWN);
     free(extra);
-    assert_false(sendrec_complete(s, &fx->fp.pool, 100));
+    assert_false(fake_sent(s, &fx->fp.pool, 100));
     assert_int_equal(s->nowned, MAXOWN); /* still pointed into */
-    assert_true(sendrec_complete(s, &fx->fp.pool, MAXOWN * 16 - 100));
+    assert_true(fake_sent(s, &fx->fp.pool, MAXOWN * 16 - 100));
     assert_empty(s);
 
     /* and again after a reset */
@@ -477,10 +476,10 @@ static void test_full_at_max_iov(void **state)
     mbuf_put(&fx->fp.pool, more.buf); /* the refused slice is still the caller's */
 
     assert_int_equal(sendrec_msghdr(s)->msg_iovlen, SENDREC_MAX_IOV);
-    assert_false(sendrec_complete(s, &fx->fp.pool, 3 * 1000 + 1));
+    assert_false(fake_sent(s, &fx->fp.pool, 3 * 1000 + 1));
     assert_true(sendrec_full(s)); /* full until it is done: iovecs are not reused */
     assert_int_equal(sendrec_msghdr(s)->msg_iovlen, SENDREC_MAX_IOV - 1000);
-    assert_true(sendrec_complete(s, &fx->fp.pool, (uint32_t)(bytes - 3 * 1000 - 1)));
+    assert_true(fake_sent(s, &fx->fp.pool, (uint32_t)(bytes - 3 * 1000 - 1)));
     assert_false(sendrec_full(s));
     assert_int_equal(fx->fp.pool.refs[0], 1);
     assert_int_equal(fx->fp.pool.refs[1], 1);
@@ -496,8 +495,8 @@ static void test_reuse_after_complete(void **state)
     fake_pool_recv(&fx->fp, 0);
     struct slice a = fx_slice(fx, 0, 0, 8);
     assert_true(sendrec_add(fx->s, &a));
-    assert_false(sendrec_complete(fx->s, &fx->fp.pool, 3));
-    assert_true(sendrec_complete(fx->s, &fx->fp.pool, 5));
+    assert_false(fake_sent(fx->s, &fx->fp.pool, 3));
+    assert_true(fake_sent(fx->s, &fx->fp.pool, 5));
     sendrec_give(&fx->cache, fx->s);
     fx->s = sendrec_take(&fx->cache);
     assert_non_null(fx->s);
@@ -505,7 +504,7 @@ static void test_reuse_after_complete(void **state)
     struct slice b = fx_slice(fx, 0, 100, 8);
     assert_true(sendrec_add(fx->s, &b));
     assert_ptr_equal(sendrec_msghdr(fx->s)->msg_iov, fx->s->iov);
-    assert_true(sendrec_complete(fx->s, &fx->fp.pool, 8));
+    assert_true(fake_sent(fx->s, &fx->fp.pool, 8));
     mbuf_put(&fx->fp.pool, 0);
     fake_pool_assert_no_leak(&fx->fp);
 }
@@ -533,7 +532,7 @@ static void test_spill_slices(void **state)
     uint8_t got[100];
     assert_int_equal(gather(s, got, sizeof(got)), 100);
     assert_memory_equal(got, src, 100);
-    assert_true(sendrec_complete(s, &fx->fp.pool, 100));
+    assert_true(fake_sent(s, &fx->fp.pool, 100));
     assert_int_equal(fx->fp.pool.spill_live, 1); /* the one being filled */
     assert_int_equal(fx->fp.nreturned, 1);
     fake_pool_assert_no_leak(&fx->fp);

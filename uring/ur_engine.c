@@ -9,12 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include "src/log.h"
 
 #define UR_BGID     0      /* the one buffer group per ring */
 #define UR_KIND_MSK 0x7ULL /* user_data = owner pointer | kind (owners are 8-byte aligned) */
 #define UR_IGNORE   0ULL   /* user_data of completions nobody waits for (the cancel of a close) */
+
+/* newer than liburing 2.3's headers (kernel 6.2) */
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
 
 struct ur_engine {
     struct io_engine base;
@@ -24,6 +33,8 @@ struct ur_engine {
     unsigned br_entries;  /* power of two >= pool->count */
     unsigned br_added;    /* buffers added to br since the last advance */
     unsigned setup_flags; /* what the ring was set up with, for the log */
+    bool zc_fixed;        /* the arena is registered as fixed buffer 0 */
+    bool zc_vec_fixed;    /* the kernel sends several iovecs from it (sendmsg_zc, 6.15) */
 };
 
 static inline struct ur_engine *ur_of(struct io_engine *e)
@@ -83,6 +94,64 @@ static int ur_send(struct io_engine *e, int fd, struct msghdr *msg, void *owner)
                            MSG_NOSIGNAL);
     else
         io_uring_prep_sendmsg(sqe, fd, msg, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, ur_tag(owner, IO_SEND));
+    return 0;
+}
+
+/* Zero-copy sends need SEND_ZC and SENDMSG_ZC (6.1). The arena is registered as one fixed
+ * buffer only here, when zero-copy sends are wanted: the registration pins it against
+ * RLIMIT_MEMLOCK, and without it the kernel pins the pages of each send instead. */
+static int ur_zc_enable(struct io_engine *e, char *why, size_t why_len)
+{
+    struct ur_engine *u = ur_of(e);
+    struct io_uring_probe *probe = io_uring_get_probe_ring(&u->ring);
+    bool ok = probe != NULL && io_uring_opcode_supported(probe, IORING_OP_SEND_ZC) &&
+              io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC);
+    if (probe != NULL)
+        io_uring_free_probe(probe);
+    if (!ok) {
+        snprintf(why, why_len, "the kernel's io_uring lacks send_zc");
+        return -EOPNOTSUPP;
+    }
+    if (u->zc_fixed)
+        return 1;
+    struct mbuf_pool *p = e->pool;
+    struct iovec whole = {.iov_base = p->arena, .iov_len = (size_t)p->count * p->size};
+    int ret = io_uring_register_buffers(&u->ring, &whole, 1);
+    if (ret < 0) {
+        snprintf(why, why_len, "the arena of %zu KiB cannot be registered (%s%s)",
+                 whole.iov_len >> 10, strerror(-ret),
+                 ret == -ENOMEM ? ": RLIMIT_MEMLOCK is lower" : "");
+        return 0;
+    }
+    u->zc_fixed = true;
+    /* sendmsg_zc from a registered buffer came in 6.15; before it the flag fails the send with
+     * -EINVAL, so those kernels send several iovecs zero-copy from plain pages */
+    struct utsname un;
+    unsigned major = 0, minor = 0;
+    if (uname(&un) == 0 && sscanf(un.release, "%u.%u", &major, &minor) == 2)
+        u->zc_vec_fixed = major > 6 || (major == 6 && minor >= 15);
+    return 1;
+}
+
+static int ur_send_zc(struct io_engine *e, int fd, struct msghdr *msg, bool fixed, void *owner)
+{
+    struct ur_engine *u = ur_of(e);
+    struct io_uring_sqe *sqe = ur_sqe(u);
+    if (sqe == NULL)
+        return -EBUSY;
+    fixed = fixed && u->zc_fixed;
+    if (msg->msg_iovlen == 1) {
+        io_uring_prep_send_zc(sqe, fd, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len,
+                              MSG_NOSIGNAL, IORING_SEND_ZC_REPORT_USAGE);
+    } else {
+        io_uring_prep_sendmsg_zc(sqe, fd, msg, MSG_NOSIGNAL);
+        sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+    }
+    if (fixed && (msg->msg_iovlen == 1 || u->zc_vec_fixed)) {
+        sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+        sqe->buf_index = 0;
+    }
     io_uring_sqe_set_data64(sqe, ur_tag(owner, IO_SEND));
     return 0;
 }
@@ -184,6 +253,10 @@ static int ur_wait(struct io_engine *e, struct io_event *ev, unsigned max, int t
         x->res = cqe->res;
         x->flags = (cqe->flags & IORING_CQE_F_MORE) ? IO_F_MORE : 0;
         x->buf = MBUF_NONE;
+        if (cqe->flags & IORING_CQE_F_NOTIF) {
+            x->flags |= IO_F_NOTIF;
+            x->res = (cqe->res & (int32_t)IORING_NOTIF_USAGE_ZC_COPIED) ? 1 : 0;
+        }
         if (cqe->flags & IORING_CQE_F_BUFFER) {
             x->flags |= IO_F_BUF;
             x->buf = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
@@ -210,6 +283,8 @@ static const struct io_ops ur_ops = {
     .accept = ur_accept,
     .recv = ur_recv,
     .send = ur_send,
+    .zc_enable = ur_zc_enable,
+    .send_zc = ur_send_zc,
     .connect = ur_connect,
     .close = ur_close,
     .recv_stop = ur_recv_stop,
