@@ -4,6 +4,7 @@
 #include "src/client.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@
 #include "src/server.h"
 #include "src/version.h"
 #include "src/worker.h"
+
+static void client_linger(struct worker *w, struct client *c);
+static void client_linger_event(struct worker *w, struct client *c, const struct io_event *ev);
 
 #define LIT(s) (s), (uint32_t)(sizeof(s) - 1)
 
@@ -878,7 +882,7 @@ void client_flush(struct worker *w, struct client *c)
         return;
     if (c->cut) {
         /* what was sent of the cut reply is out: any later reply would be read as its rest */
-        client_close(w, c);
+        client_linger(w, c);
         return;
     }
     struct sendrec *s = c->send;
@@ -944,7 +948,7 @@ void client_flush(struct worker *w, struct client *c)
     sendrec_give(&w->sendrecs, s);
     c->send = NULL;
     if (c->qhead == NULL && (c->eof || c->close_now))
-        client_close(w, c);
+        client_linger(w, c);
     else if (c->paused && client_backlog_low(c))
         client_resume(w, c);
 }
@@ -978,7 +982,7 @@ void clients_idle_sweep(struct worker *w)
         int tmo = c->pool->cp->client_idle_timeout_ms;
         /* waiting for the proxy is not idling; sitting on half a request is */
         bool waiting = c->qhead != NULL && !(c->qhead == c->cur && c->cur->cnext == NULL);
-        if (tmo <= 0 || c->o.closing || waiting || c->send != NULL)
+        if (tmo <= 0 || c->o.closing || c->lingering || waiting || c->send != NULL)
             continue;
         if (w->now - c->last_active < (uint64_t)tmo * 1000000ULL)
             continue;
@@ -993,7 +997,7 @@ void clients_probe_quiet(struct worker *w)
         return;
     w->last_probe = w->now;
     for (struct client *c = w->clients; c != NULL; c = c->next) {
-        if (c->o.closing || !c->recv_armed || c->paused ||
+        if (c->o.closing || c->lingering || !c->recv_armed || c->paused ||
             w->now - c->last_active < CLIENT_PROBE_NS || w->now - c->probed < CLIENT_PROBE_NS)
             continue;
         c->probed = w->now;
@@ -1022,7 +1026,9 @@ void client_rearm(struct worker *w, struct client *c)
         c->starved = false;
         w->nstarved--;
     }
-    if (c->recv_armed || c->paused || c->o.closing || c->eof || c->close_now)
+    if (c->recv_armed || c->o.closing)
+        return;
+    if (!c->lingering && (c->paused || c->eof || c->close_now))
         return;
     if (w->io->ops->recv(w->io, c->o.fd, c) == 0) {
         c->recv_armed = true;
@@ -1088,7 +1094,7 @@ void client_accept(struct worker *w, struct pool_rt *pool, int fd)
 static void client_end_of_input(struct worker *w, struct client *c)
 {
     client_drop_partial(w, c);
-    c->eof = true;
+    c->eof = c->fin = true;
     STAT_INC(c->pool->st->client_eof);
     worker_mark_dirty(w, &c->o);
 }
@@ -1134,6 +1140,10 @@ static void client_drain_held(struct worker *w, struct client *c)
 
 void client_event(struct worker *w, struct client *c, const struct io_event *ev)
 {
+    if (c->lingering) {
+        client_linger_event(w, c, ev);
+        return;
+    }
     switch (ev->kind) {
     case IO_RECV:
         if (!(ev->flags & IO_F_MORE))
@@ -1161,7 +1171,7 @@ void client_event(struct worker *w, struct client *c, const struct io_event *ev)
             if (!(ev->flags & IO_F_MORE))
                 client_rearm(w, c);
         } else if (ev->res == 0 && c->held != NULL) {
-            c->rx_eof = true; /* after the held bytes */
+            c->rx_eof = c->fin = true; /* acted on after the held bytes */
         } else if (ev->res == 0) {
             client_end_of_input(w, c);
         } else if (ev->res == -ENOBUFS) {
@@ -1186,14 +1196,12 @@ void client_event(struct worker *w, struct client *c, const struct io_event *ev)
     }
 }
 
-void client_close(struct worker *w, struct client *c)
+/* Lets go of c's requests and stops counting it as connected; its descriptor stays open. */
+static void client_detach(struct worker *w, struct client *c)
 {
-    if (c->o.closing)
+    if (c->detached)
         return;
-    if (c->starved) {
-        c->starved = false;
-        w->nstarved--;
-    }
+    c->detached = true;
     /* detach every request. One still being received (its data block not whole) was never
      * queued on a server and goes at once, and so does one queued but not yet sent; the rest are
      * complete requests a server already has, so the connection stays in step: they are
@@ -1223,7 +1231,95 @@ void client_close(struct worker *w, struct client *c)
     c->rx_eof = false;
     STAT_DEC(w->st.curr_connections);
     STAT_DEC(c->pool->st->client_connections);
+}
+
+void client_close(struct worker *w, struct client *c)
+{
+    if (c->o.closing)
+        return;
+    if (c->starved) {
+        c->starved = false;
+        w->nstarved--;
+    }
+    if (c->lingering) {
+        c->lingering = false;
+        w->nlingering--;
+    }
+    client_detach(w, c);
     worker_close_owner(w, &c->o);
+}
+
+/* The close of a client the proxy is done with (see CLIENT_LINGER_STALL_NS in client.h). No send
+ * is in flight. A client that sent its EOF can send nothing more, and one whose bytes the kernel
+ * has all delivered loses nothing to a reset: both are closed at once. */
+static void client_linger(struct worker *w, struct client *c)
+{
+    if (c->o.closing || c->lingering)
+        return;
+    int outq = 0;
+    if (c->fin || ioctl(c->o.fd, SIOCOUTQ, &outq) < 0 || outq == 0 ||
+        shutdown(c->o.fd, SHUT_WR) < 0) {
+        client_close(w, c);
+        return;
+    }
+    client_detach(w, c);
+    c->lingering = true;
+    w->nlingering++;
+    c->close_now = true;
+    c->paused = false;
+    c->linger_outq = (uint32_t)outq;
+    c->linger_since = c->linger_moved = w->now;
+    STAT_INC(w->st.clients_lingered);
+    client_rearm(w, c); /* a receive still armed (or being stopped) goes on, or re-arms */
+}
+
+/* A lingering client's events: its bytes are dropped; its EOF or an error ends it. */
+static void client_linger_event(struct worker *w, struct client *c, const struct io_event *ev)
+{
+    if (ev->kind != IO_RECV)
+        return;
+    if (!(ev->flags & IO_F_MORE))
+        c->recv_armed = false;
+    if (ev->res > 0 && (ev->flags & IO_F_BUF)) {
+        mbuf_put(&w->mbufs, ev->buf);
+        if (!c->recv_armed)
+            client_rearm(w, c);
+    } else if (ev->res == -ECANCELED || ev->res == -ENOBUFS) {
+        /* a pause's stop, or no buffer free: read on (a starved receive re-arms when buffers
+         * come back) */
+        if (ev->res == -ENOBUFS && !c->starved) {
+            c->starved = true;
+            w->nstarved++;
+        } else if (ev->res == -ECANCELED) {
+            client_rearm(w, c);
+        }
+    } else {
+        client_close(w, c); /* the client closed, or its connection failed */
+    }
+}
+
+void clients_linger_sweep(struct worker *w)
+{
+    struct client *next;
+    for (struct client *c = w->clients; c != NULL && w->nlingering > 0; c = next) {
+        next = c->next;
+        if (!c->lingering || c->o.closing)
+            continue;
+        int outq = 0;
+        if (ioctl(c->o.fd, SIOCOUTQ, &outq) < 0 || outq == 0) {
+            client_close(w, c);
+            continue;
+        }
+        if ((uint32_t)outq < c->linger_outq) {
+            c->linger_outq = (uint32_t)outq;
+            c->linger_moved = w->now;
+        }
+        if (w->now - c->linger_moved > CLIENT_LINGER_STALL_NS ||
+            w->now - c->linger_since > CLIENT_LINGER_MAX_NS) {
+            STAT_INC(w->st.linger_abandoned);
+            client_close(w, c);
+        }
+    }
 }
 
 /* A retiring client whose input from before the retirement is all read and parsed: from here

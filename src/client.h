@@ -43,13 +43,19 @@ struct client {
     struct held *held;    /* received bytes not parsed yet (a backlog stopped the parse), in
                            * order; each holds a reference on its buffer */
     struct held *held_tail;
-    struct rd_conn *rd;   /* a redis pool's client: its protocol state (NULL: memcached) */
-    bool retiring;        /* the drain or its pool's removal asked it to go: it goes once what
-                           * it had sent by then is read and answered */
-    uint32_t retire_left; /* retiring: bytes that were in its socket then, still to be read */
-    bool rx_eof;          /* the client's EOF came while bytes were held: acted on once they
-                           * are parsed */
-    uint64_t probed;      /* monotonic ns of its last clients_probe_quiet poll */
+    struct rd_conn *rd;    /* a redis pool's client: its protocol state (NULL: memcached) */
+    bool retiring;         /* the drain or its pool's removal asked it to go: it goes once what
+                            * it had sent by then is read and answered */
+    uint32_t retire_left;  /* retiring: bytes that were in its socket then, still to be read */
+    bool rx_eof;           /* the client's EOF came while bytes were held: acted on once they
+                            * are parsed */
+    uint64_t probed;       /* monotonic ns of its last clients_probe_quiet poll */
+    bool fin;              /* the client's own EOF came: nothing more can arrive from it */
+    bool detached;         /* its requests are let go and it is no longer counted as connected */
+    bool lingering;        /* closed by the proxy, its output not yet delivered (client_linger) */
+    uint32_t linger_outq;  /* lingering: the least of its unacknowledged bytes seen so far */
+    uint64_t linger_since; /* lingering: monotonic ns it began */
+    uint64_t linger_moved; /* lingering: monotonic ns its unacknowledged bytes last went down */
 };
 
 /* Bytes of one receive buffer that wait to be parsed. */
@@ -102,6 +108,16 @@ uint64_t client_waiting_bytes(const struct client *c);
  * then reports it. */
 void clients_probe_quiet(struct worker *w);
 #define CLIENT_PROBE_NS (5ULL * 1000000000ULL)
+/* A client the proxy closes on its own (a request it cannot frame, a reply cut off by its
+ * server, a drain) may still be sending, and a socket closed with unread input resets the
+ * connection: the kernel then drops whatever was still queued for the client, replies that
+ * were complete included. Such a client lingers instead: its side is shut down (the FIN follows
+ * the last byte), what it sends is read and dropped, and it is closed once the kernel has
+ * nothing unacknowledged for it, the client closes, CLIENT_LINGER_STALL_NS pass without its
+ * queue going down, or CLIENT_LINGER_MAX_NS pass in all. Checked each tick. */
+void clients_linger_sweep(struct worker *w);
+#define CLIENT_LINGER_STALL_NS (2ULL * 1000000000ULL)
+#define CLIENT_LINGER_MAX_NS   (30ULL * 1000000000ULL)
 /* No new request of c is parsed while this holds (its window, keys or reply bytes are full). */
 bool client_backlog_full(const struct client *c);
 /* A new request at the end of c's queue (its reply order); NULL when memory ran out. */

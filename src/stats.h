@@ -64,6 +64,8 @@
     X(clients_shed, 0)        /* clients closed because arena and spill space were used up */      \
     X(clients_paused, 0)      /* times a client's reading stopped: too much outstanding */         \
     X(clients_idle_closed, 0) /* clients closed after client_idle_timeout with nothing to do */    \
+    X(clients_lingered, 0)    /* clients the proxy closed once their output was delivered */       \
+    X(linger_abandoned, 0)    /* of them, closed before, their output stalled (or 30 s passed) */  \
     X(zc_sends, 0)            /* sends made zero-copy (zero_copy_min) */                           \
     X(zc_copied, 0)           /* of them, sends the kernel copied after all (loopback does) */     \
     X(enobufs, 0)                                                                                  \

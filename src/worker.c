@@ -551,6 +551,8 @@ void *worker_main(void *arg)
                 servers_reap(w);
             if (w->idle_sweep)
                 clients_idle_sweep(w);
+            if (w->nlingering > 0)
+                clients_linger_sweep(w);
             clients_probe_quiet(w);
             worker_resume_listeners(w);
             worker_flush(w);

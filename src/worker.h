@@ -61,6 +61,7 @@ struct worker {
     uint64_t last_tick;
     uint64_t last_probe; /* monotonic ns of the last clients_probe_quiet pass */
     uint32_t nstarved;   /* connections whose receive waits for buffers */
+    uint32_t nlingering; /* clients closed but for the delivery of their output */
     struct stats_registry *reg;
     struct health *health; /* the process's view of the fleet: rings, failures, ejections */
     atomic_int stop;       /* set by the main thread */

@@ -1219,6 +1219,26 @@ def run_pipeline(client, request, expected_len, timeout=30.0):
 # threads
 
 
+def paced_read_all(sock, pace, timeout):
+    """Everything sock receives until the peer's FIN or reset, 64 KiB at a time with `pace`
+    seconds between reads (a client slower than the proxy). Returns (bytes, how it ended)."""
+    got = bytearray()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            data = sock.recv(65536)
+        except ConnectionResetError:
+            return bytes(got), "reset"
+        except socket.timeout:
+            return bytes(got), "timeout"
+        if not data:
+            return bytes(got), "eof"
+        got += data
+        time.sleep(pace)
+    return bytes(got), "timeout"
+
+
 def expect(cond, message):
     """assert for helper threads (unittest's asserts need the TestCase)."""
     if not cond:

@@ -946,6 +946,38 @@ class InlineTests(RedisCase):
                          b"-ERR Protocol error: unbalanced quotes in request\r\n")
         self.assertTrue(c.is_closed(timeout=3))
 
+    @ringproxy_only("what reaches a client that the proxy closes is ringproxy's guarantee")
+    def test_replies_before_a_protocol_error_all_arrive(self):
+        # 100 pipelined GETs of a 60 KB value, a request redis cannot frame, then a trickle of
+        # bytes; the client reads slowly through a 64 KiB buffer: every reply, then the error,
+        # then the close (a plain close with the trickle unread would reset the connection
+        # and the kernel would drop the replies still queued)
+        k = self.one_per_server("lingr:")[1]
+        value = random.Random(k).randbytes(60000)
+        self.assertEqual(self.client().command("SET", k, value), "OK")
+        c = self.client(timeout=10, rcvbuf=65536)
+        done = threading.Event()
+
+        def send():
+            try:
+                c.sock.sendall(resp_encode("GET", k) * 100 + b"*x\r\n")
+                while not done.wait(0.005):
+                    c.sock.sendall(b"y" * 1024)
+            except OSError:
+                pass       # closed: what the reader got tells whether it was right
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        got, end = rp.paced_read_all(c.sock, 0.002, 60)
+        done.set()
+        sender.join(10)
+        want = b"$60000\r\n" + value + b"\r\n"
+        self.assertIn(end, ("eof", "reset"))
+        self.assertTrue(got.startswith(want * 100), "closed (%s) after %d bytes of the %d of "
+                        "the 100 replies" % (end, len(got), len(want) * 100))
+        self.assertTrue(got[len(want) * 100:].startswith(b"-ERR Protocol error: "),
+                        got[len(want) * 100:][:200])
+
     def test_inline_and_multibulk_in_one_pipeline(self):
         keys = self.one_per_server("inlp:")
         c = self.client()

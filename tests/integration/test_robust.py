@@ -712,6 +712,53 @@ class ReplyLimitTests(RobustCase):
         self.assertTrue(got == one * n, "the paused client's replies differ once it read them")
 
 
+@ringproxy_only("what reaches a client that the proxy closes is ringproxy's guarantee")
+class CloseDeliversTests(RobustCase):
+    """A client the proxy closes on its own (a request it cannot frame, a reply its server cut
+    off) receives every byte the proxy had answered before the close, although it is still
+    sending and reads slowly: the proxy shuts its side down and reads on until the bytes are
+    delivered, where a plain close would reset the connection (the client's unread input) and
+    the kernel would drop what was still queued for it."""
+
+    def test_replies_before_a_silent_close_all_arrive(self):
+        # 100 pipelined gets of a 60 KB value (6 MB of replies), then a line memcached closes
+        # on without a word (over 2048 bytes and no newline), then a trickle of bytes the
+        # proxy never parses; the client reads 64 KiB at a time with a pause, through a 64 KiB buffer
+        fleet = self.fleet(1, timeout=None)
+        key = self.keys(1)[0]
+        value = value_of(key, 60000)
+        with MemcacheClient(fleet.port, timeout=PROMPT) as c:
+            self.assertEqual(c.set(key, value), b"STORED")
+        n = 100
+        c = MemcacheClient(fleet.port, timeout=PROMPT, rcvbuf=65536)
+        self.clients.append(c)
+        done = threading.Event()
+
+        def send():
+            # the bad line, then more bytes now and then for as long as the client reads: any
+            # of them reaching a closed socket would reset the connection
+            try:
+                c.sock.sendall(b"get %s\r\n" % key.encode() * n + b"x" * 3000)
+                while not done.wait(0.005):
+                    c.sock.sendall(b"y" * 1024)
+            except OSError:
+                pass       # the proxy closed: what the reader saw tells whether it was right
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        got, end = rp.paced_read_all(c.sock, 0.002, 60)
+        done.set()
+        sender.join(PROMPT)
+        one = value_block_of(key, value)
+        self.assertEqual(end in ("eof", "reset"), True, "the client was not closed: %s" % end)
+        self.assertTrue(got == one * n,
+                        "closed (%s) after %d bytes of the %d answered before the bad line "
+                        "(%d whole replies)" % (end, len(got), len(one) * n,
+                                                got.count(b"\r\nEND\r\n")))
+        self.assertGreaterEqual(fleet.proxy.stats()["ringproxy"]["clients_lingered"], 1)
+        self.assertServed(fleet.port, self.keys(4, "other"), fleet.proxy, "after the close")
+
+
 @ringproxy_only("client_idle_timeout is ringproxy's")
 class ClientIdleTimeoutTests(RobustCase):
 
