@@ -209,12 +209,15 @@ static void parent_complete(struct worker *w, struct msg *p)
         for (uint32_t i = 0; i < bad->rsp.n; i++)
             svec_push(&p->rsp, &w->mbufs, bad->rsp.v[i].ptr, bad->rsp.v[i].len, bad->rsp.v[i].buf);
     } else if (p->mg != NULL) {
+        /* the fragments are freed below: their slices move over, references and all */
+        uint32_t n = 1;
+        for (f = p->frags; f != NULL; f = f->fnext)
+            n += f->rsp.n;
+        (void)svec_reserve(&p->rsp, n); /* failing, the moves grow it themselves */
         for (uint32_t k = 0; k < p->mg->nkeys; k++) {
             struct mget_item *it = &p->mg->items[k];
-            for (uint32_t i = it->first; it->frag != NULL && i < it->last; i++) {
-                const struct slice *sl = &it->frag->rsp.v[i];
-                svec_push(&p->rsp, &w->mbufs, sl->ptr, sl->len, sl->buf);
-            }
+            if (it->frag != NULL)
+                svec_move(&p->rsp, &w->mbufs, &it->frag->rsp, it->first, it->last);
         }
         svec_push(&p->rsp, &w->mbufs, (const uint8_t *)"END\r\n", 5, MBUF_NONE);
     } else if (!p->noreply) {
@@ -353,14 +356,10 @@ static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
         line = m->owned;
         STAT_ADD(w->st.bytes_copied, len);
     }
-    struct mget *mg = calloc(1, sizeof(*mg));
+    struct mget *mg = mget_new(req->nkeys, true);
     if (mg == NULL)
         goto out_nomem;
     m->mg = mg;
-    mg->keys = malloc(req->nkeys * sizeof(*mg->keys));
-    mg->items = calloc(req->nkeys, sizeof(*mg->items));
-    if (mg->keys == NULL || mg->items == NULL)
-        goto out_nomem;
     for (uint32_t k = 0; k < req->nkeys; k++) {
         mg->keys[k] = (struct slice){line + req->keys[k].off, req->keys[k].len, buf};
         mbuf_get(&w->mbufs, buf);
@@ -401,6 +400,8 @@ static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
             }
             f->server_idx = dest[k];
             ps->frag = f;
+            /* a hit is two slices (its VALUE line, its block), and END one */
+            (void)svec_reserve(&f->rsp, 2 * ps->count + 1);
             memcpy(f->owned, heads[m->cmd].s, hlen);
             ps->fill = hlen;
             if (elen > 0) {

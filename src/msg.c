@@ -15,35 +15,67 @@ void svec_init(struct svec *s)
     s->cap = sizeof(s->inl) / sizeof(s->inl[0]);
 }
 
+int svec_reserve(struct svec *s, uint32_t n)
+{
+    if (n <= s->cap)
+        return 0;
+    struct slice *v;
+    if (s->v == s->inl) {
+        v = malloc(n * sizeof(*v));
+        if (v != NULL)
+            memcpy(v, s->inl, sizeof(s->inl));
+    } else {
+        v = realloc(s->v, n * sizeof(*v));
+    }
+    if (v == NULL)
+        return -ENOMEM;
+    s->v = v;
+    s->cap = n;
+    return 0;
+}
+
+/* True when [ptr, ptr + len) of buf continues s's last slice, which may still grow. */
+static inline bool svec_continues(const struct svec *s, const uint8_t *ptr, uint32_t buf)
+{
+    if (s->n <= s->sealed)
+        return false;
+    const struct slice *last = &s->v[s->n - 1];
+    return last->buf == buf && last->ptr + last->len == ptr;
+}
+
 static int svec_append(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t len,
                        uint32_t buf, bool merge)
 {
     if (len == 0)
         return 0;
-    if (merge && s->n > s->sealed) {
-        struct slice *last = &s->v[s->n - 1];
-        if (last->buf == buf && last->ptr + last->len == ptr) {
-            last->len += len;
-            return 0;
-        }
+    if (merge && svec_continues(s, ptr, buf)) {
+        s->v[s->n - 1].len += len;
+        return 0;
     }
-    if (s->n == s->cap) {
-        uint32_t cap = s->cap * 2;
-        struct slice *v;
-        if (s->v == s->inl) {
-            v = malloc(cap * sizeof(*v));
-            if (v != NULL)
-                memcpy(v, s->inl, sizeof(s->inl));
-        } else {
-            v = realloc(s->v, cap * sizeof(*v));
-        }
-        if (v == NULL)
-            return -ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (s->n == s->cap && svec_reserve(s, s->cap * 2) < 0)
+        return -ENOMEM;
     s->v[s->n++] = (struct slice){.ptr = ptr, .len = len, .buf = buf};
     mbuf_get(p, buf);
+    return 0;
+}
+
+int svec_move(struct svec *dst, struct mbuf_pool *p, struct svec *src, uint32_t first,
+              uint32_t last)
+{
+    for (uint32_t i = first; i < last; i++) {
+        struct slice *sl = &src->v[i];
+        if (sl->len == 0)
+            continue;
+        if (svec_continues(dst, sl->ptr, sl->buf)) {
+            dst->v[dst->n - 1].len += sl->len;
+            mbuf_put(p, sl->buf); /* one slice, one reference */
+        } else {
+            if (dst->n == dst->cap && svec_reserve(dst, dst->cap * 2) < 0)
+                return -ENOMEM;
+            dst->v[dst->n++] = *sl;
+        }
+        sl->buf = MBUF_NONE;
+    }
     return 0;
 }
 
@@ -269,12 +301,25 @@ struct msg *msg_get(struct msg_pool *mp)
     return m;
 }
 
+struct mget *mget_new(uint32_t nkeys, bool with_keys)
+{
+    size_t size = sizeof(struct mget) + (size_t)nkeys * sizeof(struct mget_item);
+    if (with_keys)
+        size += (size_t)nkeys * sizeof(struct slice);
+    struct mget *mg = calloc(1, size);
+    if (mg == NULL)
+        return NULL;
+    /* the items right after the struct (both 8-byte aligned), the keys after them */
+    mg->items = (struct mget_item *)(mg + 1);
+    if (with_keys)
+        mg->keys = (struct slice *)(mg->items + nkeys);
+    return mg;
+}
+
 static void mget_free(struct mget *mg, struct mbuf_pool *p)
 {
     for (uint32_t i = 0; mg->keys != NULL && i < mg->nkeys; i++)
         mbuf_put(p, mg->keys[i].buf);
-    free(mg->keys);
-    free(mg->items);
     free(mg);
 }
 

@@ -24,6 +24,13 @@ void svec_init(struct svec *s);
 /* Appends a slice, taking a reference on its buffer. Adjacent ranges of one buffer merge.
  * Returns 0 or -ENOMEM. */
 int svec_push(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t len, uint32_t buf);
+/* Makes room for n slices in all, so that the next pushes allocate nothing. 0 or -ENOMEM. */
+int svec_reserve(struct svec *s, uint32_t n);
+/* Appends src's slices [first, last) to dst, merging adjacent ranges, and moves their buffer
+ * references with them: src keeps the slices, referencing nothing (its release skips them).
+ * 0 or -ENOMEM (the slices moved so far stay moved). */
+int svec_move(struct svec *dst, struct mbuf_pool *p, struct svec *src, uint32_t first,
+              uint32_t last);
 /* Appends without merging into the previous slice (keeps item boundaries). */
 int svec_push_apart(struct svec *s, struct mbuf_pool *p, const uint8_t *ptr, uint32_t len,
                     uint32_t buf);
@@ -103,6 +110,10 @@ struct mget {
                               * for redis: its replies come by position, not by key) */
     struct mget_item *items; /* nkeys entries */
 };
+
+/* A zeroed mget for nkeys keys, its arrays in the same allocation (keys only when with_keys,
+ * nkeys still 0: the caller counts the keys it references); NULL when out of memory. */
+struct mget *mget_new(uint32_t nkeys, bool with_keys);
 
 /* A request's life, in one place. Every transition, and who makes it:
  *

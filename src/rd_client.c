@@ -690,8 +690,8 @@ static void rd_split(struct worker *w, struct client *c, struct msg *m,
     struct svec_cur cur = {0, 0};
 
     if (!failed && ci->kind == RD_KIND_MGET) {
-        m->mg = calloc(1, sizeof(*m->mg));
-        if (m->mg == NULL || (m->mg->items = calloc(nkeys, sizeof(*m->mg->items))) == NULL)
+        m->mg = mget_new(nkeys, false);
+        if (m->mg == NULL)
             failed = true;
         else
             m->mg->nkeys = nkeys;
@@ -1089,17 +1089,18 @@ void rd_merge(struct worker *w, struct msg *p)
             break;
         free(p->owned);
         p->owned = (uint8_t *)b.p;
+        /* the fragments are freed after: their slices move over, references and all */
+        uint32_t n = 1 + p->mg->nkeys;
+        for (f = p->frags; f != NULL; f = f->fnext)
+            n += f->rsp.n;
+        (void)svec_reserve(&p->rsp, n); /* failing, the pushes grow it themselves */
         svec_push(&p->rsp, &w->mbufs, p->owned, (uint32_t)b.len, MBUF_NONE);
         for (uint32_t k = 0; k < p->mg->nkeys; k++) {
             const struct mget_item *it = &p->mg->items[k];
-            if (it->frag == NULL) {
+            if (it->frag == NULL)
                 svec_push(&p->rsp, &w->mbufs, (const uint8_t *)"$-1\r\n", 5, MBUF_NONE);
-                continue;
-            }
-            for (uint32_t i = it->first; i < it->last; i++) {
-                const struct slice *sl = &it->frag->rsp.v[i];
-                svec_push(&p->rsp, &w->mbufs, sl->ptr, sl->len, sl->buf);
-            }
+            else
+                svec_move(&p->rsp, &w->mbufs, &it->frag->rsp, it->first, it->last);
         }
         p->state = MS_ANSWERED;
         return;

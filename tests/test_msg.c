@@ -625,15 +625,11 @@ static void test_msg_put_releases_all(void **state)
         assert_int_equal(svec_push_apart(&m->rsp, &fx->fp.pool, d2 + i * 4, 4, 2), 0);
     m->owned = malloc(20);
     m->frag_keys = malloc(4 * sizeof(*m->frag_keys));
-    m->mg = calloc(1, sizeof(*m->mg));
+    m->mg = mget_new(2, true);
     assert_non_null(m->owned);
     assert_non_null(m->frag_keys);
     assert_non_null(m->mg);
     m->mg->nkeys = 2;
-    m->mg->keys = calloc(2, sizeof(*m->mg->keys));
-    m->mg->items = calloc(2, sizeof(*m->mg->items));
-    assert_non_null(m->mg->keys);
-    assert_non_null(m->mg->items);
     for (uint32_t k = 0; k < 2; k++) {
         mbuf_get(&fx->fp.pool, 3);
         m->mg->keys[k] = (struct slice){.ptr = d3 + 4 + k * 2, .len = 1, .buf = 3};
@@ -1143,13 +1139,9 @@ static void test_msg_evacuate(void **state)
     const uint8_t *r = fake_pool_recv(&fx->fp, 1);    /* the fragment's reply */
     const uint8_t *c = fake_pool_recv(&fx->fp, 2);    /* the parent's reply, partly sent */
 
-    m->mg = calloc(1, sizeof(*m->mg));
+    m->mg = mget_new(2, true);
     assert_non_null(m->mg);
     m->mg->nkeys = 2;
-    m->mg->keys = calloc(2, sizeof(*m->mg->keys));
-    m->mg->items = calloc(2, sizeof(*m->mg->items));
-    assert_non_null(m->mg->keys);
-    assert_non_null(m->mg->items);
     for (uint32_t k = 0; k < 2; k++) {
         mbuf_get(p, 0);
         m->mg->keys[k] = (struct slice){.ptr = line + 4 + 2 * k, .len = 1, .buf = 0};
@@ -1209,11 +1201,9 @@ static void test_msg_evacuate_split_without_keys(void **state)
     assert_non_null(m);
     assert_non_null(f);
     const uint8_t *r = fake_pool_recv(&fx->fp, 0);
-    m->mg = calloc(1, sizeof(*m->mg));
+    m->mg = mget_new(2, false);
     assert_non_null(m->mg);
     m->mg->nkeys = 2;
-    m->mg->items = calloc(2, sizeof(*m->mg->items));
-    assert_non_null(m->mg->items);
     m->frags = f;
     f->is_frag = true;
     f->parent = m;
