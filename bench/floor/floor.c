@@ -187,7 +187,7 @@ static void fl_conn_sent(struct floor *f, struct fl_conn *k, int res)
     k->send->busy = false;
     if (res <= 0) {
         fl_conn_error(f, k, res < 0 ? strerror(-res) : "send took nothing");
-    } else if (!sendrec_complete(k->send, &f->pool, (uint32_t)res)) {
+    } else if (!sendrec_advance(k->send, (uint32_t)res)) {
         /* short send: the rest goes at once, before anything newer */
         if (f->io->ops->send(f->io, k->fd, sendrec_msghdr(k->send), k) == 0) {
             k->send->busy = true;
@@ -196,7 +196,8 @@ static void fl_conn_sent(struct floor *f, struct fl_conn *k, int res)
             fl_conn_error(f, k, "cannot resume a short send");
         }
     } else {
-        fl_mark_dirty(f, k); /* what gathered meanwhile goes with this batch */
+        sendrec_reset(k->send, &f->pool); /* all out: the references go, the record stays */
+        fl_mark_dirty(f, k);              /* what gathered meanwhile goes with this batch */
     }
 }
 
