@@ -153,11 +153,14 @@ static int check_listen(const struct conf *conf, struct conf_err *err)
         conf_err_at(err, 0, 0, "out of memory");
         return -1;
     }
+    uint32_t n = 0;
     for (uint32_t i = 0; i < conf->npools; i++) {
-        ps[i] = &conf->pools[i];
+        if (conf->pools[i].has_listen) {
+            ps[n++] = &conf->pools[i];
+        }
     }
-    qsort(ps, conf->npools, sizeof(*ps), listen_cmp);
-    for (uint32_t i = 0; i + 1 < conf->npools; i++) {
+    qsort(ps, n, sizeof(*ps), listen_cmp);
+    for (uint32_t i = 0; i + 1 < n; i++) {
         const struct conf_pool *b = ps[i + 1];
 
         if (conf_addr_cmp(&ps[i]->listen, &b->listen) == 0 &&
@@ -175,6 +178,81 @@ static int check_listen(const struct conf *conf, struct conf_err *err)
                     conf_quote(q2, sizeof(q2), first->name, strlen(first->name)),
                     first->listen_line, first->listen_col);
         return -1;
+    }
+    return 0;
+}
+
+/* Routes name pools that exist, have servers, and speak the same protocol; a pool without
+ * `listen` is one that some route names. */
+static int check_routes(struct conf *conf, struct conf_err *err)
+{
+    char q1[CONF_QUOTE_MAX + 8], q2[CONF_QUOTE_MAX + 8];
+
+    for (uint32_t i = 0; i < conf->npools; i++) {
+        struct conf_pool *p = &conf->pools[i];
+        struct conf_route *r = &p->route;
+
+        conf_quote(q1, sizeof(q1), p->name, strlen(p->name));
+        if (r->kind != CONF_ROUTE_NONE && p->redis) {
+            conf_err_at(err, r->line, r->col,
+                        "pool '%s': routes over redis pools are not supported yet (memcached "
+                        "pools only)",
+                        q1);
+            return -1;
+        }
+        for (uint32_t t = 0; t < r->ntargets; t++) {
+            const struct conf_pool *tp = NULL;
+            uint32_t j;
+
+            for (j = 0; j < conf->npools; j++) {
+                if (strcmp(conf->pools[j].name, r->targets[t]) == 0) {
+                    tp = &conf->pools[j];
+                    break;
+                }
+            }
+            conf_quote(q2, sizeof(q2), r->targets[t], strlen(r->targets[t]));
+            if (tp == NULL) {
+                conf_err_at(err, r->tline[t], r->tcol[t],
+                            "pool '%s': the route names '%s', "
+                            "which is not a pool in this file",
+                            q1, q2);
+                return -1;
+            }
+            if (tp == p || tp->route.kind != CONF_ROUTE_NONE) {
+                conf_err_at(err, r->tline[t], r->tcol[t],
+                            "pool '%s': the route names '%s', a pool with a route of its own "
+                            "(a route's pools must have servers)",
+                            q1, q2);
+                return -1;
+            }
+            if (tp->redis != p->redis) {
+                conf_err_at(err, r->tline[t], r->tcol[t],
+                            "pool '%s': the route names '%s', which speaks %s", q1, q2,
+                            tp->redis ? "redis" : "memcached");
+                return -1;
+            }
+            r->target_idx[t] = j;
+        }
+    }
+    for (uint32_t i = 0; i < conf->npools; i++) {
+        const struct conf_pool *p = &conf->pools[i];
+        bool named = false;
+
+        if (p->has_listen) {
+            continue;
+        }
+        for (uint32_t j = 0; j < conf->npools && !named; j++) {
+            for (uint32_t t = 0; t < conf->pools[j].route.ntargets; t++) {
+                named |= conf->pools[j].route.target_idx[t] == i;
+            }
+        }
+        if (!named) {
+            conf_err_at(err, p->line, p->col,
+                        "pool '%s': missing 'listen' (only a pool that a route names may do "
+                        "without one)",
+                        conf_quote(q1, sizeof(q1), p->name, strlen(p->name)));
+            return -1;
+        }
     }
     return 0;
 }
@@ -229,6 +307,9 @@ static int build(struct conf *conf, const struct cy_node *root, struct conf_err 
     }
     if (!have_global) {
         conf_global_defaults(&conf->global);
+    }
+    if (check_routes(conf, err) < 0) {
+        return -1;
     }
     return check_listen(conf, err);
 }

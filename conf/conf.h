@@ -39,8 +39,34 @@ struct conf_server {
 
 enum conf_io { CONF_IO_AUTO, CONF_IO_URING, CONF_IO_EPOLL };
 
+/* A listening pool's `route:` (ringproxy only): its requests go to other pools, not servers. */
+enum conf_route_kind {
+    CONF_ROUTE_NONE = 0,
+    CONF_ROUTE_REPLICATE, /* writes to every target, reads from one (with fallback) */
+    CONF_ROUTE_FAILOVER   /* to the first target, to the next when it fails */
+};
+enum conf_route_read { CONF_READ_FIRST = 0, CONF_READ_RANDOM, CONF_READ_LOCAL };
+enum conf_route_writes { CONF_WRITES_ALL = 0, CONF_WRITES_ONE };
+#define CONF_ROUTE_MAX 8 /* target pools of one route */
+
+struct conf_route {
+    enum conf_route_kind kind;
+    uint32_t ntargets;
+    char *targets[CONF_ROUTE_MAX];       /* pool names, in the order written */
+    uint32_t target_idx[CONF_ROUTE_MAX]; /* their indices in conf->pools (resolved after every
+                                          * pool is read) */
+    int tline[CONF_ROUTE_MAX], tcol[CONF_ROUTE_MAX];
+    enum conf_route_read read;     /* replicate: which target serves a read (default first) */
+    bool read_fallback;            /* replicate: a miss or an error reads the next (default true) */
+    enum conf_route_writes writes; /* replicate: answer after all targets, or the first success */
+    bool on_miss;                  /* failover: a miss goes to the next target too */
+    int line, col;                 /* where `route:` was written */
+};
+
 struct conf_pool {
     char *name;
+    bool has_listen; /* false: a pool only routes reach (ringproxy only) */
+    struct conf_route route;
     struct conf_addr listen;
     enum hash_type hash; /* default fnv1a_64 */
     char hash_tag[2];    /* both zero when not set */
@@ -73,6 +99,8 @@ struct conf_pool {
     int client_idle_timeout_ms;  /* close a client idle this long (nothing outstanding); 0: never */
     uint32_t client_reply_limit; /* reply bytes queued for one client past which its requests are
                                   * no longer read (until half are sent); default 64 MiB */
+    int reshard_warmup_s;        /* after a reload changes the ring: seconds during which a get
+                                  * that misses is read from the key's previous server; 0: off */
     int line, col;               /* where the pool's name was written */
     int listen_line, listen_col; /* where its listen address was written */
 };

@@ -40,6 +40,8 @@ enum pool_key {
     PK_MAX_VALUE_SIZE,
     PK_CLIENT_IDLE_TIMEOUT,
     PK_CLIENT_REPLY_LIMIT,
+    PK_ROUTE,
+    PK_RESHARD_WARMUP,
     PK_COUNT
 };
 
@@ -52,7 +54,8 @@ enum key_kind {
     KK_U32,
     KK_BOOL,
     KK_AUTH,
-    KK_SERVERS
+    KK_SERVERS,
+    KK_ROUTE
 };
 
 static const struct pool_key_def {
@@ -85,6 +88,9 @@ static const struct pool_key_def {
     [PK_SERVER_FAILURE_LIMIT] = {"server_failure_limit", KK_INT,
                                  offsetof(struct conf_pool, server_failure_limit), 0, INT_MAX},
     [PK_SERVERS] = {"servers", KK_SERVERS, 0, 0, 0},
+    [PK_ROUTE] = {"route", KK_ROUTE, 0, 0, 0},
+    [PK_RESHARD_WARMUP] = {"reshard_warmup", KK_INT, offsetof(struct conf_pool, reshard_warmup_s),
+                           0, 86400},
     /* memcached pools are held to CONF_MC_KEY_MAX once 'redis' is known */
     [PK_MAX_KEY_LENGTH] = {"max_key_length", KK_U32, offsetof(struct conf_pool, max_key_length), 1,
                            CONF_REDIS_KEY_MAX},
@@ -144,6 +150,9 @@ static char *dup_str(const char *s, size_t n)
 void conf_pool_release(struct conf_pool *pool)
 {
     free(pool->name);
+    for (uint32_t i = 0; i < pool->route.ntargets; i++)
+        free(pool->route.targets[i]);
+    pool->route.ntargets = 0;
     conf_addr_release(&pool->listen);
     free(pool->redis_auth);
     for (uint32_t i = 0; i < pool->nservers; i++) {
@@ -167,6 +176,7 @@ static void set_defaults(struct conf_pool *p)
     p->server_failure_limit = DEFAULT_SERVER_FAILURE_LIMIT;
     p->max_value_size = CONF_VALUE_DEFAULT;
     p->client_reply_limit = 64u << 20;
+    p->route.read_fallback = true;
     /* booleans false, client_connections and redis_db 0: calloc'ed */
 }
 
@@ -299,6 +309,126 @@ static int parse_servers(struct conf_pool *p, const struct cy_node *k, const str
     return 0;
 }
 
+/* `route:` — a mapping with `replicate:` or `failover:` (a list of pool names) and the options
+ * of that kind. The names are checked against the other pools once all are read (conf.c). */
+static int parse_route(struct conf_pool *p, const struct cy_node *k, const struct cy_node *v,
+                       const char *ctx, struct conf_err *err)
+{
+    struct conf_route *r = &p->route;
+    const struct cy_node *list = NULL;
+    char q[CONF_QUOTE_MAX + 8];
+
+    r->line = k->line;
+    r->col = k->col;
+    if (v->kind != CY_MAP || v->nkids == 0) {
+        conf_err_at(err, v->line, v->col,
+                    "%s'route' must be a mapping: 'replicate: [pools]' or 'failover: [pools]', "
+                    "and their options",
+                    ctx);
+        return -1;
+    }
+    for (uint32_t i = 0; i + 1 < v->nkids; i += 2) {
+        const struct cy_node *rk = v->kids[i], *rv = v->kids[i + 1];
+        bool seq = cy_is(rk, "replicate") || cy_is(rk, "failover");
+
+        if (rk->kind != CY_SCALAR) {
+            conf_err_at(err, rk->line, rk->col, "%sroute keys must be plain names", ctx);
+            return -1;
+        }
+        if (seq) {
+            if (r->kind != CONF_ROUTE_NONE) {
+                conf_err_at(err, rk->line, rk->col,
+                            "%sa route is either 'replicate' or 'failover', once", ctx);
+                return -1;
+            }
+            r->kind = cy_is(rk, "replicate") ? CONF_ROUTE_REPLICATE : CONF_ROUTE_FAILOVER;
+            list = rv;
+            continue;
+        }
+        if (conf_node_scalar(rk, rv, ctx, err) < 0)
+            return -1;
+        if (cy_is(rk, "read")) {
+            if (cy_is(rv, "first"))
+                r->read = CONF_READ_FIRST;
+            else if (cy_is(rv, "random"))
+                r->read = CONF_READ_RANDOM;
+            else if (cy_is(rv, "local"))
+                r->read = CONF_READ_LOCAL;
+            else {
+                conf_err_at(err, rv->line, rv->col,
+                            "%sunknown route read '%s' (valid: first, random, local)", ctx,
+                            conf_quote(q, sizeof(q), rv->str, rv->len));
+                return -1;
+            }
+        } else if (cy_is(rk, "writes")) {
+            if (cy_is(rv, "all"))
+                r->writes = CONF_WRITES_ALL;
+            else if (cy_is(rv, "one"))
+                r->writes = CONF_WRITES_ONE;
+            else {
+                conf_err_at(err, rv->line, rv->col, "%sunknown route writes '%s' (valid: all, one)",
+                            ctx, conf_quote(q, sizeof(q), rv->str, rv->len));
+                return -1;
+            }
+        } else if (cy_is(rk, "read_fallback")) {
+            if (conf_node_bool(rk, rv, ctx, &r->read_fallback, err) < 0)
+                return -1;
+        } else if (cy_is(rk, "on_miss")) {
+            if (conf_node_bool(rk, rv, ctx, &r->on_miss, err) < 0)
+                return -1;
+        } else {
+            conf_err_at(err, rk->line, rk->col,
+                        "%sunknown route key '%s' (valid: replicate, failover, read, "
+                        "read_fallback, writes, on_miss)",
+                        ctx, conf_quote(q, sizeof(q), rk->str, rk->len));
+            return -1;
+        }
+        /* each option belongs to one kind; which kind may come later in the mapping */
+        bool for_replicate = !cy_is(rk, "on_miss");
+        for (uint32_t j = 0; j + 1 < v->nkids; j += 2) {
+            const struct cy_node *other = v->kids[j];
+            if ((cy_is(other, "failover") && for_replicate) ||
+                (cy_is(other, "replicate") && !for_replicate)) {
+                conf_err_at(err, rk->line, rk->col, "%s'%s' is not an option of '%s'", ctx,
+                            conf_quote(q, sizeof(q), rk->str, rk->len), other->str);
+                return -1;
+            }
+        }
+    }
+    if (list == NULL) {
+        conf_err_at(err, v->line, v->col, "%sa route needs 'replicate' or 'failover'", ctx);
+        return -1;
+    }
+    if (list->kind != CY_SEQ || list->nkids < 2 || list->nkids > CONF_ROUTE_MAX) {
+        conf_err_at(err, list->line, list->col,
+                    "%sa route names 2 to %d pools, as a list ('[a, b]')", ctx, CONF_ROUTE_MAX);
+        return -1;
+    }
+    for (uint32_t i = 0; i < list->nkids; i++) {
+        const struct cy_node *it = list->kids[i];
+        if (it->kind != CY_SCALAR || it->len == 0 || strlen(it->str) != it->len) {
+            conf_err_at(err, it->line, it->col, "%sa route's pools are plain names", ctx);
+            return -1;
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(r->targets[j], it->str) == 0) {
+                conf_err_at(err, it->line, it->col, "%sthe route names pool '%s' twice", ctx,
+                            conf_quote(q, sizeof(q), it->str, it->len));
+                return -1;
+            }
+        }
+        r->targets[i] = dup_str(it->str, it->len);
+        if (r->targets[i] == NULL) {
+            conf_err_at(err, it->line, it->col, "%sout of memory", ctx);
+            return -1;
+        }
+        r->tline[i] = it->line;
+        r->tcol[i] = it->col;
+        r->ntargets = i + 1;
+    }
+    return 0;
+}
+
 static int parse_value(struct conf_pool *p, enum pool_key key, const struct cy_node *k,
                        const struct cy_node *v, const char *ctx, struct conf_err *err)
 {
@@ -309,6 +439,9 @@ static int parse_value(struct conf_pool *p, enum pool_key key, const struct cy_n
 
     if (d->kind == KK_SERVERS) {
         return parse_servers(p, k, v, ctx, err);
+    }
+    if (d->kind == KK_ROUTE) {
+        return parse_route(p, k, v, ctx, err);
     }
     if (conf_node_scalar(k, v, ctx, err) < 0) {
         return -1;
@@ -321,6 +454,7 @@ static int parse_value(struct conf_pool *p, enum pool_key key, const struct cy_n
         }
         p->listen_line = v->line;
         p->listen_col = v->col;
+        p->has_listen = true;
         return 0;
     case KK_HASH:
         i = hash_from_name(v->str, v->len);
@@ -382,6 +516,7 @@ static int parse_value(struct conf_pool *p, enum pool_key key, const struct cy_n
     case KK_BOOL:
         return conf_node_bool(k, v, ctx, (bool *)(void *)((char *)p + d->off), err);
     case KK_SERVERS:
+    case KK_ROUTE:
         break;
     }
     return 0;
@@ -416,12 +551,29 @@ static int check_pool(struct conf_pool *p, const struct cy_node *name, const str
 {
     const struct cy_node *v;
 
-    if (s->key[PK_LISTEN] == NULL) {
-        conf_err_at(err, name->line, name->col, "%smissing 'listen'", ctx);
+    /* a pool without `listen` is one only routes reach: conf.c checks that one does */
+    if (s->key[PK_ROUTE] != NULL) {
+        if (s->key[PK_LISTEN] == NULL) {
+            conf_err_at(err, name->line, name->col, "%sa pool with a 'route' needs 'listen'", ctx);
+            return -1;
+        }
+        if (s->key[PK_SERVERS] != NULL) {
+            v = s->key[PK_SERVERS];
+            conf_err_at(err, v->line, v->col,
+                        "%sa pool has 'servers' or a 'route', not both (a route's servers are "
+                        "those of the pools it names)",
+                        ctx);
+            return -1;
+        }
+    } else if (s->key[PK_SERVERS] == NULL) {
+        conf_err_at(err, name->line, name->col, "%smissing 'servers'", ctx);
         return -1;
     }
-    if (s->key[PK_SERVERS] == NULL) {
-        conf_err_at(err, name->line, name->col, "%smissing 'servers'", ctx);
+    v = s->val[PK_RESHARD_WARMUP];
+    if (v != NULL && (p->redis || s->key[PK_ROUTE] != NULL) && p->reshard_warmup_s > 0) {
+        conf_err_at(err, v->line, v->col,
+                    "%s'reshard_warmup' is for memcached pools with servers (not %s)", ctx,
+                    p->redis ? "a redis pool, yet" : "a route: set it on the pools it names");
         return -1;
     }
     v = s->val[PK_REDIS_AUTH];

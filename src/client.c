@@ -16,14 +16,13 @@
 #include "src/log.h"
 #include "src/net.h"
 #include "src/rd_client.h"
+#include "src/route.h"
 #include "src/server.h"
 #include "src/version.h"
 #include "src/worker.h"
 
 static void client_linger(struct worker *w, struct client *c);
 static void client_linger_event(struct worker *w, struct client *c, const struct io_event *ev);
-
-#define LIT(s) (s), (uint32_t)(sizeof(s) - 1)
 
 static void client_resume(struct worker *w, struct client *c);
 static void client_drain_held(struct worker *w, struct client *c);
@@ -38,7 +37,7 @@ static uint32_t client_window(const struct client *c)
 }
 
 /* A server's reply of len bytes for c is complete: how big they run sets c's window. */
-static void client_note_reply(struct client *c, uint64_t len)
+void client_note_reply(struct client *c, uint64_t len)
 {
     if (c == NULL || len == 0)
         return;
@@ -241,7 +240,13 @@ void msg_server_done(struct worker *w, struct msg *m)
     m->sconn = NULL;
     if (m->is_frag) {
         struct msg *p = m->parent;
-        if (--p->frags_pending == 0)
+        if (p == NULL)
+            route_orphan_done(w, m);
+        else if (p->routed)
+            route_frag_done(w, p, m);
+        else if (p->warm)
+            warm_frag_done(w, p, m);
+        else if (--p->frags_pending == 0)
             parent_complete(w, p);
         return;
     }
@@ -300,18 +305,33 @@ struct msg *msg_frag_new(struct worker *w, struct msg *p)
 /* Sends a broadcast command (the original line, shared by reference) to every server. */
 static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
 {
-    struct pool_rt *pool = c->pool;
+    /* a route's broadcast goes to every server of every pool it names */
+    struct pool_rt *pools[CONF_ROUTE_MAX];
+    uint32_t npools = 0;
+    const struct conf_route *r = &c->pool->cp->route;
+    if (r->kind == CONF_ROUTE_NONE) {
+        pools[npools++] = c->pool;
+    } else {
+        for (uint32_t t = 0; t < r->ntargets; t++)
+            if (r->target_idx[t] < w->npools)
+                pools[npools++] = w->pools[r->target_idx[t]];
+    }
     struct msg *f;
     bool nomem = false;
     m->state = MS_SPLIT;
-    for (uint32_t s = 0; s < pool->nservers && !nomem; s++) {
-        f = msg_frag_new(w, m);
-        if (f == NULL) {
-            nomem = true;
-            break;
+    for (uint32_t p = npools; p-- > 0 && !nomem;) {
+        for (uint32_t s = pools[p]->nservers; s-- > 0 && !nomem;) {
+            f = msg_frag_new(w, m);
+            if (f == NULL) {
+                nomem = true;
+                break;
+            }
+            /* pushed at the list head: the walk below meets them in pool and server order */
+            f->server_idx = s;
+            f->route_pool = p;
+            for (uint32_t i = 0; i < m->req.n; i++)
+                svec_push(&f->req, &w->mbufs, m->req.v[i].ptr, m->req.v[i].len, m->req.v[i].buf);
         }
-        for (uint32_t i = 0; i < m->req.n; i++)
-            svec_push(&f->req, &w->mbufs, m->req.v[i].ptr, m->req.v[i].len, m->req.v[i].buf);
     }
     svec_release(&m->req, &w->mbufs);
     if (nomem) {
@@ -320,15 +340,15 @@ static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
         msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
         return;
     }
-    uint32_t s = 0;
-    /* frags were pushed at the list head: walk them and give each its server */
-    for (f = m->frags; f != NULL; f = f->fnext)
-        f->server_idx = pool->nservers - 1 - s++;
+    if (m->frags == NULL) {
+        msg_set_reply(w, m, LIT("SERVER_ERROR backend unavailable\r\n"));
+        return;
+    }
     /* only the last fragment's failure can complete the parent (and free the list), and no
      * fragment follows it */
     for (f = m->frags; f != NULL;) {
         struct msg *next = f->fnext;
-        server_enqueue(w, pool, f->server_idx, f);
+        server_enqueue(w, pools[f->route_pool], f->server_idx, f);
         f = next;
     }
 }
@@ -336,11 +356,10 @@ static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
 /* Splits a retrieval whose keys live on several servers. line stays valid until return;
  * keys are referenced in place (buf) or copied once into m->owned when the line was gathered
  * from several buffers (buf == MBUF_COPY). */
-static void client_split_keys(struct worker *w, struct client *c, struct msg *m,
+static void client_split_keys(struct worker *w, struct pool_rt *pool, struct msg *m,
                               const uint8_t *line, uint32_t len, uint32_t buf,
                               const struct mc_req *req, const uint32_t *dest)
 {
-    struct pool_rt *pool = c->pool;
     static const struct {
         const char *s;
         uint32_t n;
@@ -444,7 +463,7 @@ out_nomem:
     msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
 }
 
-static void client_split(struct worker *w, struct client *c, struct msg *m, const uint8_t *line,
+static void client_split(struct worker *w, struct pool_rt *pool, struct msg *m, const uint8_t *line,
                          uint32_t len, uint32_t buf, const struct mc_req *req, const uint32_t *dest)
 {
     uint32_t spilled = MBUF_NONE;
@@ -458,7 +477,7 @@ static void client_split(struct worker *w, struct client *c, struct msg *m, cons
             STAT_ADD(w->st.bytes_copied, len);
         }
     }
-    client_split_keys(w, c, m, line, len, buf, req, dest);
+    client_split_keys(w, pool, m, line, len, buf, req, dest);
     mbuf_put(&w->mbufs, spilled); /* the keys and fragments hold their own references */
 }
 
@@ -562,29 +581,41 @@ static void client_unlink_old(struct worker *w, struct client *c, const uint8_t 
 /* A storage request whose data block is whole goes to the server its key was routed to, or,
  * when a reload came in between (the ring and the servers' indices may have changed), to the
  * server the key maps to now: the key is read back from the request's own bytes. */
+uint32_t msg_route_in(struct worker *w, struct pool_rt *pool, const struct msg *m)
+{
+    uint8_t small[256], *key = small;
+    if (m->key_len > sizeof(small) && (key = malloc(m->key_len)) == NULL)
+        return UINT32_MAX;
+    uint32_t klen = m->key_len, idx = UINT32_MAX;
+    if (svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL)) {
+        if (m->key_b64) {
+            /* decoded in place: it is never longer than its base64 */
+            uint8_t dec[MC_META_BKEY_MAX];
+            size_t n = mc_b64_decode(key, klen, dec, sizeof(dec));
+            if (n > 0) {
+                memcpy(key, dec, n);
+                klen = (uint32_t)n;
+            }
+        }
+        idx = pool_route(w, pool, key, klen);
+    }
+    if (key != small)
+        free(key);
+    return idx;
+}
+
 static void client_enqueue_stored(struct worker *w, struct client *c, struct msg *m)
 {
-    if (m->route_seq != w->view->seq) {
-        uint8_t small[256], *key = small;
-        if (m->key_len > sizeof(small) && (key = malloc(m->key_len)) == NULL) {
-            m->server_idx = UINT32_MAX;
-        } else {
-            uint32_t klen = m->key_len;
-            bool ok = svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL);
-            if (ok && m->key_b64) {
-                /* decoded in place: it is never longer than its base64 */
-                uint8_t dec[MC_META_BKEY_MAX];
-                size_t n = mc_b64_decode(key, klen, dec, sizeof(dec));
-                if (n > 0) {
-                    memcpy(key, dec, n);
-                    klen = (uint32_t)n;
-                }
-            }
-            m->server_idx = ok ? pool_route(w, c->pool, key, klen) : UINT32_MAX;
-            if (key != small)
-                free(key);
-        }
+    if (route_is(c->pool)) {
+        route_start(w, c, m, true);
+        return;
     }
+    if (m->warm_stored && m->route_seq == w->view->seq) {
+        warm_write(w, m, c->pool, m->server_idx, m->warm_old);
+        return;
+    }
+    if (m->route_seq != w->view->seq)
+        m->server_idx = msg_route_in(w, c->pool, m);
     server_enqueue(w, c->pool, m->server_idx, m);
 }
 
@@ -628,6 +659,19 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
     }
 
     const struct mc_cmd_info *ci = mc_cmd_info(req.cmd);
+    bool routed = route_is(pool);
+    uint32_t read_target = 0;
+    if (routed && (ci->kind == MC_KIND_ANY || (ci->kind == MC_KIND_RETRIEVAL && req.nkeys > 1))) {
+        /* the pool a route reads from serves these as its own (a multi-key get splits over
+         * its servers, without falling back) */
+        struct pool_rt *rp = route_read_pool(w, pool, &read_target);
+        if (rp == NULL) {
+            svec_release(&m->req, &w->mbufs);
+            msg_set_reply(w, m, LIT("SERVER_ERROR backend unavailable\r\n"));
+            return;
+        }
+        pool = rp;
+    }
     switch (ci->kind) {
     case MC_KIND_LOCAL:
         client_local(w, c, m, line, &req);
@@ -668,15 +712,36 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
     m->quiet = req.quiet;
     if (m->quiet && ci->kind == MC_KIND_META)
         svec_push(&m->req, &w->mbufs, (const uint8_t *)MC_META_END, MC_META_END_LEN, MBUF_NONE);
+    m->key_off = req.keys[0].off;
+    m->key_len = req.keys[0].len;
+    m->key_b64 = req.b64;
+    /* resharding warm-up: a key whose server the last reload changed */
+    uint32_t old = routed || dest == UINT32_MAX ? UINT32_MAX : pool_route_prev(w, pool, rkey, rlen);
+    if (old != UINT32_MAX && old != dest) {
+        if (ci->kind == MC_KIND_STORAGE || ci->kind == MC_KIND_META_SET) {
+            m->warm_stored = true; /* once its block is whole (client_enqueue_stored) */
+            m->warm_old = old;
+        } else if (req.cmd == MC_GET && req.nkeys == 1) {
+            warm_get(w, m, pool, dest, old);
+            return;
+        } else if (ci->kind == MC_KIND_KEYED || req.cmd == MC_MD || req.cmd == MC_MA) {
+            warm_write(w, m, pool, dest, old);
+            return;
+        }
+    }
     if (ci->kind == MC_KIND_STORAGE || ci->kind == MC_KIND_META_SET) {
         /* queued once its data block is whole (client_parse, MC_DONE): a server connection
          * never carries part of a request, so a client that stops or vanishes halfway costs
          * nobody else anything */
         m->server_idx = dest;
         m->route_seq = w->view->seq;
-        m->key_off = req.keys[0].off;
-        m->key_len = req.keys[0].len;
-        m->key_b64 = req.b64;
+        return;
+    }
+    if (routed && pool == c->pool) {
+        /* one key: writes (delete incr decr touch, md ma) to the route's pools, reads to one
+         * of them with its fallbacks */
+        bool write = ci->kind == MC_KIND_KEYED || req.cmd == MC_MD || req.cmd == MC_MA;
+        route_start(w, c, m, write);
         return;
     }
     if (ci->kind == MC_KIND_RETRIEVAL && req.nkeys > 1) {
@@ -696,7 +761,7 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
                 for (uint32_t k = 0; k < req.nkeys; k++)
                     if (dests[k] == UINT32_MAX)
                         dests[k] = dest;
-                client_split(w, c, m, line, len, buf, &req, dests);
+                client_split(w, pool, m, line, len, buf, &req, dests);
                 return;
             }
         }

@@ -136,5 +136,9 @@ void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t l
 /* The server side is done with m (reply complete or failed): its reply goes to its client,
  * or, noreply or client gone, nowhere. */
 void msg_server_done(struct worker *w, struct msg *m);
+/* A server's reply of len bytes for c (NULL: none) is complete: it sets c's window. */
+void client_note_reply(struct client *c, uint64_t len);
+/* Where m's key (key_off / key_len in its request bytes, base64 when key_b64) goes in pool. */
+uint32_t msg_route_in(struct worker *w, struct pool_rt *pool, const struct msg *m);
 
 #endif

@@ -49,6 +49,52 @@ out_free:
     return NULL;
 }
 
+/* The ring names and weights of two pools' servers, in order: the same ring. */
+static bool same_ring(const struct conf_pool *a, const struct conf_pool *b)
+{
+    if (a->nservers != b->nservers || a->distribution != b->distribution)
+        return false;
+    for (uint32_t i = 0; i < a->nservers; i++)
+        if (a->servers[i].weight != b->servers[i].weight ||
+            strcmp(a->servers[i].ring_name, b->servers[i].ring_name) != 0)
+            return false;
+    return true;
+}
+
+/* Resharding warm-up: hp (new) keeps the ring of ohp (the pool before the reload), over the old
+ * servers still in the pool (taken_as[old] = new index, UINT32_MAX when gone: no points). */
+static int prev_ring_build(struct health_pool *hp, const struct health_pool *ohp,
+                           const uint32_t *taken_as)
+{
+    const struct conf_pool *ocp = ohp->cp;
+    uint32_t n = ocp->nservers;
+    struct dist_server *ds = calloc(n ? n : 1, sizeof(*ds));
+    hp->prev = calloc(1, sizeof(*hp->prev));
+    hp->prev_map = malloc((n ? n : 1) * sizeof(*hp->prev_map));
+    if (ds == NULL || hp->prev == NULL || hp->prev_map == NULL)
+        goto out_free;
+    for (uint32_t i = 0; i < n; i++) {
+        ds[i].ring_name = ocp->servers[i].ring_name;
+        ds[i].ring_name_len = strlen(ocp->servers[i].ring_name);
+        ds[i].weight = ocp->servers[i].weight;
+        ds[i].live = taken_as[i] != UINT32_MAX;
+        hp->prev_map[i] = taken_as[i];
+    }
+    if (dist_build(hp->prev, ocp->distribution, ds, n) < 0)
+        goto out_free;
+    free(ds);
+    hp->prev_n = n;
+    hp->prev_until = mono_ns() + (uint64_t)hp->cp->reshard_warmup_s * 1000000000ULL;
+    return 0;
+out_free:
+    free(ds);
+    free(hp->prev);
+    free(hp->prev_map);
+    hp->prev = NULL;
+    hp->prev_map = NULL;
+    return -1;
+}
+
 /* Frees retired rings no worker can still hold. */
 static void ring_reclaim(struct health *h)
 {
@@ -129,6 +175,11 @@ static void view_free(struct health_view *v)
             dist_free(&r->dist);
             free(r);
         }
+        if (hp->prev != NULL) {
+            dist_free(hp->prev);
+            free(hp->prev);
+        }
+        free(hp->prev_map);
         free(hp->servers);
         pthread_mutex_destroy(&hp->lock);
     }
@@ -180,8 +231,14 @@ static struct health_view *view_new(struct health *h, struct conf *conf,
              * the process's counters (ejections) go on from where they were */
             struct health_pool *ohp = &prev->pools[op];
             bool *taken = calloc(ohp->cp->nservers + 1, sizeof(*taken));
-            if (taken == NULL)
+            uint32_t *taken_as = malloc((ohp->cp->nservers + 1) * sizeof(*taken_as));
+            if (taken == NULL || taken_as == NULL) {
+                free(taken);
+                free(taken_as);
                 goto out_nomem;
+            }
+            for (uint32_t os = 0; os < ohp->cp->nservers; os++)
+                taken_as[os] = UINT32_MAX;
             STAT_SET(stats_layout_pool(v->stats, h->nworkers, p)->server_ejects,
                      STAT_GET(stats_layout_pool(prev->stats, h->nworkers, op)->server_ejects));
             for (uint32_t s = 0; s < cp->nservers; s++) {
@@ -189,6 +246,7 @@ static struct health_view *view_new(struct health *h, struct conf *conf,
                 if (os == UINT32_MAX)
                     continue;
                 taken[os] = true;
+                taken_as[os] = s;
                 struct health_server *hs = &hp->servers[s], *ohs = &ohp->servers[os];
                 atomic_store(&hs->failures, atomic_load(&ohs->failures));
                 atomic_store(&hs->retry_at, atomic_load(&ohs->retry_at));
@@ -199,6 +257,13 @@ static struct health_view *view_new(struct health *h, struct conf *conf,
                         stats_layout_server(prev->stats, h->nworkers, op, os)->server_ejected_at));
             }
             free(taken);
+            /* a warm-up only where the keys move: a ring that stays the same needs none */
+            if (cp->reshard_warmup_s > 0 && !cp->redis && !same_ring(ohp->cp, cp) &&
+                prev_ring_build(hp, ohp, taken_as) < 0) {
+                free(taken_as);
+                goto out_nomem;
+            }
+            free(taken_as);
         }
         struct health_ring *r = ring_build(hp);
         if (r == NULL)

@@ -42,6 +42,13 @@ struct health_pool {
     const struct conf_pool *cp;
     struct health_server *servers; /* cp->nservers */
     _Atomic(struct health_ring *) ring;
+    /* resharding warm-up (cp->reshard_warmup_s): the ring of the configuration before, over the
+     * servers of that one that are still in the pool (prev_map: its index -> theirs now), until
+     * prev_until (monotonic ns); NULL when the reload left the ring as it was */
+    struct dist *prev;
+    uint32_t *prev_map;
+    uint32_t prev_n;
+    uint64_t prev_until;
     pthread_mutex_t lock; /* serialises ejections and returns (ring rebuilds) of this pool */
 };
 

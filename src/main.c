@@ -510,6 +510,20 @@ static int run(struct conf *conf, const struct options *o)
     log_notice("%s", workers[0].io->desc);
     for (uint32_t p = 0; p < conf->npools; p++) {
         const struct conf_pool *cp = &conf->pools[p];
+        if (cp->route.kind != CONF_ROUTE_NONE) {
+            log_notice("pool '%s' listening on %s%s%s%u, a %s route over %u pools", cp->name,
+                       cp->listen.unix_path ? cp->listen.unix_path : "",
+                       cp->listen.host ? cp->listen.host : "", cp->listen.unix_path ? "" : ":",
+                       cp->listen.unix_path ? 0 : cp->listen.port,
+                       cp->route.kind == CONF_ROUTE_REPLICATE ? "replicate" : "failover",
+                       cp->route.ntargets);
+            continue;
+        }
+        if (!cp->has_listen) {
+            log_notice("pool '%s', reached by routes only: %u servers, %s/%s", cp->name,
+                       cp->nservers, dist_name(cp->distribution), hash_name(cp->hash));
+            continue;
+        }
         log_notice("pool '%s' listening on %s%s%s%u, %u servers, %s/%s", cp->name,
                    cp->listen.unix_path ? cp->listen.unix_path : "",
                    cp->listen.host ? cp->listen.host : "", cp->listen.unix_path ? "" : ":",

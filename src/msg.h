@@ -187,7 +187,41 @@ struct msg {
     uint32_t key_off;   /* ... and where its key is in req, to route it again after a reload */
     uint32_t key_len;
     bool key_b64; /* ... which is base64 (a meta set with the b flag) */
+    /* a request of a route pool (src/route.c): its fragments go to the route's pools */
+    bool routed;
+    bool route_write;     /* replicated: one fragment per pool at once */
+    bool route_answered;  /* writes: one: answered, the other fragments finish on their own */
+    uint8_t route_tried;  /* pools tried so far (a read or a failover: one at a time) */
+    uint8_t route_first;  /* the pool tried first (a read's `read:` choice) */
+    uint8_t route_target; /* fragment: which of the route's pools it went to */
+    uint32_t route_pool;  /* fragment: that pool's index in the configuration */
+    /* resharding warm-up (src/route.c): a get that misses on the key's server is read from the
+     * server the previous ring gave it; a write there deletes that old copy */
+    bool warm;
+    bool warm_write;
+    bool warm_stored;   /* a storage request to send as a warm write once its block is whole */
+    uint8_t warm_stage; /* get: 0 asking the new server, 1 the old one */
+    uint32_t warm_old;  /* the old server's index (in the pool now) */
+    uint32_t warm_new;  /* the key's server */
+    struct pool_rt *warm_pool;
 };
+
+/* A string literal as (text, length) arguments. */
+#define LIT(s) (s), (uint32_t)(sizeof(s) - 1)
+
+/* A fragment of a split retrieval: its VALUE lines are matched to its parent's keys (not a
+ * fragment that carries a whole request: a route's, a warm-up's, a broadcast's). */
+static inline bool msg_split_frag(const struct msg *m)
+{
+    return m->is_frag && m->parent != NULL && m->parent->mg != NULL;
+}
+
+/* Whose client a reply of m is for: its parent's for a fragment (m itself, with no client, for
+ * a route's fragment that outlived its parent). */
+static inline struct msg *msg_top(struct msg *m)
+{
+    return m->is_frag && m->parent != NULL ? m->parent : m;
+}
 
 /* The server side (a connection's queue, or pending fragments) holds m. */
 static inline bool msg_server_held(const struct msg *m)

@@ -21,8 +21,6 @@
 #include "src/server.h"
 #include "src/version.h"
 
-#define LIT(s) (s), (uint32_t)(sizeof(s) - 1)
-
 /* Arguments a request may carry (redis allows 2^31; each costs the proxy 16 bytes while the
  * request is received) and the longest command name looked up. */
 #define RD_NAME_MAX 32

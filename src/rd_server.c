@@ -157,7 +157,7 @@ void rd_sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32_t n
         pending = ev == RD_RSP_HEAD || ev == RD_RSP_ELEM;
         /* a fragment keeps element boundaries: a framed piece never merges with the one before;
          * the reply of a request whose client is gone is framed, to stay in step, and dropped */
-        struct msg *top = m->is_frag ? m->parent : m;
+        struct msg *top = msg_top(m);
         if (top->client != NULL && used > 0) {
             svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag);
             top->rsp_counted += used;

@@ -127,7 +127,10 @@ static int *open_listeners(const struct conf *nc, const struct conf *cur, uint32
     for (uint32_t p = 0; p < nc->npools; p++) {
         const struct conf_pool *cp = &nc->pools[p];
         const struct conf_pool *old = conf_pool_find(cur, cp->name);
-        if (old != NULL && old->redis == cp->redis && conf_addr_equal(&old->listen, &cp->listen))
+        if (!cp->has_listen)
+            continue; /* only routes reach it */
+        if (old != NULL && old->has_listen && old->redis == cp->redis &&
+            conf_addr_equal(&old->listen, &cp->listen))
             continue; /* the workers keep the listeners they have */
         struct sockaddr_storage ss;
         socklen_t sslen;

@@ -27,6 +27,19 @@ uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, 
                       cp->has_hash_tag ? cp->hash_tag : NULL, (const char *)key, len);
 }
 
+uint32_t pool_route_prev(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len)
+{
+    if (pool->retired || pool->idx >= w->view->npools)
+        return UINT32_MAX;
+    const struct health_pool *hp = &w->view->pools[pool->idx];
+    if (hp->prev == NULL || w->now >= hp->prev_until)
+        return UINT32_MAX;
+    const struct conf_pool *cp = pool->cp;
+    uint32_t o = dist_route(hp->prev, cp->hash, cp->has_hash_tag ? cp->hash_tag : NULL,
+                            (const char *)key, len);
+    return o < hp->prev_n ? hp->prev_map[o] : UINT32_MAX;
+}
+
 /* A new server idx of pool (cp->servers[idx]), its counters in this worker's slot of view v. */
 static struct server *server_new(struct worker *w, struct pool_rt *pool, struct health_view *v,
                                  uint32_t idx, char *err, size_t errlen)
@@ -83,8 +96,8 @@ static void pool_limits(struct worker *w, struct pool_rt *pool)
 static int pool_listener(struct worker *w, struct pool_rt *pool, int fd, char *err, size_t errlen)
 {
     const struct conf_pool *cp = pool->cp;
-    if (fd == -2)
-        return 0;
+    if (fd == -2 || !cp->has_listen)
+        return 0; /* (a pool only routes reach listens nowhere) */
     if (fd == -1) {
         /* every worker listens on its own SO_REUSEPORT socket; a unix socket is served by
          * worker 0 alone (it cannot be shared that way) */
@@ -313,8 +326,9 @@ int pool_rt_update(struct worker *w, struct pool_rt *pool, uint32_t idx, const s
             pool_unlisten(w, pool);
             pool->lst = nl;
         }
-    } else if (!conf_addr_equal(&ocp->listen, &cp->listen)) {
-        pool_unlisten(w, pool); /* moved to where this worker does not listen (unix) */
+    } else if (!cp->has_listen || !conf_addr_equal(&ocp->listen, &cp->listen)) {
+        pool_unlisten(w, pool); /* moved to where this worker does not listen (unix), or
+                                 * nowhere: only routes reach it now */
     }
     return 0;
 
@@ -746,7 +760,7 @@ static bool mc_kind_is_meta(enum mc_kind k)
  * keeps every framed piece a slice of its own) out of m's reply. */
 static void sconn_drop_line(struct worker *w, struct sconn *sc, struct msg *m, uint32_t len)
 {
-    struct msg *top = m->is_frag ? m->parent : m;
+    struct msg *top = msg_top(m);
     if (top->client == NULL || sc->line_first >= m->rsp.n)
         return; /* nothing of it was kept */
     svec_truncate(&m->rsp, &w->mbufs, sc->line_first);
@@ -769,14 +783,14 @@ static int sconn_line(struct worker *w, struct sconn *sc, struct msg *m, const u
     case MC_RSP_VALUE:
         if (kind != MC_KIND_RETRIEVAL)
             return -1;
-        if (m->is_frag && !frag_match(m, line + rl->key.off, rl->key.len, sc->line_first))
+        if (msg_split_frag(m) && !frag_match(m, line + rl->key.off, rl->key.len, sc->line_first))
             return -1;
         mc_rsp_framer_expect_data(&sc->fr, rl->data_len);
         return 0;
     case MC_RSP_END:
         if (kind != MC_KIND_RETRIEVAL)
             return -1;
-        if (m->is_frag)
+        if (msg_split_frag(m))
             m->rsp_type = MC_RSP_END;
         sconn_reply_done(w, sc, true);
         return 1;
@@ -843,7 +857,7 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
         /* fragments keep item boundaries: a framed piece never merges with the one before; the
          * reply of a request (or fragment) whose client is gone is framed, to stay in step,
          * and dropped */
-        struct msg *top = m->is_frag ? m->parent : m;
+        struct msg *top = msg_top(m);
         if (top->client != NULL) {
             svec_push_wait(&m->rsp, &w->mbufs, chunk, (uint32_t)used, buf, m->is_frag || m->quiet);
             top->rsp_counted += used;
@@ -876,7 +890,7 @@ static void sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32
             break;
         }
         case MC_RSP_GOT_DATA:
-            if (m->is_frag) {
+            if (msg_split_frag(m)) {
                 struct mget *mg = m->parent->mg;
                 uint32_t k = m->frag_keys[m->frag_keys_next - 1];
                 mg->items[k].last = m->rsp.n;

@@ -117,6 +117,9 @@ void pool_unlisten(struct worker *w, struct pool_rt *pool);
 void pool_listen_arm(struct worker *w, struct pool_rt *pool);
 /* Server index for a key, or UINT32_MAX when no server is live. */
 uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
+/* Resharding warm-up: the server (index in pool now) key had before the last reload changed the
+ * ring, while pool's warm-up window lasts; UINT32_MAX otherwise. */
+uint32_t pool_route_prev(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
 /* Queues m on a connection of server idx (connecting if needed). On failure the message is
  * failed at once (its reply becomes a SERVER_ERROR). */
 void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m);

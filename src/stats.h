@@ -66,8 +66,15 @@
     X(clients_idle_closed, 0) /* clients closed after client_idle_timeout with nothing to do */    \
     X(clients_lingered, 0)    /* clients the proxy closed once their output was delivered */       \
     X(linger_abandoned, 0)    /* of them, closed before, their output stalled (or 30 s passed) */  \
-    X(zc_sends, 0)            /* sends made zero-copy (zero_copy_min) */                           \
-    X(zc_copied, 0)           /* of them, sends the kernel copied after all (loopback does) */     \
+    X(route_retries, 0) /* route requests sent on to a route's next pool (miss or failure) */      \
+    X(route_replica_errors, 0) /* replicated writes that failed in one of the route's pools */     \
+    X(route_background, 0)     /* writes: one: replica writes that finished after the answer */    \
+    X(warm_lookups, 0)         /* warm-up: gets that missed and were read from the old server */   \
+    X(warm_hits, 0)            /* of them, found there */                                          \
+    X(warm_copies, 0)          /* hits copied to the new server (an add: a newer value stays) */   \
+    X(warm_unlinks, 0)         /* writes that deleted the old server's copy */                     \
+    X(zc_sends, 0)             /* sends made zero-copy (zero_copy_min) */                          \
+    X(zc_copied, 0)            /* of them, sends the kernel copied after all (loopback does) */    \
     X(enobufs, 0)                                                                                  \
     X(syscalls, 0)                                                                                 \
     X(events, 0)

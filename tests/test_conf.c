@@ -756,6 +756,65 @@ static void test_pool_errors(void **state)
                      7, 5, "pool 'alpha': server weight must be > 0");
 }
 
+#define RT_SRV  "  servers:\n   - 127.0.0.1:11211:1\n"
+#define RT_HEAD "front:\n  listen: 127.0.0.1:1\n  route:\n"
+
+static void test_routes(void **state)
+{
+    (void)state;
+    struct conf *c = load_ok(RT_HEAD "    replicate: [east, west]\n    read: random\n"
+                                     "    writes: one\n    read_fallback: false\n"
+                                     "east:\n" RT_SRV "west:\n" RT_SRV);
+    const struct conf_pool *f = conf_pool_find(c, "front");
+    assert_non_null(f);
+    assert_int_equal(f->route.kind, CONF_ROUTE_REPLICATE);
+    assert_int_equal(f->route.ntargets, 2);
+    assert_string_equal(f->route.targets[1], "west");
+    assert_ptr_equal(&c->pools[f->route.target_idx[1]], conf_pool_find(c, "west"));
+    assert_int_equal(f->route.read, CONF_READ_RANDOM);
+    assert_int_equal(f->route.writes, CONF_WRITES_ONE);
+    assert_false(f->route.read_fallback);
+    assert_int_equal(f->nservers, 0);
+    assert_false(conf_pool_find(c, "east")->has_listen);
+    conf_free(c);
+    c = load_ok(RT_HEAD "    failover: [b, a]\n    on_miss: true\na:\n" RT_SRV "b:\n" RT_SRV);
+    f = conf_pool_find(c, "front");
+    assert_int_equal(f->route.kind, CONF_ROUTE_FAILOVER);
+    assert_true(f->route.on_miss);
+    assert_true(f->route.read_fallback); /* the default */
+    assert_ptr_equal(&c->pools[f->route.target_idx[0]], conf_pool_find(c, "b"));
+    conf_free(c);
+
+    static const struct err_case cases[] = {
+        {RT_HEAD "    replicate: [east, nosuch]\neast:\n" RT_SRV, 4, 23,
+         "the route names 'nosuch', which is not a pool in this file"},
+        {RT_HEAD "    replicate: [east]\neast:\n" RT_SRV, 4, 16, "2 to 8 pools"},
+        {RT_HEAD "    replicate: [e, e]\ne:\n" RT_SRV, 4, 20, "names pool 'e' twice"},
+        {RT_HEAD "    failover: [e, w]\n    writes: one\ne:\n" RT_SRV "w:\n" RT_SRV, 5, 5,
+         "'writes' is not an option of 'failover'"},
+        {RT_HEAD "    on_miss: true\n    replicate: [e, w]\ne:\n" RT_SRV "w:\n" RT_SRV, 4, 5,
+         "'on_miss' is not an option of 'replicate'"},
+        {RT_HEAD "    replicate: [e, w]\n    read: nearest\ne:\n" RT_SRV "w:\n" RT_SRV, 5, 11,
+         "unknown route read 'nearest' (valid: first, random, local)"},
+        {RT_HEAD "    replicate: [e, w]\n    retries: 3\ne:\n" RT_SRV "w:\n" RT_SRV, 5, 5,
+         "unknown route key 'retries'"},
+        {RT_HEAD "    replicate: [e, w]\n" RT_SRV "e:\n" RT_SRV "w:\n" RT_SRV, 5, 3,
+         "a pool has 'servers' or a 'route', not both"},
+        {"front:\n  route:\n    replicate: [e, w]\ne:\n" RT_SRV "w:\n" RT_SRV, 1, 1,
+         "a pool with a 'route' needs 'listen'"},
+        {RT_HEAD "    replicate: [e, front]\ne:\n" RT_SRV, 4, 20, "a pool with a route of its own"},
+        {RT_HEAD "    replicate: [e, w]\ne:\n" RT_SRV "w:\n  redis: true\n" RT_SRV, 4, 20,
+         "'w', which speaks redis"},
+        {RT_HEAD "    replicate: [e, w]\n  redis: true\ne:\n  redis: true\n" RT_SRV
+                 "w:\n  redis: true\n" RT_SRV,
+         3, 3, "routes over redis pools are not supported yet"},
+        {RT_HEAD "    replicate: [e, w]\ne:\n" RT_SRV "w:\n" RT_SRV "z:\n" RT_SRV, 11, 1,
+         "pool 'z': missing 'listen'"},
+        {RT_HEAD "    replicate: e\ne:\n" RT_SRV, 4, 16, "as a list"},
+    };
+    run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 static void test_yaml_errors(void **state)
 {
     (void)state;
@@ -1106,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_global_errors),
         cmocka_unit_test(test_pool_errors),
         cmocka_unit_test(test_yaml_errors),
+        cmocka_unit_test(test_routes),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_huge_values),
         cmocka_unit_test(test_load_file),

@@ -1,0 +1,525 @@
+/* Routes over pools. A request of a route pool is a parent whose fragments carry its bytes (by
+ * reference: m->req stays whole until the answer) to the route's pools, each routed by that
+ * pool's own ring:
+ *   - replicate, a write: one fragment per pool at once. `writes: all` answers once every pool
+ *     has, with the first pool's reply, or an error naming the pools that failed; `writes: one`
+ *     answers with the first success, and the other fragments finish on their own (counted).
+ *   - replicate, a read: one pool (`read:`), then, on a failure or a miss, the next one
+ *     (`read_fallback`), until a hit or every pool was asked; the last answer stands.
+ *   - failover: the first pool, then the next on a failure (a server error, an ejected or
+ *     unreachable server), or on a miss too with `on_miss`.
+ * Replies through a route are forwarded once whole (a fragment's reply is not streamed). */
+#include "src/route.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/mc_meta.h"
+#include "src/client.h"
+#include "src/log.h"
+#include "src/server.h"
+
+bool route_is(const struct pool_rt *pool)
+{
+    return pool->cp->route.kind != CONF_ROUTE_NONE;
+}
+
+static struct pool_rt *target_pool(struct worker *w, const struct conf_route *r, uint32_t t)
+{
+    uint32_t idx = r->target_idx[t];
+    return idx < w->npools ? w->pools[idx] : NULL;
+}
+
+struct pool_rt *route_read_pool(struct worker *w, const struct pool_rt *pool, uint32_t *target)
+{
+    const struct conf_route *r = &pool->cp->route;
+    uint32_t t = 0;
+    if (r->kind == CONF_ROUTE_REPLICATE && r->read == CONF_READ_RANDOM)
+        t = (uint32_t)((w->now >> 10) ^ (w->st.requests * 2654435761u)) % r->ntargets;
+    *target = t;
+    return target_pool(w, r, t);
+}
+
+/* A whole reply that means "not there": END alone, or a meta EN. */
+static bool frag_missed(const struct msg *f)
+{
+    if (f->err != MSG_OK)
+        return false;
+    if (f->rsp_type == MC_RSP_END)
+        return true;
+    if (f->rsp_type == MC_RSP_META && f->rsp.n > 0 && f->rsp.v[0].len >= 2)
+        return memcmp(f->rsp.v[0].ptr, "EN", 2) == 0;
+    return false;
+}
+
+static bool frag_ok(const struct msg *f)
+{
+    return f->err == MSG_OK && f->rsp_type != MC_RSP_ERROR && f->rsp_type != MC_RSP_INVALID;
+}
+
+/* A new fragment of p for target t, its request the parent's bytes (shared), not queued yet. */
+static struct msg *frag_for(struct worker *w, struct msg *p, const struct conf_route *r,
+                            uint32_t t)
+{
+    struct msg *f = msg_frag_new(w, p);
+    if (f == NULL)
+        return NULL;
+    f->quiet = p->quiet;
+    f->route_target = (uint8_t)t;
+    f->route_pool = r->target_idx[t];
+    for (uint32_t i = 0; i < p->req.n; i++)
+        svec_push(&f->req, &w->mbufs, p->req.v[i].ptr, p->req.v[i].len, p->req.v[i].buf);
+    return f;
+}
+
+static void frag_enqueue(struct worker *w, struct msg *p, struct msg *f,
+                         const struct conf_route *r)
+{
+    struct pool_rt *tp = target_pool(w, r, f->route_target);
+    if (tp == NULL) {
+        f->err = MSG_ERR_DOWN;
+        msg_server_done(w, f);
+        return;
+    }
+    server_enqueue(w, tp, msg_route_in(w, tp, p), f);
+}
+
+static const char *pool_name(struct worker *w, uint32_t idx)
+{
+    return idx < w->npools ? w->pools[idx]->cp->name : "?";
+}
+
+static void replica_failed(struct worker *w, const struct msg *f)
+{
+    static struct log_limit lim;
+    STAT_INC(w->st.route_replica_errors);
+    log_limited(&lim, 1000, LOG_WARN, "route: a replicated write failed in pool '%s'%s",
+                pool_name(w, f->route_pool),
+                f->err != MSG_OK ? "" : " (the server answered with an error)");
+}
+
+/* p's reply is f's (its slices move over), or the error f failed with. */
+static void answer_from(struct worker *w, struct msg *p, struct msg *f)
+{
+    if (f->err != MSG_OK) {
+        uint32_t len;
+        const char *line = msg_err_line(f->err, p->redis, &len);
+        msg_set_reply(w, p, line, len);
+        if (p->client != NULL)
+            STAT_INC(p->client->pool->st->forward_error);
+        return;
+    }
+    (void)svec_reserve(&p->rsp, f->rsp.n);
+    svec_move(&p->rsp, &w->mbufs, &f->rsp, 0, f->rsp.n);
+    p->rsp_type = f->rsp_type;
+}
+
+/* Every fragment still on p's list is done: p is answered (or freed, its client gone). */
+static void route_finish(struct worker *w, struct msg *p)
+{
+    struct msg *f;
+    while ((f = p->frags) != NULL) {
+        p->frags = f->fnext;
+        msg_put(&w->msgs, &w->mbufs, f);
+    }
+    p->frags_pending = 0;
+    client_note_reply(p->client, p->rsp_counted);
+    p->state = MS_ANSWERED;
+    if (!p->in_client)
+        msg_put(&w->msgs, &w->mbufs, p);
+    else
+        worker_mark_dirty(w, &p->client->o);
+}
+
+/* writes: all, every pool done: the first pool's reply, or an error naming those that failed. */
+static void writes_all_done(struct worker *w, struct msg *p)
+{
+    struct msg *first = NULL;
+    char names[256];
+    size_t o = 0;
+    names[0] = '\0';
+    for (struct msg *f = p->frags; f != NULL; f = f->fnext) {
+        if (!frag_ok(f) && o < sizeof(names))
+            o += (size_t)snprintf(names + o, sizeof(names) - o, "%s'%s'", o ? ", " : "",
+                                  pool_name(w, f->route_pool));
+        if (first == NULL || f->route_target < first->route_target)
+            first = f;
+    }
+    svec_release(&p->rsp, &w->mbufs);
+    if (p->noreply || p->client == NULL) {
+        /* nothing to say */
+    } else if (o > 0) {
+        char line[320];
+        int n = snprintf(line, sizeof(line), "SERVER_ERROR replicated write failed in pool %s\r\n",
+                         names);
+        uint8_t *text = malloc((size_t)n);
+        if (text == NULL) {
+            msg_set_reply(w, p, LIT("SERVER_ERROR out of memory\r\n"));
+        } else {
+            memcpy(text, line, (size_t)n);
+            free(p->owned);
+            p->owned = text;
+            svec_push(&p->rsp, &w->mbufs, text, (uint32_t)n, MBUF_NONE);
+            STAT_INC(p->client->pool->st->forward_error);
+        }
+    } else if (first != NULL) {
+        answer_from(w, p, first);
+    }
+    route_finish(w, p);
+}
+
+void route_start(struct worker *w, struct client *c, struct msg *m, bool write)
+{
+    const struct conf_route *r = &c->pool->cp->route;
+    m->routed = true;
+    m->state = MS_SPLIT;
+    m->route_write = write && r->kind == CONF_ROUTE_REPLICATE;
+    if (m->route_write) {
+        /* every fragment exists before any is queued: only the last one's failure can
+         * complete the parent */
+        struct msg *fs[CONF_ROUTE_MAX];
+        for (uint32_t t = 0; t < r->ntargets; t++) {
+            fs[t] = frag_for(w, m, r, t);
+            if (fs[t] == NULL) {
+                msg_drop_frags(w, m);
+                msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+                return;
+            }
+        }
+        for (uint32_t t = 0; t < r->ntargets; t++)
+            frag_enqueue(w, m, fs[t], r);
+        return;
+    }
+    uint32_t first = 0;
+    if (r->kind == CONF_ROUTE_REPLICATE)
+        (void)route_read_pool(w, c->pool, &first);
+    m->route_first = (uint8_t)first;
+    m->route_tried = 1;
+    struct msg *f = frag_for(w, m, r, first);
+    if (f == NULL) {
+        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+        return;
+    }
+    frag_enqueue(w, m, f, r);
+}
+
+/* Takes f off p's list. */
+static void frag_unlink(struct msg *p, struct msg *f)
+{
+    for (struct msg **fp = &p->frags; *fp != NULL; fp = &(*fp)->fnext) {
+        if (*fp == f) {
+            *fp = f->fnext;
+            f->fnext = NULL;
+            return;
+        }
+    }
+}
+
+void route_frag_done(struct worker *w, struct msg *p, struct msg *f)
+{
+    p->frags_pending--;
+    if (p->route_write) {
+        if (!frag_ok(f))
+            replica_failed(w, f);
+        const struct conf_route *r = p->client != NULL ? &p->client->pool->cp->route : NULL;
+        if (r != NULL && r->writes == CONF_WRITES_ONE && frag_ok(f) && !p->noreply) {
+            /* the first success answers; the others go on without a parent */
+            answer_from(w, p, f);
+            frag_unlink(p, f);
+            msg_put(&w->msgs, &w->mbufs, f);
+            struct msg *o;
+            while ((o = p->frags) != NULL) {
+                p->frags = o->fnext;
+                o->fnext = NULL;
+                if (o->state == MS_ANSWERED) {
+                    msg_put(&w->msgs, &w->mbufs, o); /* failed already (and counted) */
+                } else {
+                    o->parent = NULL;
+                    o->route_answered = true;
+                }
+            }
+            route_finish(w, p);
+            return;
+        }
+        if (p->frags_pending == 0)
+            writes_all_done(w, p);
+        return;
+    }
+    const struct conf_route *r = p->client != NULL ? &p->client->pool->cp->route : NULL;
+    bool next = false;
+    if (r != NULL && r->kind != CONF_ROUTE_NONE && p->route_tried < r->ntargets) {
+        bool failed = !frag_ok(f), missed = frag_missed(f);
+        if (r->kind == CONF_ROUTE_REPLICATE)
+            next = r->read_fallback && (failed || missed);
+        else
+            next = failed || (missed && r->on_miss);
+    }
+    if (next) {
+        /* this answer stands only if no other pool has a better one: the newest is kept */
+        for (struct msg *o = p->frags; o != NULL;) {
+            struct msg *on = o->fnext;
+            if (o != f) {
+                frag_unlink(p, o);
+                msg_put(&w->msgs, &w->mbufs, o);
+            }
+            o = on;
+        }
+        uint32_t t = (p->route_first + p->route_tried) % r->ntargets;
+        p->route_tried++;
+        STAT_INC(w->st.route_retries);
+        struct msg *nf = frag_for(w, p, r, t);
+        if (nf != NULL) {
+            frag_enqueue(w, p, nf, r);
+            return;
+        }
+    }
+    svec_release(&p->rsp, &w->mbufs);
+    if (p->client != NULL && !p->noreply)
+        answer_from(w, p, f);
+    route_finish(w, p);
+}
+
+void route_orphan_done(struct worker *w, struct msg *f)
+{
+    if (!frag_ok(f))
+        replica_failed(w, f);
+    else
+        STAT_INC(w->st.route_background);
+    msg_put(&w->msgs, &w->mbufs, f);
+}
+
+/* ---- resharding warm-up --------------------------------------------------------------- */
+
+/* A fragment of p sent to server idx of p's pool: p's own bytes (line NULL), or line (copied,
+ * owned by the fragment) as command cmd. */
+static struct msg *warm_frag(struct worker *w, struct msg *p, const char *line, uint32_t len,
+                             enum mc_cmd cmd)
+{
+    struct msg *f = msg_frag_new(w, p);
+    if (f == NULL)
+        return NULL;
+    if (line == NULL) {
+        for (uint32_t i = 0; i < p->req.n; i++)
+            svec_push(&f->req, &w->mbufs, p->req.v[i].ptr, p->req.v[i].len, p->req.v[i].buf);
+        return f;
+    }
+    f->cmd = cmd;
+    f->noreply = false;
+    f->owned = malloc(len);
+    if (f->owned == NULL)
+        return f; /* sent empty: fails as a protocol error at worst, never a crash */
+    memcpy(f->owned, line, len);
+    svec_push(&f->req, &w->mbufs, f->owned, len, MBUF_NONE);
+    STAT_ADD(w->st.bytes_invented, len);
+    return f;
+}
+
+void warm_get(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t dest, uint32_t old)
+{
+    m->warm = true;
+    m->warm_stage = 0;
+    m->warm_new = dest;
+    m->warm_old = old;
+    m->warm_pool = pool;
+    m->state = MS_SPLIT;
+    struct msg *f = warm_frag(w, m, NULL, 0, m->cmd);
+    if (f == NULL) {
+        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+        return;
+    }
+    server_enqueue(w, pool, dest, f);
+}
+
+void warm_write(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t dest, uint32_t old)
+{
+    /* the write goes to the key's server, and the copy its previous server may hold is
+     * deleted: the reply waits for both, so that no read after it finds the old copy */
+    uint8_t key[MC_META_BKEY_MAX + 8];
+    char line[MC_META_BKEY_MAX + 32];
+    int n = -1;
+    if (m->key_len <= MC_META_BKEY_MAX && svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL))
+        n = m->key_b64 ? snprintf(line, sizeof(line), "md %.*s b\r\n", (int)m->key_len, key)
+                       : snprintf(line, sizeof(line), "delete %.*s\r\n", (int)m->key_len, key);
+    m->warm = m->warm_write = true;
+    m->warm_pool = pool;
+    m->state = MS_SPLIT;
+    struct msg *a = warm_frag(w, m, NULL, 0, m->cmd);
+    struct msg *b = n > 0 ? warm_frag(w, m, line, (uint32_t)n, m->key_b64 ? MC_MD : MC_DELETE)
+                          : NULL;
+    if (a == NULL || (n > 0 && b == NULL)) {
+        msg_drop_frags(w, m);
+        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+        return;
+    }
+    a->warm_stage = 0;
+    if (b != NULL) {
+        b->warm_stage = 1;
+        STAT_INC(w->st.warm_unlinks);
+    }
+    /* both exist before either is queued: only the last one's failure completes m */
+    server_enqueue(w, pool, dest, a);
+    if (b != NULL)
+        server_enqueue(w, pool, old, b);
+}
+
+/* The tokens of a meta VA line: its length, client flags (f) and remaining TTL (t, -1: none). */
+static bool parse_va(const char *s, uint32_t len, uint32_t *vlen, uint32_t *flags, long *ttl)
+{
+    char buf[128];
+    if (len >= sizeof(buf) || len < 4 || memcmp(s, "VA ", 3) != 0)
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *save = NULL, *tok = strtok_r(buf + 3, " ", &save);
+    if (tok == NULL)
+        return false;
+    char *end;
+    unsigned long v = strtoul(tok, &end, 10);
+    if (*end != '\0' || v > UINT32_MAX)
+        return false;
+    *vlen = (uint32_t)v;
+    *flags = 0;
+    *ttl = -1;
+    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+        if (tok[0] == 'f')
+            *flags = (uint32_t)strtoul(tok + 1, NULL, 10);
+        else if (tok[0] == 't')
+            *ttl = strtol(tok + 1, NULL, 10);
+    }
+    return true;
+}
+
+/* The old server had it: the client gets it as `get` answers, and the new server gets a copy
+ * (an add, so a value written there meanwhile stays). */
+static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8_t *key,
+                     uint32_t klen)
+{
+    char head[160];
+    uint64_t total = svec_bytes(&f->rsp);
+    uint32_t hlen = total < sizeof(head) ? (uint32_t)total : (uint32_t)sizeof(head);
+    if (!svec_copy_out(&f->rsp, 0, hlen, (uint8_t *)head, NULL))
+        goto miss;
+    const char *eol = memchr(head, '\n', hlen);
+    uint32_t vlen, flags;
+    long ttl;
+    if (eol == NULL || eol == head || eol[-1] != '\r' ||
+        !parse_va(head, (uint32_t)(eol - head - 1), &vlen, &flags, &ttl))
+        goto miss;
+    uint64_t data_off = (uint64_t)(eol - head) + 1;
+    if (data_off + vlen + 2 > total)
+        goto miss;
+    STAT_INC(w->st.warm_hits);
+
+    char *reply = malloc(klen + 64);
+    if (reply == NULL)
+        goto miss;
+    int rn = snprintf(reply, klen + 64, "VALUE %.*s %u %u\r\n", (int)klen, key, flags, vlen);
+    free(p->owned);
+    p->owned = (uint8_t *)reply;
+    svec_release(&p->rsp, &w->mbufs);
+    svec_push(&p->rsp, &w->mbufs, (const uint8_t *)reply, (uint32_t)rn, MBUF_NONE);
+    (void)svec_push_range(&p->rsp, &w->mbufs, &f->rsp, data_off, vlen + 2, NULL);
+    svec_push(&p->rsp, &w->mbufs, (const uint8_t *)"END\r\n", 5, MBUF_NONE);
+    p->rsp_type = MC_RSP_VALUE;
+
+    /* the copy: "ms <key> <len> F<flags> [T<ttl>] ME q", the block, then the proxy's end mark */
+    struct msg *c = msg_get(&w->msgs);
+    char *line = malloc(klen + 80);
+    if (c == NULL || line == NULL) {
+        free(line);
+        if (c != NULL)
+            msg_put(&w->msgs, &w->mbufs, c);
+        return;
+    }
+    int ln = ttl > 0 ? snprintf(line, klen + 80, "ms %.*s %u F%u T%ld ME q\r\n", (int)klen, key,
+                                vlen, flags, ttl)
+                     : snprintf(line, klen + 80, "ms %.*s %u F%u ME q\r\n", (int)klen, key, vlen,
+                                flags);
+    c->owned = (uint8_t *)line;
+    svec_push(&c->req, &w->mbufs, (const uint8_t *)line, (uint32_t)ln, MBUF_NONE);
+    (void)svec_push_range(&c->req, &w->mbufs, &f->rsp, data_off, vlen + 2, NULL);
+    svec_push(&c->req, &w->mbufs, (const uint8_t *)MC_META_END, MC_META_END_LEN, MBUF_NONE);
+    STAT_ADD(w->st.bytes_invented, (uint64_t)ln + MC_META_END_LEN);
+    c->cmd = MC_MS;
+    c->quiet = true; /* its reply, if any (NS: the new server has one), goes nowhere */
+    c->state = MS_QUEUED;
+    STAT_INC(w->st.warm_copies);
+    server_enqueue(w, p->warm_pool, p->warm_new, c);
+    return;
+miss:
+    msg_set_reply(w, p, LIT("END\r\n"));
+}
+
+/* f's reply is exactly text. */
+static bool reply_is(const struct msg *f, const char *text)
+{
+    char buf[16];
+    size_t n = strlen(text);
+    return f->err == MSG_OK && n <= sizeof(buf) && svec_bytes(&f->rsp) == n &&
+           svec_copy_out(&f->rsp, 0, n, (uint8_t *)buf, NULL) && memcmp(buf, text, n) == 0;
+}
+
+void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
+{
+    p->frags_pending--;
+    if (p->warm_write) {
+        if (p->frags_pending > 0)
+            return;
+        struct msg *main = NULL, *unlink = NULL;
+        for (struct msg *x = p->frags; x != NULL; x = x->fnext) {
+            if (x->warm_stage == 0)
+                main = x;
+            else
+                unlink = x;
+        }
+        svec_release(&p->rsp, &w->mbufs);
+        if (main != NULL && p->client != NULL && !p->noreply) {
+            /* a delete of a key that only the old server still had did delete it */
+            if (p->cmd == MC_DELETE && unlink != NULL && unlink->cmd == MC_DELETE &&
+                reply_is(main, "NOT_FOUND\r\n") && reply_is(unlink, "DELETED\r\n"))
+                answer_from(w, p, unlink);
+            else
+                answer_from(w, p, main);
+        }
+        route_finish(w, p);
+        return;
+    }
+    if (p->warm_stage == 0 && p->client != NULL && frag_missed(f)) {
+        /* a miss where the key lives now: ask where it lived before */
+        uint8_t key[MC_META_BKEY_MAX + 8];
+        char line[MC_META_BKEY_MAX + 32];
+        if (p->key_len <= MC_META_BKEY_MAX &&
+            svec_copy_out(&p->req, p->key_off, p->key_len, key, NULL)) {
+            int n = snprintf(line, sizeof(line), "mg %.*s v f t\r\n", (int)p->key_len, key);
+            frag_unlink(p, f);
+            msg_put(&w->msgs, &w->mbufs, f);
+            p->warm_stage = 1;
+            STAT_INC(w->st.warm_lookups);
+            struct msg *nf = warm_frag(w, p, line, (uint32_t)n, MC_MG);
+            if (nf != NULL) {
+                server_enqueue(w, p->warm_pool, p->warm_old, nf);
+                return;
+            }
+            msg_set_reply(w, p, LIT("END\r\n"));
+            route_finish(w, p);
+            return;
+        }
+    }
+    svec_release(&p->rsp, &w->mbufs);
+    if (p->client != NULL) {
+        if (p->warm_stage == 0) {
+            answer_from(w, p, f);
+        } else if (frag_ok(f) && f->rsp_type == MC_RSP_META_VALUE) {
+            uint8_t key[MC_META_BKEY_MAX + 8];
+            if (p->key_len <= MC_META_BKEY_MAX &&
+                svec_copy_out(&p->req, p->key_off, p->key_len, key, NULL))
+                warm_hit(w, p, f, key, p->key_len);
+            else
+                msg_set_reply(w, p, LIT("END\r\n"));
+        } else {
+            msg_set_reply(w, p, LIT("END\r\n")); /* not there either (or it failed): a miss */
+        }
+    }
+    route_finish(w, p);
+}

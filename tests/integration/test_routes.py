@@ -1,0 +1,366 @@
+"""Routes over pools (ringproxy only): a listening pool whose `route:` replicates over, or fails
+over between, pools that have no `listen` of their own. Real memcached behind them, two workers,
+both engines (run.py runs the suite once per engine).
+
+    front:   listen, route: {replicate: [east, west], ...} or {failover: [east, west], ...}
+    east:    2 memcached        west: 2 memcached
+
+Killing both servers of a pool is the failure: every request of a replicated read must still
+hit, writes answer as `writes:` says, and once the servers are back, writes reach both pools
+again. Failover sends a request on to the next pool when the first fails, and a miss only with
+`on_miss`."""
+
+import os
+import random
+import sys
+import time
+import unittest
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import rp_helpers as rp  # noqa: E402
+from rp_helpers import HOST, MemcacheClient, ringproxy_only  # noqa: E402
+
+WORKERS = 2
+PROMPT = 8.0
+
+
+def key_of(i):
+    return "route:%d-%08x" % (i, zlib.crc32(b"route%d" % i))
+
+
+def pool_text(name, ports, listen=None):
+    lines = ["%s:" % name]
+    if listen:
+        lines.append("  listen: %s:%d" % (HOST, listen))
+    lines += ["  hash: fnv1a_64", "  distribution: ketama", "  timeout: 400",
+              "  server_connections: 1", "  auto_eject_hosts: false", "  servers:"]
+    lines += ["   - %s:%d:1" % (HOST, p) for p in ports]
+    return "\n".join(lines) + "\n"
+
+
+@ringproxy_only("routes are ringproxy's")
+class RouteTests(unittest.TestCase):
+
+    def setUp(self):
+        self.ports = [rp.free_port() for _ in range(4)]
+        self.mc = [rp.start_memcached(p) for p in self.ports]
+        self.proxy = None
+
+    def tearDown(self):
+        problems = self.proxy.health_problems() if self.proxy else []
+        if self.proxy:
+            self.proxy.terminate()
+        for m in self.mc:
+            if m is not None:
+                m.kill()
+        self.assertEqual(problems, [], self.proxy.log_tail() if self.proxy else "")
+
+    def start(self, route):
+        self.port = rp.free_port()
+        text = ("front:\n  listen: %s:%d\n  route:\n" % (HOST, self.port) +
+                "".join("    %s: %s\n" % (k, v) for k, v in route.items()) +
+                pool_text("east", self.ports[:2]) + pool_text("west", self.ports[2:]))
+        self.proxy = rp.start_ringproxy(text, workers=WORKERS)
+        return self.proxy
+
+    def direct(self, i):
+        return MemcacheClient(self.ports[i], timeout=PROMPT)
+
+    def kill(self, which):
+        for i in which:
+            self.mc[i].kill()
+            self.mc[i] = None
+
+    def revive(self, which):
+        for i in which:
+            self.mc[i] = rp.start_memcached(self.ports[i])
+
+    def on_servers(self, key, servers):
+        """The value of key on each of servers (None: not there)."""
+        out = []
+        for i in servers:
+            with self.direct(i) as d:
+                out.append(d.get(key))
+        return out
+
+    def rp_stat(self, name):
+        return self.proxy.stats()["ringproxy"][name]
+
+    def clients(self, n=6):
+        cs = [MemcacheClient(self.port, timeout=PROMPT) for _ in range(n)]
+        self.addCleanup(lambda: [c.close() for c in cs])
+        return cs
+
+    # -- replicate --------------------------------------------------------------------------
+
+    def test_replicate_writes_reach_both_pools_and_reads_survive_one(self):
+        self.start({"replicate": "[east, west]", "writes": "all"})
+        keys = [key_of(i) for i in range(200)]
+        cs = self.clients()
+        for i, k in enumerate(keys):
+            self.assertEqual(cs[i % len(cs)].set(k, b"v-" + k.encode()), b"STORED", k)
+        # every key is on exactly one server of each pool
+        for k in keys[:40]:
+            east, west = self.on_servers(k, [0, 1]), self.on_servers(k, [2, 3])
+            self.assertEqual(sum(v is not None for v in east), 1, (k, east))
+            self.assertEqual(sum(v is not None for v in west), 1, (k, west))
+        # a delete and an incr go to both
+        self.assertEqual(cs[0].cmd("delete %s" % keys[0]), b"DELETED")
+        self.assertEqual(self.on_servers(keys[0], [0, 1, 2, 3]), [None] * 4)
+        self.assertEqual(cs[0].set(keys[0], b"5"), b"STORED")
+        self.assertEqual(cs[1].cmd("incr %s 3" % keys[0]), b"8")
+        self.assertEqual(sorted(v for v in self.on_servers(keys[0], [0, 1, 2, 3]) if v),
+                         [b"8", b"8"])
+
+        # the first pool (east) dies: every read still hits, from west
+        self.kill([0, 1])
+        retries0 = self.rp_stat("route_retries")
+        for i, k in enumerate(keys[1:]):
+            self.assertEqual(cs[i % len(cs)].get(k), b"v-" + k.encode(), k)
+        self.assertGreater(self.rp_stat("route_retries") - retries0, 0)
+        # a multi-key get reads one pool without falling back (documented): not asserted here
+        # writes with `writes: all` say which pool failed
+        r = cs[0].set(keys[1], b"new")
+        self.assertTrue(r.startswith(b"SERVER_ERROR") and b"'east'" in r, r)
+        self.assertEqual(self.on_servers(keys[1], [2, 3]).count(b"new"), 1)
+        self.assertGreater(self.rp_stat("route_replica_errors"), 0)
+
+        # back: writes reach both pools again
+        self.revive([0, 1])
+        ok = rp.wait_until(lambda: cs[2].set(keys[2], b"again") == b"STORED", PROMPT)
+        self.assertTrue(ok, "writes did not reach both pools once east was back")
+        self.assertEqual(sorted(v for v in self.on_servers(keys[2], [0, 1, 2, 3]) if v),
+                         [b"again", b"again"])
+
+    def test_replicate_writes_one_answer_with_a_pool_down(self):
+        self.start({"replicate": "[east, west]", "writes": "one"})
+        self.kill([2, 3])
+        cs = self.clients()
+        keys = [key_of(1000 + i) for i in range(60)]
+        for i, k in enumerate(keys):
+            self.assertEqual(cs[i % len(cs)].set(k, b"x" * 10), b"STORED", k)
+        for i, k in enumerate(keys):
+            self.assertEqual(cs[i % len(cs)].get(k), b"x" * 10, k)
+        self.assertTrue(rp.wait_until(lambda: self.rp_stat("route_replica_errors") >= 60,
+                                      PROMPT), self.proxy.stats()["ringproxy"])
+
+    def test_replicate_noreply_writes_and_a_gone_client(self):
+        self.start({"replicate": "[east, west]"})
+        c = MemcacheClient(self.port, timeout=PROMPT)
+        keys = [key_of(2000 + i) for i in range(50)]
+        c.send(b"".join(c.storage_request("set", k, b"nr", noreply=True) for k in keys))
+        self.assertEqual(c.cmd("version")[:8], b"VERSION ")
+        c.close()
+        gone = MemcacheClient(self.port, timeout=PROMPT)
+        gone.send(b"".join(b"get %s\r\n" % k.encode() for k in keys))
+        gone.close(reset=True)
+        with MemcacheClient(self.port, timeout=PROMPT) as c2:
+            for k in keys:
+                self.assertEqual(c2.get(k), b"nr", k)
+        for k in keys[:10]:
+            self.assertEqual(sorted(v for v in self.on_servers(k, [0, 1, 2, 3]) if v),
+                             [b"nr", b"nr"], k)
+
+    # -- failover ---------------------------------------------------------------------------
+
+    def test_failover_to_the_backup_pool(self):
+        self.start({"failover": "[east, west]"})
+        cs = self.clients()
+        k = key_of(3000)
+        self.assertEqual(cs[0].set(k, b"primary"), b"STORED")
+        self.assertEqual(self.on_servers(k, [2, 3]), [None, None], "failover wrote the backup")
+        # a key only the backup has: a miss is not failed over without on_miss
+        only = key_of(3001)
+        for i in (2, 3):
+            with self.direct(i) as d:
+                d.set(only, b"backup")
+        self.assertIsNone(cs[1].get(only))
+        # the primary dies: its keys' requests go to the backup
+        self.kill([0, 1])
+        self.assertEqual(cs[2].get(only), b"backup")
+        self.assertEqual(cs[3].set(k, b"moved"), b"STORED")
+        self.assertEqual(self.on_servers(k, [2, 3]).count(b"moved"), 1)
+
+    def test_failover_on_miss(self):
+        self.start({"failover": "[east, west]", "on_miss": "true"})
+        only = key_of(4001)
+        for i in (2, 3):
+            with self.direct(i) as d:
+                d.set(only, b"backup")
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            self.assertEqual(c.get(only), b"backup")
+            self.assertIsNone(c.get(key_of(4002)))
+
+    def test_broadcast_and_version_through_a_route(self):
+        self.start({"replicate": "[east, west]"})
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            self.assertEqual(c.set(key_of(5000), b"z"), b"STORED")
+            self.assertEqual(c.cmd("flush_all"), b"OK")
+            self.assertEqual(self.on_servers(key_of(5000), [0, 1, 2, 3]), [None] * 4)
+            self.assertTrue(c.cmd("version").startswith(b"VERSION "))
+
+
+@ringproxy_only("reshard_warmup is ringproxy's")
+class WarmupTests(unittest.TestCase):
+    """A pool of 2 memcached gets a third by reload. With `reshard_warmup`, a get that misses on
+    a key's new server is read from its old one and copied over, so every key still hits and
+    the moved keys end up on the new server; without it, the moved keys miss (the control)."""
+
+    NKEYS = 10000
+
+    def setUp(self):
+        self.ports = [rp.free_port() for _ in range(3)]
+        self.mc = [rp.start_memcached(p) for p in self.ports]
+        self.proxy = None
+
+    def tearDown(self):
+        problems = self.proxy.health_problems() if self.proxy else []
+        if self.proxy:
+            self.proxy.terminate()
+        for m in self.mc:
+            m.kill()
+        self.assertEqual(problems, [], self.proxy.log_tail() if self.proxy else "")
+
+    def conf(self, nservers, warmup):
+        return ("p:\n  listen: %s:%d\n  reshard_warmup: %d\n" % (HOST, self.port, warmup) +
+                "".join(pool_text("x", self.ports[:nservers]).splitlines(True)[1:]))
+
+    def start(self, warmup):
+        self.port = rp.free_port()
+        self.proxy = rp.start_ringproxy(self.conf(2, warmup), workers=WORKERS)
+
+    def grow(self, warmup):
+        with open(self.proxy.conf_path, "w") as f:
+            f.write(self.conf(3, warmup))
+        before = self.proxy.stats()["ringproxy"]["conf_reloads"]
+        self.proxy.signal(__import__("signal").SIGHUP)
+        self.assertTrue(rp.wait_until(
+            lambda: self.proxy.stats()["ringproxy"]["conf_reloads"] == before + 1, 10))
+        time.sleep(0.3)  # every worker moves over between two batches of events
+
+    def get_all(self, keys, conns):
+        """{key: value or None} by single-key gets, pipelined 100 at a time per connection."""
+        out = {}
+        for start in range(0, len(keys), 100 * len(conns)):
+            batch = keys[start:start + 100 * len(conns)]
+            parts = [batch[i::len(conns)] for i in range(len(conns))]
+            for c, part in zip(conns, parts):
+                c.send(b"".join(b"get %s\r\n" % k.encode() for k in part))
+            for c, part in zip(conns, parts):
+                for k in part:
+                    raw, items = c.read_values(PROMPT)
+                    out[k] = items[0][2] if items else None
+        return out
+
+    def holders(self, key):
+        got = []
+        for i, p in enumerate(self.ports):
+            with MemcacheClient(p, timeout=PROMPT) as d:
+                if d.get(key) is not None:
+                    got.append(i)
+        return got
+
+    def fill(self):
+        keys = [key_of(10000 + i) for i in range(self.NKEYS)]
+        rp.mc_set_many_bytes(self.port, [(k.encode(), b"w-" + k.encode()) for k in keys])
+        return keys
+
+    def test_every_get_hits_after_a_server_is_added(self):
+        self.start(60)
+        keys = self.fill()
+        self.grow(60)
+        conns = [MemcacheClient(self.port, timeout=PROMPT) for _ in range(4)]
+        self.addCleanup(lambda: [c.close() for c in conns])
+        # the last 1,000 keys are kept unread for the writes below
+        routes = route_map(self.proxy, keys)
+        new_addr = "%s:%d" % (HOST, self.ports[2])
+        unread = [k for k in keys[-1000:] if routes[k] == new_addr]
+        got = self.get_all(keys[:-1000], conns)
+        missed = [k for k in keys[:-1000] if got[k] != b"w-" + k.encode()]
+        self.assertEqual(missed[:5], [], "%d of %d keys missed with warm-up on"
+                         % (len(missed), len(keys) - 1000))
+        st = self.proxy.stats()["ringproxy"]
+        moved = st["warm_hits"]
+        self.assertGreater(moved, self.NKEYS // 10, st)   # about a third of the keys moved
+        self.assertEqual(st["warm_hits"], st["warm_lookups"], st)
+        # the moved keys were copied to the new server (in the background: wait for them)
+        on_new = [k for k in keys[:300] if routes[k] == new_addr]
+        self.assertGreater(len(on_new), 30)
+        with MemcacheClient(self.ports[2], timeout=PROMPT) as d:
+            self.assertTrue(rp.wait_until(lambda: all(d.get(k) is not None for k in on_new),
+                                          PROMPT), "the moved keys are not on the new server")
+        # a second pass is served by the new server alone
+        lookups = self.proxy.stats()["ringproxy"]["warm_lookups"]
+        got = self.get_all(on_new, conns)
+        self.assertTrue(all(got[k] == b"w-" + k.encode() for k in on_new))
+        self.assertEqual(self.proxy.stats()["ringproxy"]["warm_lookups"], lookups)
+
+        # a moved key not read yet is deleted in the window: gone from both servers, and a get
+        # does not bring the old copy back
+        rest = unread[:5]
+        self.assertEqual(len(rest), 5)
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            for k in rest:
+                self.assertEqual(len(self.holders(k)), 1, k)     # only on its old server
+                self.assertEqual(c.cmd("delete %s" % k), b"DELETED")    # the old copy went
+                self.assertEqual(self.holders(k), [], k)
+                self.assertIsNone(c.get(k), k)
+            # an overwrite in the window: the new value everywhere it is read from
+            k = unread[5]
+            self.assertEqual(c.set(k, b"fresh"), b"STORED")
+            self.assertEqual(self.holders(k), [2])
+            self.assertEqual(c.get(k), b"fresh")
+        # the other unread keys still hit
+        got = self.get_all(unread[6:], conns)
+        self.assertTrue(all(got[k] == b"w-" + k.encode() for k in unread[6:]))
+
+    def test_without_warmup_the_moved_keys_miss(self):
+        self.start(0)
+        keys = self.fill()
+        self.grow(0)
+        conns = [MemcacheClient(self.port, timeout=PROMPT) for _ in range(4)]
+        self.addCleanup(lambda: [c.close() for c in conns])
+        got = self.get_all(keys, conns)
+        missed = sum(1 for k in keys if got[k] is None)
+        self.assertGreater(missed, self.NKEYS // 10)
+        self.assertEqual(self.proxy.stats()["ringproxy"]["warm_lookups"], 0)
+
+
+def route_map(proxy, keys):
+    """{key: "host:port" of its server} as `--route` places it in pool p (the file as it is)."""
+    got = rp.route_bytes(proxy.binary, proxy.conf_path, [k.encode() for k in keys])["p"]
+    return {k: got[k.encode()][0] for k in keys}
+
+
+@ringproxy_only("routes are ringproxy's")
+class RouteConfigTests(unittest.TestCase):
+
+    def check(self, text):
+        path = os.path.join(rp.make_temp_dir("rp-route-"), "nutcracker.yml")
+        with open(path, "w") as f:
+            f.write(text)
+        return rp.run_cli(["-t", "-c", path])
+
+    def test_bad_routes_are_refused_with_their_place(self):
+        srv = "  servers:\n   - 127.0.0.1:11211:1\n"
+        cases = [
+            ("front:\n  listen: 127.0.0.1:1\n  route:\n    replicate: [east, nosuch]\n"
+             "east:\n" + srv, "not a pool in this file"),
+            ("front:\n  listen: 127.0.0.1:1\n  route:\n    replicate: [east]\neast:\n" + srv,
+             "2 to 8 pools"),
+            ("front:\n  listen: 127.0.0.1:1\n  route:\n    failover: [east, west]\n"
+             "    writes: one\neast:\n" + srv + "west:\n" + srv, "not an option of 'failover'"),
+            ("front:\n  listen: 127.0.0.1:1\n  route:\n    replicate: [east, west]\n" + srv +
+             "east:\n" + srv + "west:\n" + srv, "'servers' or a 'route', not both"),
+            ("lonely:\n" + srv, "missing 'listen'"),
+        ]
+        for text, want in cases:
+            r = self.check(text)
+            self.assertNotEqual(r.returncode, 0, text)
+            self.assertIn(want, r.stdout + r.stderr, text)
+
+
+if __name__ == "__main__":
+    unittest.main()
