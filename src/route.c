@@ -59,8 +59,7 @@ static bool frag_ok(const struct msg *f)
 }
 
 /* A new fragment of p for target t, its request the parent's bytes (shared), not queued yet. */
-static struct msg *frag_for(struct worker *w, struct msg *p, const struct conf_route *r,
-                            uint32_t t)
+static struct msg *frag_for(struct worker *w, struct msg *p, const struct conf_route *r, uint32_t t)
 {
     struct msg *f = msg_frag_new(w, p);
     if (f == NULL)
@@ -73,8 +72,7 @@ static struct msg *frag_for(struct worker *w, struct msg *p, const struct conf_r
     return f;
 }
 
-static void frag_enqueue(struct worker *w, struct msg *p, struct msg *f,
-                         const struct conf_route *r)
+static void frag_enqueue(struct worker *w, struct msg *p, struct msg *f, const struct conf_route *r)
 {
     struct pool_rt *tp = target_pool(w, r, f->route_target);
     if (tp == NULL) {
@@ -300,6 +298,7 @@ static struct msg *warm_frag(struct worker *w, struct msg *p, const char *line, 
     if (f == NULL)
         return NULL;
     if (line == NULL) {
+        f->quiet = p->quiet; /* a quiet meta request carries the proxy's end mark along */
         for (uint32_t i = 0; i < p->req.n; i++)
             svec_push(&f->req, &w->mbufs, p->req.v[i].ptr, p->req.v[i].len, p->req.v[i].buf);
         return f;
@@ -345,8 +344,8 @@ void warm_write(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t 
     m->warm_pool = pool;
     m->state = MS_SPLIT;
     struct msg *a = warm_frag(w, m, NULL, 0, m->cmd);
-    struct msg *b = n > 0 ? warm_frag(w, m, line, (uint32_t)n, m->key_b64 ? MC_MD : MC_DELETE)
-                          : NULL;
+    struct msg *b =
+        n > 0 ? warm_frag(w, m, line, (uint32_t)n, m->key_b64 ? MC_MD : MC_DELETE) : NULL;
     if (a == NULL || (n > 0 && b == NULL)) {
         msg_drop_frags(w, m);
         msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
@@ -432,10 +431,10 @@ static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8
             msg_put(&w->msgs, &w->mbufs, c);
         return;
     }
-    int ln = ttl > 0 ? snprintf(line, klen + 80, "ms %.*s %u F%u T%ld ME q\r\n", (int)klen, key,
-                                vlen, flags, ttl)
-                     : snprintf(line, klen + 80, "ms %.*s %u F%u ME q\r\n", (int)klen, key, vlen,
-                                flags);
+    int ln =
+        ttl > 0 ? snprintf(line, klen + 80, "ms %.*s %u F%u T%ld ME q\r\n", (int)klen, key, vlen,
+                           flags, ttl)
+                : snprintf(line, klen + 80, "ms %.*s %u F%u ME q\r\n", (int)klen, key, vlen, flags);
     c->owned = (uint8_t *)line;
     svec_push(&c->req, &w->mbufs, (const uint8_t *)line, (uint32_t)ln, MBUF_NONE);
     (void)svec_push_range(&c->req, &w->mbufs, &f->rsp, data_off, vlen + 2, NULL);

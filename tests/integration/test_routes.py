@@ -193,6 +193,24 @@ class RouteTests(unittest.TestCase):
             self.assertEqual(c.get(only), b"backup")
             self.assertIsNone(c.get(key_of(4002)))
 
+    def test_meta_commands_through_a_route(self):
+        self.start({"replicate": "[east, west]"})
+        k = key_of(6000)
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            # quiet sets: nothing back but the mn's MN
+            c.send(b"ms %s 2 q\r\nzz\r\nmn\r\n" % k.encode())
+            self.assertEqual(c.read_line(), b"MN")
+            self.assertEqual(sorted(v for v in self.on_servers(k, [0, 1, 2, 3]) if v),
+                             [b"zz", b"zz"])
+            c.send(b"mg %s v\r\n" % k.encode())
+            self.assertEqual(c.read_line(), b"VA 2")
+            self.assertEqual(c.read_line(), b"zz")
+            c.send(b"md %s q\r\nmn\r\n" % k.encode())
+            self.assertEqual(c.read_line(), b"MN")
+            self.assertEqual(self.on_servers(k, [0, 1, 2, 3]), [None] * 4)
+            c.send(b"mg %s v\r\n" % k.encode())
+            self.assertEqual(c.read_line(), b"EN")
+
     def test_broadcast_and_version_through_a_route(self):
         self.start({"replicate": "[east, west]"})
         with MemcacheClient(self.port, timeout=PROMPT) as c:
@@ -312,6 +330,13 @@ class WarmupTests(unittest.TestCase):
             self.assertEqual(c.set(k, b"fresh"), b"STORED")
             self.assertEqual(self.holders(k), [2])
             self.assertEqual(c.get(k), b"fresh")
+            # a quiet meta set in the window: no reply but the mn's, the old copy gone
+            k = unread[6]
+            c.send(b"ms %s 3 q\r\nnew\r\nmn\r\n" % k.encode())
+            self.assertEqual(c.read_line(), b"MN")
+            self.assertEqual(self.holders(k), [2])
+            self.assertEqual(c.get(k), b"new")
+        unread = unread[1:]
         # the other unread keys still hit
         got = self.get_all(unread[6:], conns)
         self.assertTrue(all(got[k] == b"w-" + k.encode() for k in unread[6:]))
