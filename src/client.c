@@ -182,10 +182,17 @@ const char *msg_err_line(enum msg_err e, bool redis, uint32_t *len)
 
 /* ---- split requests: fragments and their merge ------------------------------------- */
 
+static bool client_split_fallback(struct worker *w, struct msg *p);
+static void split_drop_failed(struct worker *w, struct msg *p, bool unless_all);
+
 static void parent_complete(struct worker *w, struct msg *p)
 {
     struct msg *f;
     struct msg *bad = NULL;
+    if (p->route_split && p->client != NULL && client_split_fallback(w, p))
+        return; /* the keys it still lacks are asked of the route's next pool */
+    if (p->route_split && p->mg != NULL)
+        split_drop_failed(w, p, true); /* a pool that answered outweighs one that failed */
     for (f = p->frags; f != NULL; f = f->fnext)
         if (f->err != MSG_OK || f->rsp_type == MC_RSP_ERROR || f->rsp_type == MC_RSP_INVALID) {
             bad = f;
@@ -481,6 +488,135 @@ static void client_split(struct worker *w, struct pool_rt *pool, struct msg *m, 
     mbuf_put(&w->mbufs, spilled); /* the keys and fragments hold their own references */
 }
 
+static bool frag_failed(const struct msg *f)
+{
+    return f->err != MSG_OK || f->rsp_type == MC_RSP_ERROR || f->rsp_type == MC_RSP_INVALID;
+}
+
+/* A failed fragment's keys are as good as missed: what it matched is forgotten, and it goes
+ * (unless_all: not when every fragment failed, which is then the answer). */
+static void split_drop_failed(struct worker *w, struct msg *p, bool unless_all)
+{
+    bool any_ok = false;
+    for (struct msg *f = p->frags; f != NULL; f = f->fnext)
+        any_ok |= !frag_failed(f);
+    if (unless_all && !any_ok)
+        return;
+    for (struct msg **fp = &p->frags; *fp != NULL;) {
+        struct msg *f = *fp;
+        if (!frag_failed(f)) {
+            fp = &f->fnext;
+            continue;
+        }
+        for (uint32_t k = 0; k < p->mg->nkeys; k++)
+            if (p->mg->items[k].frag == f)
+                p->mg->items[k] = (struct mget_item){0};
+        *fp = f->fnext;
+        msg_put(&w->msgs, &w->mbufs, f);
+    }
+}
+
+/* A multi-key get of a replicate route, split over one of its pools, has all its answers: the
+ * keys that missed there, or whose fragment failed, are asked of the next pool (read_fallback),
+ * in fragments of their own; the hits so far stay where they are, and the merge takes each key
+ * from whichever fragment answered it. Returns true when such a round is under way. */
+static bool client_split_fallback(struct worker *w, struct msg *p)
+{
+    const struct conf_route *r = &p->client->pool->cp->route;
+    struct mget *mg = p->mg;
+    if (r->kind != CONF_ROUTE_REPLICATE || !r->read_fallback || p->route_tried >= r->ntargets ||
+        mg == NULL || mg->keys == NULL)
+        return false;
+    uint32_t t = (p->route_first + p->route_tried) % r->ntargets;
+    struct pool_rt *pool = r->target_idx[t] < w->npools ? w->pools[r->target_idx[t]] : NULL;
+    if (pool == NULL)
+        return false;
+    split_drop_failed(w, p, false);
+    uint32_t missing = 0;
+    for (uint32_t k = 0; k < mg->nkeys; k++)
+        missing += mg->items[k].frag == NULL;
+    if (missing == 0)
+        return false;
+    p->route_tried++;
+    STAT_INC(w->st.route_retries);
+    const char *head = p->cmd == MC_GETS ? "gets " : "get ";
+    uint32_t hlen = (uint32_t)strlen(head);
+    struct msg **per = calloc(pool->nservers ? pool->nservers : 1, sizeof(*per));
+    uint32_t *fill = calloc(pool->nservers ? pool->nservers : 1, sizeof(*fill));
+    uint64_t *bytes = calloc(pool->nservers ? pool->nservers : 1, sizeof(*bytes));
+    uint32_t *count = calloc(pool->nservers ? pool->nservers : 1, sizeof(*count));
+    uint32_t *dest = malloc(mg->nkeys * sizeof(*dest));
+    bool failed = per == NULL || fill == NULL || bytes == NULL || count == NULL || dest == NULL;
+    struct msg *before = p->frags; /* the new fragments go in front of these */
+    for (uint32_t k = 0; k < mg->nkeys && !failed; k++) {
+        dest[k] = UINT32_MAX;
+        if (mg->items[k].frag != NULL)
+            continue;
+        dest[k] = pool_route(w, pool, mg->keys[k].ptr, mg->keys[k].len);
+        if (dest[k] == UINT32_MAX)
+            continue; /* that pool is out too: the key stays a miss */
+        count[dest[k]]++;
+        bytes[dest[k]] += mg->keys[k].len + 1;
+    }
+    uint32_t nfrags = 0;
+    for (uint32_t k = 0; k < mg->nkeys && !failed; k++) {
+        uint32_t s = dest[k];
+        if (s == UINT32_MAX)
+            continue;
+        struct msg *f = per[s];
+        if (f == NULL) {
+            f = msg_frag_new(w, p);
+            if (f == NULL || (f->frag_keys = malloc(count[s] * sizeof(uint32_t))) == NULL ||
+                (f->owned = malloc(hlen + bytes[s] + 1)) == NULL) {
+                failed = true;
+                break;
+            }
+            (void)svec_reserve(&f->rsp, 2 * count[s] + 1);
+            f->server_idx = s;
+            per[s] = f;
+            nfrags++;
+            memcpy(f->owned, head, hlen);
+            fill[s] = hlen;
+        } else {
+            f->owned[fill[s]++] = ' ';
+        }
+        memcpy(f->owned + fill[s], mg->keys[k].ptr, mg->keys[k].len);
+        fill[s] += mg->keys[k].len;
+        f->frag_keys[f->frag_nkeys++] = k;
+    }
+    bool queued = false;
+    if (!failed && nfrags > 0) {
+        STAT_ADD(p->client->pool->st->fragments, nfrags);
+        for (uint32_t s = 0; s < pool->nservers; s++) {
+            if (per[s] == NULL)
+                continue;
+            per[s]->owned[fill[s]++] = '\r';
+            per[s]->owned[fill[s]++] = '\n';
+            svec_push(&per[s]->req, &w->mbufs, per[s]->owned, fill[s], MBUF_NONE);
+        }
+        /* every fragment exists before any is queued: only the last one's failure can complete
+         * the parent */
+        for (uint32_t s = 0; s < pool->nservers; s++)
+            if (per[s] != NULL)
+                server_enqueue(w, pool, s, per[s]);
+        queued = true;
+    } else if (failed) {
+        /* out of memory: the new fragments (none queued yet) go, and the keys stay misses */
+        while (p->frags != before) {
+            struct msg *f = p->frags;
+            p->frags = f->fnext;
+            p->frags_pending--;
+            msg_put(&w->msgs, &w->mbufs, f);
+        }
+    }
+    free(per);
+    free(fill);
+    free(bytes);
+    free(count);
+    free(dest);
+    return queued;
+}
+
 /* ---- request lines --------------------------------------------------------------------- */
 
 /* A reply the proxy wrote into malloc'd text (owned by m from here). */
@@ -753,11 +889,25 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
             dests[k] = pool_route(w, pool, line + req.keys[k].off, req.keys[k].len);
             split |= dests[k] != dest;
         }
+        if (routed && req.cmd != MC_GAT && req.cmd != MC_GATS) {
+            /* a replicated read always splits, even onto one server: the keys that miss (or
+             * fail) there are asked of the route's next pool (client_split_fallback) */
+            m->route_split = true;
+            m->route_first = (uint8_t)read_target;
+            m->route_tried = 1;
+            split = true;
+            if (dest == UINT32_MAX) {
+                for (uint32_t k = 1; k < req.nkeys && dest == UINT32_MAX; k++)
+                    dest = dests[k];
+                if (dest == UINT32_MAX)
+                    dest = 0; /* the whole pool is out: its fragments fail, the next pool asks */
+            }
+        }
         if (split && dest != UINT32_MAX) {
             bool alldown = true;
             for (uint32_t k = 0; k < req.nkeys; k++)
                 alldown &= dests[k] == UINT32_MAX;
-            if (!alldown) {
+            if (!alldown || m->route_split) {
                 for (uint32_t k = 0; k < req.nkeys; k++)
                     if (dests[k] == UINT32_MAX)
                         dests[k] = dest;

@@ -189,6 +189,7 @@ struct msg {
     bool key_b64; /* ... which is base64 (a meta set with the b flag) */
     /* a request of a route pool (src/route.c): its fragments go to the route's pools */
     bool routed;
+    bool route_split;     /* a replicate route's multi-key get: missed keys go to the next pool */
     bool route_write;     /* replicated: one fragment per pool at once */
     bool route_answered;  /* writes: one: answered, the other fragments finish on their own */
     uint8_t route_tried;  /* pools tried so far (a read or a failover: one at a time) */

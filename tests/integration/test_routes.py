@@ -120,7 +120,12 @@ class RouteTests(unittest.TestCase):
         for i, k in enumerate(keys[1:]):
             self.assertEqual(cs[i % len(cs)].get(k), b"v-" + k.encode(), k)
         self.assertGreater(self.rp_stat("route_retries") - retries0, 0)
-        # a multi-key get reads one pool without falling back (documented): not asserted here
+        # so does a multi-key get, every key of it (gets too)
+        for verb in ("get", "gets"):
+            raw, items = cs[0].get_multi(keys[1:60], verb=verb)
+            self.assertIsNotNone(items, raw[:200])
+            got = {k: v for k, _, v, _ in items}
+            self.assertEqual(got, {k: b"v-" + k.encode() for k in keys[1:60]}, verb)
         # writes with `writes: all` say which pool failed
         r = cs[0].set(keys[1], b"new")
         self.assertTrue(r.startswith(b"SERVER_ERROR") and b"'east'" in r, r)
@@ -133,6 +138,25 @@ class RouteTests(unittest.TestCase):
         self.assertTrue(ok, "writes did not reach both pools once east was back")
         self.assertEqual(sorted(v for v in self.on_servers(keys[2], [0, 1, 2, 3]) if v),
                          [b"again", b"again"])
+
+    def test_replicate_multiget_asks_the_next_pool_for_its_misses(self):
+        self.start({"replicate": "[east, west]"})
+        keys = [key_of(7000 + i) for i in range(40)]
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            for k in keys[:20]:
+                self.assertEqual(c.set(k, b"both"), b"STORED")
+            # the others only on west's servers (as if east had lost them)
+            for k in keys[20:]:
+                for i in (2, 3):
+                    with self.direct(i) as d:
+                        d.set(k, b"west")
+            raw, items = c.get_multi(keys + [key_of(7999)])
+            self.assertIsNotNone(items, raw[:200])
+            got = {k: v for k, _, v, _ in items}
+            want = {k: b"both" for k in keys[:20]}
+            want.update({k: b"west" for k in keys[20:]})
+            self.assertEqual(got, want)   # in the client's order, the absent key left out
+            self.assertEqual([k for k, _, _, _ in items], keys)
 
     def test_replicate_writes_one_answer_with_a_pool_down(self):
         self.start({"replicate": "[east, west]", "writes": "one"})
