@@ -193,13 +193,6 @@ static int check_routes(struct conf *conf, struct conf_err *err)
         struct conf_route *r = &p->route;
 
         conf_quote(q1, sizeof(q1), p->name, strlen(p->name));
-        if (r->kind != CONF_ROUTE_NONE && p->redis) {
-            conf_err_at(err, r->line, r->col,
-                        "pool '%s': routes over redis pools are not supported yet (memcached "
-                        "pools only)",
-                        q1);
-            return -1;
-        }
         for (uint32_t t = 0; t < r->ntargets; t++) {
             const struct conf_pool *tp = NULL;
             uint32_t j;

@@ -217,6 +217,13 @@ static inline bool msg_split_frag(const struct msg *m)
     return m->is_frag && m->parent != NULL && m->parent->mg != NULL;
 }
 
+/* A fragment that carries a whole request (a route's, a warm-up's), not a part of a split
+ * one: its reply is that of the request as it is. */
+static inline bool msg_whole_frag(const struct msg *m)
+{
+    return m->is_frag && (m->parent == NULL || m->parent->routed || m->parent->warm);
+}
+
 /* Whose client a reply of m is for: its parent's for a fragment (m itself, with no client, for
  * a route's fragment that outlived its parent). */
 static inline struct msg *msg_top(struct msg *m)

@@ -18,6 +18,7 @@
 #include "proto/rd_cmd.h"
 #include "src/client.h"
 #include "src/log.h"
+#include "src/route.h"
 #include "src/server.h"
 #include "src/version.h"
 
@@ -753,6 +754,9 @@ static void rd_split(struct worker *w, struct client *c, struct msg *m,
 }
 
 /* Routes a keyed or splittable command by its keys. */
+static void rd_route_over(struct worker *w, struct client *c, struct msg *m,
+                          const struct rd_cmd_info *ci, uint32_t key_arg, uint32_t nkeys);
+
 static void rd_route(struct worker *w, struct client *c, struct msg *m,
                      const struct rd_cmd_info *ci)
 {
@@ -784,6 +788,10 @@ static void rd_route(struct worker *w, struct client *c, struct msg *m,
         return;
     }
     uint32_t nkeys = kp.count + kp.nk_count;
+    if (route_is(pool)) {
+        rd_route_over(w, c, m, ci, rd_key_arg(&kp, 0), nkeys);
+        return;
+    }
     uint32_t one[1];
     uint32_t *dest = nkeys > 1 ? malloc(nkeys * sizeof(*dest)) : one;
     struct svec_cur cur = {0, 0};
@@ -828,6 +836,123 @@ static void rd_route(struct worker *w, struct client *c, struct msg *m,
 out:
     if (dest != one)
         free(dest);
+}
+
+/* Commands a route carries as reads: to one pool, on to the next on a miss or a failure. */
+static bool rd_cmd_reads(enum rd_cmd cmd)
+{
+    static const char *const reads[] = {
+        "get",
+        "getrange",
+        "strlen",
+        "substr",
+        "getbit",
+        "bitcount",
+        "bitpos",
+        "bitfield_ro",
+        "exists",
+        "ttl",
+        "pttl",
+        "expiretime",
+        "pexpiretime",
+        "type",
+        "dump",
+        "hget",
+        "hmget",
+        "hgetall",
+        "hkeys",
+        "hvals",
+        "hlen",
+        "hexists",
+        "hstrlen",
+        "lindex",
+        "llen",
+        "lrange",
+        "lpos",
+        "scard",
+        "sismember",
+        "smismember",
+        "smembers",
+        "zcard",
+        "zcount",
+        "zlexcount",
+        "zmscore",
+        "zrange",
+        "zrangebylex",
+        "zrangebyscore",
+        "zrank",
+        "zrevrange",
+        "zrevrangebylex",
+        "zrevrangebyscore",
+        "zrevrank",
+        "zscore",
+        "pfcount",
+        "geodist",
+        "geohash",
+        "geopos",
+        "georadius_ro",
+        "georadiusbymember_ro",
+        "geosearch",
+        "sort_ro",
+        "xlen",
+        "xrange",
+        "xrevrange",
+        "object",
+    };
+    const struct rd_cmd_info *ci = rd_cmd_info(cmd);
+    for (size_t i = 0; ci != NULL && i < sizeof(reads) / sizeof(reads[0]); i++)
+        if (strcmp(ci->name, reads[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Commands whose effect, carried to several pools, is not the same everywhere: a random pick,
+ * a script, a cursor. A route refuses them. */
+static bool rd_cmd_not_replicable(enum rd_cmd cmd)
+{
+    static const char *const no[] = {
+        "spop",       "srandmember", "zrandmember", "hrandfield", "eval", "eval_ro",    "evalsha",
+        "evalsha_ro", "sscan",       "hscan",       "zscan",      "sort", "xautoclaim", "xclaim",
+        "xgroup",     "xinfo",       "xpending",    "xack",       "xadd", "xsetid",
+    };
+    const struct rd_cmd_info *ci = rd_cmd_info(cmd);
+    for (size_t i = 0; ci != NULL && i < sizeof(no) / sizeof(no[0]); i++)
+        if (strcmp(ci->name, no[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A request of a redis route pool: single-key commands only, writes to every pool (or one at
+ * a time for failover), reads to one. key_arg is its key's argument. */
+static void rd_route_over(struct worker *w, struct client *c, struct msg *m,
+                          const struct rd_cmd_info *ci, uint32_t key_arg, uint32_t nkeys)
+{
+    struct rd_conn *rd = c->rd;
+    enum rd_cmd cmd = (enum rd_cmd)m->rcmd;
+    if (nkeys != 1) {
+        STAT_INC(c->pool->st->client_err);
+        rd_reply_err(w, m, "ERR ringproxy routes carry single-key commands; '%s' has %u keys",
+                     ci->name, nkeys);
+        return;
+    }
+    if (rd_cmd_not_replicable(cmd)) {
+        STAT_INC(c->pool->st->client_err);
+        rd_reply_err(w, m,
+                     "ERR ringproxy does not carry '%s' over a route: its effect on several "
+                     "pools would not be the same",
+                     ci->name);
+        return;
+    }
+    if (rd->args[key_arg].len > c->pool->cp->max_key_length) {
+        STAT_INC(c->pool->st->client_err);
+        rd_reply_err(w, m, "ERR key too long for the proxy (max_key_length is %u)",
+                     c->pool->cp->max_key_length);
+        return;
+    }
+    m->key_off = (uint32_t)rd->args[key_arg].off;
+    m->key_len = (uint32_t)rd->args[key_arg].len;
+    m->key_b64 = false;
+    route_start(w, c, m, !rd_cmd_reads(cmd));
 }
 
 /* "unknown command" as redis 7 words it: the name and the first arguments, each cut to what

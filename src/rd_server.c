@@ -114,7 +114,7 @@ static bool rd_head(struct worker *w, struct sconn *sc, struct msg *m, const uin
         m->rd_fail = rd_error_is_failure(line, len);
         return true;
     }
-    if (!m->is_frag)
+    if (!m->is_frag || msg_whole_frag(m))
         return true;
     /* a part of a split request must have the shape its merge expects */
     const struct rd_cmd_info *ci = rd_cmd_info((enum rd_cmd)m->rcmd);
@@ -184,7 +184,7 @@ void rd_sconn_parse(struct worker *w, struct sconn *sc, uint32_t buf, uint32_t n
             break;
         }
         case RD_RSP_ELEM:
-            if (m->is_frag && m->parent->mg != NULL && sc->rfr.nelem <= m->frag_nkeys) {
+            if (msg_split_frag(m) && sc->rfr.nelem <= m->frag_nkeys) {
                 struct mget_item *it = &m->parent->mg->items[m->frag_keys[sc->rfr.nelem - 1]];
                 it->frag = m;
                 it->first = sc->elem_first;

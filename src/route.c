@@ -41,11 +41,16 @@ struct pool_rt *route_read_pool(struct worker *w, const struct pool_rt *pool, ui
     return target_pool(w, r, t);
 }
 
-/* A whole reply that means "not there": END alone, or a meta EN. */
+/* A whole reply that means "not there": END alone, or a meta EN; for redis a null. */
 static bool frag_missed(const struct msg *f)
 {
     if (f->err != MSG_OK)
         return false;
+    if (f->redis) {
+        uint8_t b[3];
+        return svec_bytes(&f->rsp) >= 3 && svec_copy_out(&f->rsp, 0, 3, b, NULL) &&
+               (memcmp(b, "$-1", 3) == 0 || memcmp(b, "*-1", 3) == 0 || memcmp(b, "_\r\n", 3) == 0);
+    }
     if (f->rsp_type == MC_RSP_END)
         return true;
     if (f->rsp_type == MC_RSP_META && f->rsp.n > 0 && f->rsp.v[0].len >= 2)
@@ -53,9 +58,21 @@ static bool frag_missed(const struct msg *f)
     return false;
 }
 
+/* A reply that is an answer, not a failure. A redis error reply is the command's answer
+ * (WRONGTYPE ...) unless it says the server cannot serve (-OOM, -BUSY, -LOADING). */
 static bool frag_ok(const struct msg *f)
 {
+    if (f->redis)
+        return f->err == MSG_OK && !f->rd_fail;
     return f->err == MSG_OK && f->rsp_type != MC_RSP_ERROR && f->rsp_type != MC_RSP_INVALID;
+}
+
+static void set_nomem(struct worker *w, struct msg *m)
+{
+    if (m->redis)
+        msg_set_reply(w, m, LIT("-ERR out of memory\r\n"));
+    else
+        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
 }
 
 /* A new fragment of p for target t, its request the parent's bytes (shared), not queued yet. */
@@ -149,11 +166,11 @@ static void writes_all_done(struct worker *w, struct msg *p)
         /* nothing to say */
     } else if (o > 0) {
         char line[320];
-        int n = snprintf(line, sizeof(line), "SERVER_ERROR replicated write failed in pool %s\r\n",
-                         names);
+        int n = snprintf(line, sizeof(line), "%s replicated write failed in pool %s\r\n",
+                         p->redis ? "-ERR" : "SERVER_ERROR", names);
         uint8_t *text = malloc((size_t)n);
         if (text == NULL) {
-            msg_set_reply(w, p, LIT("SERVER_ERROR out of memory\r\n"));
+            set_nomem(w, p);
         } else {
             memcpy(text, line, (size_t)n);
             free(p->owned);
@@ -181,7 +198,7 @@ void route_start(struct worker *w, struct client *c, struct msg *m, bool write)
             fs[t] = frag_for(w, m, r, t);
             if (fs[t] == NULL) {
                 msg_drop_frags(w, m);
-                msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+                set_nomem(w, m);
                 return;
             }
         }
@@ -196,7 +213,7 @@ void route_start(struct worker *w, struct client *c, struct msg *m, bool write)
     m->route_tried = 1;
     struct msg *f = frag_for(w, m, r, first);
     if (f == NULL) {
-        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+        set_nomem(w, m);
         return;
     }
     frag_enqueue(w, m, f, r);

@@ -784,6 +784,11 @@ static void test_routes(void **state)
     assert_true(f->route.read_fallback); /* the default */
     assert_ptr_equal(&c->pools[f->route.target_idx[0]], conf_pool_find(c, "b"));
     conf_free(c);
+    /* redis pools route too, all of one protocol */
+    c = load_ok(RT_HEAD "    replicate: [e, w]\n  redis: true\ne:\n  redis: true\n" RT_SRV
+                        "w:\n  redis: true\n" RT_SRV);
+    assert_true(conf_pool_find(c, "front")->redis);
+    conf_free(c);
 
     static const struct err_case cases[] = {
         {RT_HEAD "    replicate: [east, nosuch]\neast:\n" RT_SRV, 4, 23,
@@ -805,9 +810,6 @@ static void test_routes(void **state)
         {RT_HEAD "    replicate: [e, front]\ne:\n" RT_SRV, 4, 20, "a pool with a route of its own"},
         {RT_HEAD "    replicate: [e, w]\ne:\n" RT_SRV "w:\n  redis: true\n" RT_SRV, 4, 20,
          "'w', which speaks redis"},
-        {RT_HEAD "    replicate: [e, w]\n  redis: true\ne:\n  redis: true\n" RT_SRV
-                 "w:\n  redis: true\n" RT_SRV,
-         3, 3, "routes over redis pools are not supported yet"},
         {RT_HEAD "    replicate: [e, w]\ne:\n" RT_SRV "w:\n" RT_SRV "z:\n" RT_SRV, 11, 1,
          "pool 'z': missing 'listen'"},
         {RT_HEAD "    replicate: e\ne:\n" RT_SRV, 4, 16, "as a list"},

@@ -12,6 +12,7 @@ again. Failover sends a request on to the next pool when the first fails, and a 
 
 import os
 import random
+import shutil
 import sys
 import time
 import unittest
@@ -242,6 +243,87 @@ class RouteTests(unittest.TestCase):
             self.assertEqual(c.cmd("flush_all"), b"OK")
             self.assertEqual(self.on_servers(key_of(5000), [0, 1, 2, 3]), [None] * 4)
             self.assertTrue(c.cmd("version").startswith(b"VERSION "))
+
+
+@ringproxy_only("routes are ringproxy's")
+class RedisRouteTests(unittest.TestCase):
+    """The same routes over redis pools (one redis-server each): single-key commands, writes to
+    both, reads from one with fallback; multi-key and random commands refused."""
+
+    def setUp(self):
+        if shutil.which("redis-server") is None:
+            self.skipTest("redis-server is not installed")
+        self.ports = [rp.free_port() for _ in range(2)]
+        self.rd = [rp.start_redis(p) for p in self.ports]
+        self.proxy = None
+
+    def tearDown(self):
+        problems = self.proxy.health_problems() if self.proxy else []
+        if self.proxy:
+            self.proxy.terminate()
+        for r in self.rd:
+            if r is not None:
+                r.kill()
+        self.assertEqual(problems, [], self.proxy.log_tail() if self.proxy else "")
+
+    def start(self, route):
+        self.port = rp.free_port()
+        pool = ("  redis: true\n  hash: fnv1a_64\n  distribution: ketama\n  timeout: 400\n"
+                "  server_connections: 1\n  servers:\n")
+        text = ("front:\n  listen: %s:%d\n  redis: true\n  route:\n" % (HOST, self.port) +
+                "".join("    %s: %s\n" % (k, v) for k, v in route.items()) +
+                "east:\n" + pool + "   - %s:%d:1\n" % (HOST, self.ports[0]) +
+                "west:\n" + pool + "   - %s:%d:1\n" % (HOST, self.ports[1]))
+        self.proxy = rp.start_ringproxy(text, workers=WORKERS)
+
+    def direct(self, i):
+        c = rp.RespClient(self.ports[i], timeout=PROMPT)
+        self.addCleanup(c.close)
+        return c
+
+    def test_replicate(self):
+        self.start({"replicate": "[east, west]"})
+        c = rp.RespClient(self.port, timeout=PROMPT)
+        self.addCleanup(c.close)
+        self.assertEqual(c.command("SET", "rk1", "one"), "OK")
+        self.assertEqual([self.direct(i).command("GET", "rk1") for i in (0, 1)], [b"one"] * 2)
+        self.assertEqual(c.command("INCR", "rn"), 1)
+        self.assertEqual(c.command("HSET", "rh", "f", "v"), 1)
+        self.assertEqual(c.command("HGET", "rh", "f"), b"v")
+        self.assertEqual([self.direct(i).command("GET", "rn") for i in (0, 1)], [b"1"] * 2)
+        self.assertEqual(c.command("DEL", "rn"), 1)
+        self.assertEqual([self.direct(i).command("EXISTS", "rn") for i in (0, 1)], [0, 0])
+        # a key only west has: the miss on east falls back
+        self.direct(1).command("SET", "only-west", "w")
+        self.assertEqual(c.command("GET", "only-west"), b"w")
+        self.assertIsNone(c.command("GET", "nowhere"))
+        # what a route does not carry
+        r = c.command("MGET", "rk1", "rh")
+        self.assertTrue(isinstance(r, rp.RespError) and "single-key" in r, r)
+        r = c.command("SPOP", "rs")
+        self.assertTrue(isinstance(r, rp.RespError) and "'spop'" in r, r)
+        # a command's own error is its answer, not a failure
+        r = c.command("INCR", "rk1")
+        self.assertTrue(isinstance(r, rp.RespError) and "not an integer" in r, r)
+        # east dies: reads come from west; writes say which pool failed
+        self.rd[0].kill()
+        self.rd[0] = None
+        self.assertEqual(c.command("GET", "rk1"), b"one")
+        r = c.command("SET", "rk2", "two")
+        self.assertTrue(isinstance(r, rp.RespError) and "'east'" in r, r)
+        self.assertEqual(self.direct(1).command("GET", "rk2"), b"two")
+
+    def test_failover(self):
+        self.start({"failover": "[east, west]"})
+        c = rp.RespClient(self.port, timeout=PROMPT)
+        self.addCleanup(c.close)
+        self.assertEqual(c.command("SET", "fk", "primary"), "OK")
+        self.assertIsNone(self.direct(1).command("GET", "fk"))
+        self.rd[0].kill()
+        self.rd[0] = None
+        self.assertEqual(c.command("SET", "fk", "backup"), "OK")
+        self.assertEqual(self.direct(1).command("GET", "fk"), b"backup")
+        self.assertEqual(c.command("GET", "fk"), b"backup")
 
 
 @ringproxy_only("reshard_warmup is ringproxy's")
