@@ -140,6 +140,68 @@ class RouteTests(unittest.TestCase):
         self.assertEqual(sorted(v for v in self.on_servers(keys[2], [0, 1, 2, 3]) if v),
                          [b"again", b"again"])
 
+    def test_replicate_under_load_while_a_pool_dies_and_returns(self):
+        # 4 clients loop over gets (single and multi-key) and sets while both servers of east
+        # are killed, then started again: no read ever misses or fails; a set answers STORED or
+        # names 'east'; once east is back, sets are STORED on both pools again
+        self.start({"replicate": "[east, west]", "writes": "all"})
+        keys = [key_of(8000 + i) for i in range(120)]
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            for k in keys:
+                self.assertEqual(c.set(k, b"L-" + k.encode()), b"STORED")
+        phase = {"stop": False}
+        bad = []
+        counts = {"reads": 0, "east_errors": 0}
+
+        def worker(i):
+            rng = random.Random(i)
+            c = MemcacheClient(self.port, timeout=PROMPT)
+            try:
+                while not phase["stop"]:
+                    k = rng.choice(keys)
+                    if rng.random() < 0.2:
+                        r = c.storage_request("set", k, b"L-" + k.encode())
+                        c.send(r)
+                        line = c.read_line()
+                        if line.startswith(b"SERVER_ERROR") and b"'east'" in line:
+                            counts["east_errors"] += 1
+                        elif line != b"STORED":
+                            bad.append("set %s: %r" % (k, line))
+                    elif rng.random() < 0.5:
+                        ks = rng.sample(keys, 10)
+                        raw, items = c.get_multi(ks)
+                        got = {x[0]: x[2] for x in items or []}
+                        if got != {x: b"L-" + x.encode() for x in ks}:
+                            bad.append("multi-get: %r" % raw[:120])
+                        counts["reads"] += 1
+                    else:
+                        if c.get(k) != b"L-" + k.encode():
+                            bad.append("get %s missed" % k)
+                        counts["reads"] += 1
+            finally:
+                c.close()
+
+        threads = [__import__("threading").Thread(target=worker, args=(i,), daemon=True)
+                   for i in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        self.kill([0, 1])
+        time.sleep(1.5)
+        self.revive([0, 1])
+        time.sleep(1.0)
+        phase["stop"] = True
+        for t in threads:
+            t.join(PROMPT * 2)
+        self.assertFalse(any(t.is_alive() for t in threads), "a client hung")
+        self.assertEqual(bad[:5], [], "%d bad answers" % len(bad))
+        self.assertGreater(counts["reads"], 100)
+        self.assertGreater(counts["east_errors"], 0)
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            self.assertTrue(rp.wait_until(lambda: c.set(keys[0], b"after") == b"STORED", PROMPT))
+        self.assertEqual(sorted(v for v in self.on_servers(keys[0], [0, 1, 2, 3]) if v),
+                         [b"after", b"after"])
+
     def test_replicate_multiget_asks_the_next_pool_for_its_misses(self):
         self.start({"replicate": "[east, west]"})
         keys = [key_of(7000 + i) for i in range(40)]
