@@ -45,7 +45,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 BIN       := $(BUILD)/ringproxy
 
-.PHONY: all test unit integration run deps clean bench format fuzz container-test
+.PHONY: all test unit integration run deps clean bench format fuzz soak container-test
 
 all: $(BIN) $(TEST_BINS)
 
@@ -92,6 +92,11 @@ container-test:
 fuzz:
 	@sh tests/deps.sh fuzz
 	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk run FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600)
+
+# routes and resharding warm-up under hostile traffic, on the sanitizer build (fuzz/soak_routes.py)
+soak: deps
+	@SANITIZE=address,undefined $(MAKE) --no-print-directory all
+	@$(PYTHON) fuzz/soak_routes.py --seconds $(or $(SOAK_SECONDS),120) --binary build/san/ringproxy
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
