@@ -193,12 +193,17 @@ static void parent_complete(struct worker *w, struct msg *p)
         return; /* the keys it still lacks are asked of the route's next pool */
     if (p->route_split && p->mg != NULL)
         split_drop_failed(w, p, true); /* a pool that answered outweighs one that failed */
+    if (p->warm_round)
+        warm_split_collect(w, p); /* the old servers' answers to the keys that missed */
     for (f = p->frags; f != NULL; f = f->fnext)
         if (f->err != MSG_OK || f->rsp_type == MC_RSP_ERROR || f->rsp_type == MC_RSP_INVALID) {
             bad = f;
             break;
         }
 
+    if (bad == NULL && p->warm_split && !p->warm_round && p->client != NULL &&
+        warm_split_round(w, p))
+        return; /* its missed keys are looked up where they lived before the reload */
     svec_release(&p->rsp, &w->mbufs);
     client_note_reply(p->client, p->rsp_counted);
     if (p->client != NULL && p->client->rd != NULL) {
@@ -888,6 +893,13 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         for (uint32_t k = 1; k < req.nkeys; k++) {
             dests[k] = pool_route(w, pool, line + req.keys[k].off, req.keys[k].len);
             split |= dests[k] != dest;
+        }
+        if (!routed && req.cmd == MC_GET && pool_warming(w, pool)) {
+            /* a warming pool splits every multi-key get, even onto one server: the keys that
+             * miss are looked up on their old servers (warm_split_round) */
+            m->warm_split = true;
+            m->warm_pool = pool;
+            split = true;
         }
         if (routed && req.cmd != MC_GAT && req.cmd != MC_GATS) {
             /* a replicated read always splits, even onto one server: the keys that miss (or

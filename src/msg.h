@@ -201,6 +201,8 @@ struct msg {
     bool warm;
     bool warm_write;
     bool warm_stored;   /* a storage request to send as a warm write once its block is whole */
+    bool warm_split;    /* a split get of a warming pool: missed keys are looked up again */
+    bool warm_round;    /* ... and that lookup was made (once) */
     uint8_t warm_stage; /* get: 0 asking the new server, 1 the old one */
     uint32_t warm_old;  /* the old server's index (in the pool now) */
     uint32_t warm_new;  /* the key's server */
@@ -214,7 +216,7 @@ struct msg {
  * fragment that carries a whole request: a route's, a warm-up's, a broadcast's). */
 static inline bool msg_split_frag(const struct msg *m)
 {
-    return m->is_frag && m->parent != NULL && m->parent->mg != NULL;
+    return m->is_frag && m->parent != NULL && m->parent->mg != NULL && m->warm_stage == 0;
 }
 
 /* A fragment that carries a whole request (a route's, a warm-up's), not a part of a split

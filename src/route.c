@@ -406,38 +406,46 @@ static bool parse_va(const char *s, uint32_t len, uint32_t *vlen, uint32_t *flag
     return true;
 }
 
-/* The old server had it: the client gets it as `get` answers, and the new server gets a copy
- * (an add, so a value written there meanwhile stays). */
-static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8_t *key,
-                     uint32_t klen)
+/* f's reply is an mg hit (VA) from a key's old server: appends to out the key's reply as a
+ * `get` gives it (its VALUE line, written into spill space so that the slice holds a reference
+ * wherever it moves, then the block, shared), and sends a copy to server new_idx of pool (an
+ * add, so a value written there meanwhile stays). False when f is not a well-formed hit
+ * (nothing appended). */
+static bool warm_take(struct worker *w, struct svec *out, struct msg *f, const uint8_t *key,
+                      uint32_t klen, struct pool_rt *pool, uint32_t new_idx)
 {
-    char head[160];
+    char first[160];
     uint64_t total = svec_bytes(&f->rsp);
-    uint32_t hlen = total < sizeof(head) ? (uint32_t)total : (uint32_t)sizeof(head);
-    if (!svec_copy_out(&f->rsp, 0, hlen, (uint8_t *)head, NULL))
-        goto miss;
-    const char *eol = memchr(head, '\n', hlen);
+    uint32_t hlen = total < sizeof(first) ? (uint32_t)total : (uint32_t)sizeof(first);
+    if (!frag_ok(f) || f->rsp_type != MC_RSP_META_VALUE ||
+        !svec_copy_out(&f->rsp, 0, hlen, (uint8_t *)first, NULL))
+        return false;
+    const char *eol = memchr(first, '\n', hlen);
     uint32_t vlen, flags;
     long ttl;
-    if (eol == NULL || eol == head || eol[-1] != '\r' ||
-        !parse_va(head, (uint32_t)(eol - head - 1), &vlen, &flags, &ttl))
-        goto miss;
-    uint64_t data_off = (uint64_t)(eol - head) + 1;
+    if (eol == NULL || eol == first || eol[-1] != '\r' ||
+        !parse_va(first, (uint32_t)(eol - first - 1), &vlen, &flags, &ttl))
+        return false;
+    uint64_t data_off = (uint64_t)(eol - first) + 1;
     if (data_off + vlen + 2 > total)
-        goto miss;
+        return false;
+    char reply[MC_META_BKEY_MAX + 64];
+    if (klen > MC_META_BKEY_MAX)
+        return false;
+    int rn = snprintf(reply, sizeof(reply), "VALUE %.*s %u %u\r\n", (int)klen, key, flags, vlen);
+    const uint8_t *d;
+    uint32_t buf = MBUF_NONE;
+    if (mbuf_spill_whole(&w->mbufs, (const uint8_t *)reply, (uint32_t)rn, &d, &buf) !=
+        (uint32_t)rn) {
+        mbuf_put(&w->mbufs, buf);
+        return false;
+    }
     STAT_INC(w->st.warm_hits);
-
-    char *reply = malloc(klen + 64);
-    if (reply == NULL)
-        goto miss;
-    int rn = snprintf(reply, klen + 64, "VALUE %.*s %u %u\r\n", (int)klen, key, flags, vlen);
-    free(p->owned);
-    p->owned = (uint8_t *)reply;
-    svec_release(&p->rsp, &w->mbufs);
-    svec_push(&p->rsp, &w->mbufs, (const uint8_t *)reply, (uint32_t)rn, MBUF_NONE);
-    (void)svec_push_range(&p->rsp, &w->mbufs, &f->rsp, data_off, vlen + 2, NULL);
-    svec_push(&p->rsp, &w->mbufs, (const uint8_t *)"END\r\n", 5, MBUF_NONE);
-    p->rsp_type = MC_RSP_VALUE;
+    svec_push(out, &w->mbufs, d, (uint32_t)rn, buf);
+    mbuf_put(&w->mbufs, buf); /* the slice holds its own reference */
+    mbuf_spill_seal(&w->mbufs);
+    STAT_ADD(w->st.bytes_invented, (uint64_t)rn);
+    (void)svec_push_range(out, &w->mbufs, &f->rsp, data_off, vlen + 2, NULL);
 
     /* the copy: "ms <key> <len> F<flags> [T<ttl>] ME q", the block, then the proxy's end mark */
     struct msg *c = msg_get(&w->msgs);
@@ -446,7 +454,7 @@ static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8
         free(line);
         if (c != NULL)
             msg_put(&w->msgs, &w->mbufs, c);
-        return;
+        return true;
     }
     int ln =
         ttl > 0 ? snprintf(line, klen + 80, "ms %.*s %u F%u T%ld ME q\r\n", (int)klen, key, vlen,
@@ -461,10 +469,111 @@ static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8
     c->quiet = true; /* its reply, if any (NS: the new server has one), goes nowhere */
     c->state = MS_QUEUED;
     STAT_INC(w->st.warm_copies);
-    server_enqueue(w, p->warm_pool, p->warm_new, c);
-    return;
-miss:
-    msg_set_reply(w, p, LIT("END\r\n"));
+    server_enqueue(w, pool, new_idx, c);
+    return true;
+}
+
+/* The old server had it: the client gets it as `get` answers it. */
+static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8_t *key,
+                     uint32_t klen)
+{
+    svec_release(&p->rsp, &w->mbufs);
+    if (!warm_take(w, &p->rsp, f, key, klen, p->warm_pool, p->warm_new)) {
+        msg_set_reply(w, p, LIT("END\r\n"));
+        return;
+    }
+    svec_push(&p->rsp, &w->mbufs, (const uint8_t *)"END\r\n", 5, MBUF_NONE);
+    p->rsp_type = MC_RSP_VALUE;
+}
+
+bool warm_split_round(struct worker *w, struct msg *p)
+{
+    struct mget *mg = p->mg;
+    struct pool_rt *pool = p->warm_pool;
+    p->warm_round = true;
+    if (mg == NULL || mg->keys == NULL || pool == NULL)
+        return false;
+    struct msg *before = p->frags;
+    for (uint32_t k = 0; k < mg->nkeys; k++) {
+        const struct slice *key = &mg->keys[k];
+        if (mg->items[k].frag != NULL || key->len > 250)
+            continue;
+        uint32_t now = pool_route(w, pool, key->ptr, key->len);
+        uint32_t old = pool_route_prev(w, pool, key->ptr, key->len);
+        if (old == UINT32_MAX || now == UINT32_MAX || old == now)
+            continue;
+        char line[300];
+        int n = snprintf(line, sizeof(line), "mg %.*s v f t\r\n", (int)key->len, key->ptr);
+        struct msg *f = warm_frag(w, p, line, (uint32_t)n, MC_MG);
+        if (f == NULL)
+            break;
+        f->warm_stage = 1; /* not a part of the split: a whole mg of its own */
+        f->warm_old = old;
+        f->warm_new = now;
+        f->frag_keys = malloc(sizeof(uint32_t));
+        if (f->frag_keys != NULL) {
+            f->frag_keys[0] = k;
+            f->frag_nkeys = 1;
+        }
+        STAT_INC(w->st.warm_lookups);
+    }
+    if (p->frags == before)
+        return false;
+    /* every lookup exists before any is queued: only the last one's failure completes p */
+    struct msg *queue[64], **q = queue;
+    uint32_t nq = 0;
+    for (struct msg *f = p->frags; f != before; f = f->fnext)
+        nq++;
+    if (nq > sizeof(queue) / sizeof(queue[0]) && (q = malloc(nq * sizeof(*q))) == NULL)
+        q = NULL;
+    if (q == NULL) {
+        while (p->frags != before) {
+            struct msg *f = p->frags;
+            p->frags = f->fnext;
+            p->frags_pending--;
+            msg_put(&w->msgs, &w->mbufs, f);
+        }
+        return false;
+    }
+    nq = 0;
+    for (struct msg *f = p->frags; f != before; f = f->fnext)
+        q[nq++] = f;
+    for (uint32_t i = 0; i < nq; i++)
+        server_enqueue(w, pool, q[i]->warm_old, q[i]);
+    if (q != queue)
+        free(q);
+    return true;
+}
+
+void warm_split_collect(struct worker *w, struct msg *p)
+{
+    struct mget *mg = p->mg;
+    for (struct msg **fp = &p->frags; *fp != NULL;) {
+        struct msg *f = *fp;
+        if (f->warm_stage != 1) {
+            fp = &f->fnext;
+            continue;
+        }
+        uint32_t k = f->frag_nkeys == 1 ? f->frag_keys[0] : UINT32_MAX;
+        struct svec got;
+        svec_init(&got);
+        if (mg != NULL && k < mg->nkeys && p->client != NULL &&
+            warm_take(w, &got, f, mg->keys[k].ptr, mg->keys[k].len, p->warm_pool, f->warm_new)) {
+            /* f's reply becomes the key's VALUE and block, for the merge to take */
+            svec_release(&f->rsp, &w->mbufs);
+            f->rsp = got;
+            if (got.v == got.inl)
+                f->rsp.v = f->rsp.inl;
+            f->rsp_type = MC_RSP_VALUE;
+            mg->items[k] = (struct mget_item){.frag = f, .first = 0, .last = f->rsp.n};
+            fp = &f->fnext;
+            continue;
+        }
+        /* not there either (or the lookup failed): the key stays a miss */
+        svec_release(&got, &w->mbufs);
+        *fp = f->fnext;
+        msg_put(&w->msgs, &w->mbufs, f);
+    }
 }
 
 /* f's reply is exactly text. */

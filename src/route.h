@@ -33,6 +33,13 @@ void route_frag_done(struct worker *w, struct msg *p, struct msg *f);
  * old; the answer (dest's) waits for both. m's key is at key_off / key_len in m->req. */
 void warm_get(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t dest, uint32_t old);
 void warm_write(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t dest, uint32_t old);
+/* A split `get` of a warming pool whose answers are in: its missed keys whose server changed
+ * are looked up on their old servers (mg v f t), each in a fragment of its own. Returns true
+ * when such a round is under way. */
+bool warm_split_round(struct worker *w, struct msg *p);
+/* That round is over: each hit becomes its key's VALUE for the merge (and is copied to its
+ * new server); misses and failed lookups go. */
+void warm_split_collect(struct worker *w, struct msg *p);
 /* The server side is done with fragment f of warm-up request p. */
 void warm_frag_done(struct worker *w, struct msg *p, struct msg *f);
 

@@ -40,6 +40,14 @@ uint32_t pool_route_prev(struct worker *w, struct pool_rt *pool, const uint8_t *
     return o < hp->prev_n ? hp->prev_map[o] : UINT32_MAX;
 }
 
+bool pool_warming(struct worker *w, const struct pool_rt *pool)
+{
+    if (pool->retired || pool->idx >= w->view->npools)
+        return false;
+    const struct health_pool *hp = &w->view->pools[pool->idx];
+    return hp->prev != NULL && w->now < hp->prev_until;
+}
+
 /* A new server idx of pool (cp->servers[idx]), its counters in this worker's slot of view v. */
 static struct server *server_new(struct worker *w, struct pool_rt *pool, struct health_view *v,
                                  uint32_t idx, char *err, size_t errlen)

@@ -120,6 +120,8 @@ uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, 
 /* Resharding warm-up: the server (index in pool now) key had before the last reload changed the
  * ring, while pool's warm-up window lasts; UINT32_MAX otherwise. */
 uint32_t pool_route_prev(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
+/* pool's warm-up window is open. */
+bool pool_warming(struct worker *w, const struct pool_rt *pool);
 /* Queues m on a connection of server idx (connecting if needed). On failure the message is
  * failed at once (its reply becomes a SERVER_ERROR). */
 void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m);

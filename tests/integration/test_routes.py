@@ -463,7 +463,13 @@ class WarmupTests(unittest.TestCase):
         routes = route_map(self.proxy, keys)
         new_addr = "%s:%d" % (HOST, self.ports[2])
         unread = [k for k in keys[-1000:] if routes[k] == new_addr]
-        got = self.get_all(keys[:-1000], conns)
+        # half by single-key gets, half by 20-key gets
+        got = self.get_all(keys[:4500], conns)
+        for i in range(4500, len(keys) - 1000, 20):
+            raw, items = conns[i % len(conns)].get_multi(keys[i:i + 20])
+            self.assertIsNotNone(items, raw[:200])
+            got.update({k: None for k in keys[i:i + 20]})
+            got.update({k: v for k, _, v, _ in items})
         missed = [k for k in keys[:-1000] if got[k] != b"w-" + k.encode()]
         self.assertEqual(missed[:5], [], "%d of %d keys missed with warm-up on"
                          % (len(missed), len(keys) - 1000))
