@@ -196,7 +196,7 @@ static void parent_complete(struct worker *w, struct msg *p)
     if (p->warm_round)
         warm_split_collect(w, p); /* the old servers' answers to the keys that missed */
     for (f = p->frags; f != NULL; f = f->fnext)
-        if (f->err != MSG_OK || f->rsp_type == MC_RSP_ERROR || f->rsp_type == MC_RSP_INVALID) {
+        if (msg_mc_failed(f)) {
             bad = f;
             break;
         }
@@ -365,6 +365,95 @@ static void client_broadcast(struct worker *w, struct client *c, struct msg *m)
     }
 }
 
+/* Builds and queues one fragment per server of pool for the keys of split retrieval m (its
+ * mg->keys) whose dest is not UINT32_MAX, each "<head>[<exp> ]<key> <key>...\r\n" in the
+ * client's order. Each fragment's line is written out whole into bytes it owns: a copy of its
+ * keys (tens of bytes each) costs less than forwarding them in place, which takes two slices
+ * per key (the key and the space before it), a buffer reference each, and as many iovecs for
+ * the kernel to walk. The keys stay referenced in place (mg->keys) for matching the replies.
+ * Returns how many it queued (m may be answered and gone when that is more than 0: a fragment
+ * can fail at once), or -1, with none of its fragments left, when memory ran out. */
+static int split_build(struct worker *w, struct pool_rt *pool, struct msg *m, const char *head,
+                       uint32_t hlen, const uint8_t *exp, uint32_t explen, const uint32_t *dest)
+{
+    struct mget *mg = m->mg;
+    struct split_server {
+        struct msg *frag;
+        uint32_t count; /* keys */
+        uint32_t fill;  /* bytes of its line written */
+        uint64_t bytes; /* bytes of its keys, a separator each */
+    } *per = calloc(pool->nservers ? pool->nservers : 1, sizeof(*per));
+    if (per == NULL)
+        return -1;
+    uint32_t elen = exp != NULL ? explen + 1 : 0;
+    for (uint32_t k = 0; k < mg->nkeys; k++) {
+        if (dest[k] == UINT32_MAX)
+            continue;
+        per[dest[k]].count++;
+        per[dest[k]].bytes += mg->keys[k].len + 1; /* a key and a space (or the "\r" at the end) */
+    }
+    struct msg *before = m->frags; /* new fragments go in front of these */
+    bool failed = false;
+    for (uint32_t k = 0; k < mg->nkeys && !failed; k++) {
+        if (dest[k] == UINT32_MAX)
+            continue;
+        struct split_server *ps = &per[dest[k]];
+        struct msg *f = ps->frag;
+        if (f == NULL) {
+            f = msg_frag_new(w, m);
+            if (f == NULL || (f->frag_keys = malloc(ps->count * sizeof(uint32_t))) == NULL ||
+                (f->owned = malloc(hlen + elen + ps->bytes + 1)) == NULL) {
+                failed = true;
+                break;
+            }
+            f->server_idx = dest[k];
+            ps->frag = f;
+            /* a hit is two slices (its VALUE line, its block), and END one */
+            (void)svec_reserve(&f->rsp, 2 * ps->count + 1);
+            memcpy(f->owned, head, hlen);
+            ps->fill = hlen;
+            if (elen > 0) {
+                memcpy(f->owned + ps->fill, exp, explen);
+                f->owned[ps->fill + explen] = ' ';
+                ps->fill += elen;
+            }
+        } else {
+            f->owned[ps->fill++] = ' ';
+        }
+        memcpy(f->owned + ps->fill, mg->keys[k].ptr, mg->keys[k].len);
+        ps->fill += mg->keys[k].len;
+        f->frag_keys[f->frag_nkeys++] = k;
+    }
+    if (failed) {
+        /* nothing was queued yet: the new fragments go */
+        while (m->frags != before) {
+            struct msg *f = m->frags;
+            m->frags = f->fnext;
+            m->frags_pending--;
+            msg_put(&w->msgs, &w->mbufs, f);
+        }
+        free(per);
+        return -1;
+    }
+    int n = 0;
+    for (uint32_t s = 0; s < pool->nservers; s++) {
+        struct split_server *ps = &per[s];
+        if (ps->frag == NULL)
+            continue;
+        n++;
+        ps->frag->owned[ps->fill++] = '\r';
+        ps->frag->owned[ps->fill++] = '\n';
+        svec_push(&ps->frag->req, &w->mbufs, ps->frag->owned, ps->fill, MBUF_NONE);
+        STAT_INC(pool->st->fragments);
+    }
+    /* queue in server order; a fragment may complete (fail) at once, so walk our own array */
+    for (uint32_t s = 0; s < pool->nservers; s++)
+        if (per[s].frag != NULL)
+            server_enqueue(w, pool, s, per[s].frag);
+    free(per);
+    return n;
+}
+
 /* Splits a retrieval whose keys live on several servers. line stays valid until return;
  * keys are referenced in place (buf) or copied once into m->owned when the line was gathered
  * from several buffers (buf == MBUF_COPY). */
@@ -398,78 +487,10 @@ static void client_split_keys(struct worker *w, struct pool_rt *pool, struct msg
     }
     svec_release(&m->req, &w->mbufs);
 
-    /* one fragment per server, its keys in the client's order. Each fragment's line is written
-     * out whole into bytes it owns: a copy of its keys (tens of bytes each) costs less than
-     * forwarding them in place, which takes two slices per key (the key and the space before
-     * it), a buffer reference each, and as many iovecs for the kernel to walk. The keys stay
-     * referenced in place (mg->keys) for matching the replies. */
-    struct split_server {
-        struct msg *frag;
-        uint32_t count; /* keys */
-        uint32_t fill;  /* bytes of its line written */
-        uint64_t bytes; /* bytes of its keys, a separator each */
-    } *per = calloc(pool->nservers, sizeof(*per));
-    if (per == NULL)
-        goto out_nomem;
-    uint32_t hlen = heads[m->cmd].n;
-    uint32_t elen = m->cmd == MC_GAT || m->cmd == MC_GATS ? req->exptime.len + 1 : 0;
-    for (uint32_t k = 0; k < req->nkeys; k++) {
-        per[dest[k]].count++;
-        per[dest[k]].bytes += req->keys[k].len + 1; /* a key and a space (or the "\r" at the end) */
-    }
     m->state = MS_SPLIT;
-    bool failed = false;
-    for (uint32_t k = 0; k < req->nkeys && !failed; k++) {
-        struct split_server *ps = &per[dest[k]];
-        struct msg *f = ps->frag;
-        if (f == NULL) {
-            f = msg_frag_new(w, m);
-            if (f == NULL || (f->frag_keys = malloc(ps->count * sizeof(uint32_t))) == NULL ||
-                (f->owned = malloc(hlen + elen + ps->bytes + 1)) == NULL) {
-                failed = true;
-                break;
-            }
-            f->server_idx = dest[k];
-            ps->frag = f;
-            /* a hit is two slices (its VALUE line, its block), and END one */
-            (void)svec_reserve(&f->rsp, 2 * ps->count + 1);
-            memcpy(f->owned, heads[m->cmd].s, hlen);
-            ps->fill = hlen;
-            if (elen > 0) {
-                memcpy(f->owned + ps->fill, line + req->exptime.off, req->exptime.len);
-                f->owned[ps->fill + req->exptime.len] = ' ';
-                ps->fill += elen;
-            }
-        } else {
-            f->owned[ps->fill++] = ' ';
-        }
-        memcpy(f->owned + ps->fill, mg->keys[k].ptr, mg->keys[k].len);
-        ps->fill += mg->keys[k].len;
-        f->frag_keys[f->frag_nkeys++] = k;
-    }
-    STAT_ADD(pool->st->fragments, m->frags_pending);
-    for (uint32_t s = 0; s < pool->nservers && !failed; s++) {
-        struct split_server *ps = &per[s];
-        if (ps->frag == NULL)
-            continue;
-        ps->frag->owned[ps->fill++] = '\r';
-        ps->frag->owned[ps->fill++] = '\n';
-        svec_push(&ps->frag->req, &w->mbufs, ps->frag->owned, ps->fill, MBUF_NONE);
-    }
-    if (failed) {
-        /* nothing was queued yet: drop the fragments and answer with an error */
-        free(per);
-        msg_drop_frags(w, m);
-        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+    const uint8_t *exp = m->cmd == MC_GAT || m->cmd == MC_GATS ? line + req->exptime.off : NULL;
+    if (split_build(w, pool, m, heads[m->cmd].s, heads[m->cmd].n, exp, req->exptime.len, dest) >= 0)
         return;
-    }
-    /* queue in server order; a fragment may complete (fail) at once, so walk our own array */
-    for (uint32_t s = 0; s < pool->nservers; s++)
-        if (per[s].frag != NULL)
-            server_enqueue(w, pool, s, per[s].frag);
-    free(per);
-    return;
-
 out_nomem:
     svec_release(&m->req, &w->mbufs);
     msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
@@ -493,23 +514,18 @@ static void client_split(struct worker *w, struct pool_rt *pool, struct msg *m, 
     mbuf_put(&w->mbufs, spilled); /* the keys and fragments hold their own references */
 }
 
-static bool frag_failed(const struct msg *f)
-{
-    return f->err != MSG_OK || f->rsp_type == MC_RSP_ERROR || f->rsp_type == MC_RSP_INVALID;
-}
-
 /* A failed fragment's keys are as good as missed: what it matched is forgotten, and it goes
  * (unless_all: not when every fragment failed, which is then the answer). */
 static void split_drop_failed(struct worker *w, struct msg *p, bool unless_all)
 {
     bool any_ok = false;
     for (struct msg *f = p->frags; f != NULL; f = f->fnext)
-        any_ok |= !frag_failed(f);
+        any_ok |= !msg_mc_failed(f);
     if (unless_all && !any_ok)
         return;
     for (struct msg **fp = &p->frags; *fp != NULL;) {
         struct msg *f = *fp;
-        if (!frag_failed(f)) {
+        if (!msg_mc_failed(f)) {
             fp = &f->fnext;
             continue;
         }
@@ -542,84 +558,19 @@ static bool client_split_fallback(struct worker *w, struct msg *p)
         missing += mg->items[k].frag == NULL;
     if (missing == 0)
         return false;
+    uint32_t *dest = malloc(mg->nkeys * sizeof(*dest));
+    if (dest == NULL)
+        return false;
+    for (uint32_t k = 0; k < mg->nkeys; k++)
+        dest[k] = mg->items[k].frag != NULL ? UINT32_MAX /* answered */
+                                            : pool_route(w, pool, mg->keys[k].ptr, mg->keys[k].len);
     p->route_tried++;
     STAT_INC(w->st.route_retries);
     const char *head = p->cmd == MC_GETS ? "gets " : "get ";
-    uint32_t hlen = (uint32_t)strlen(head);
-    struct msg **per = calloc(pool->nservers ? pool->nservers : 1, sizeof(*per));
-    uint32_t *fill = calloc(pool->nservers ? pool->nservers : 1, sizeof(*fill));
-    uint64_t *bytes = calloc(pool->nservers ? pool->nservers : 1, sizeof(*bytes));
-    uint32_t *count = calloc(pool->nservers ? pool->nservers : 1, sizeof(*count));
-    uint32_t *dest = malloc(mg->nkeys * sizeof(*dest));
-    bool failed = per == NULL || fill == NULL || bytes == NULL || count == NULL || dest == NULL;
-    struct msg *before = p->frags; /* the new fragments go in front of these */
-    for (uint32_t k = 0; k < mg->nkeys && !failed; k++) {
-        dest[k] = UINT32_MAX;
-        if (mg->items[k].frag != NULL)
-            continue;
-        dest[k] = pool_route(w, pool, mg->keys[k].ptr, mg->keys[k].len);
-        if (dest[k] == UINT32_MAX)
-            continue; /* that pool is out too: the key stays a miss */
-        count[dest[k]]++;
-        bytes[dest[k]] += mg->keys[k].len + 1;
-    }
-    uint32_t nfrags = 0;
-    for (uint32_t k = 0; k < mg->nkeys && !failed; k++) {
-        uint32_t s = dest[k];
-        if (s == UINT32_MAX)
-            continue;
-        struct msg *f = per[s];
-        if (f == NULL) {
-            f = msg_frag_new(w, p);
-            if (f == NULL || (f->frag_keys = malloc(count[s] * sizeof(uint32_t))) == NULL ||
-                (f->owned = malloc(hlen + bytes[s] + 1)) == NULL) {
-                failed = true;
-                break;
-            }
-            (void)svec_reserve(&f->rsp, 2 * count[s] + 1);
-            f->server_idx = s;
-            per[s] = f;
-            nfrags++;
-            memcpy(f->owned, head, hlen);
-            fill[s] = hlen;
-        } else {
-            f->owned[fill[s]++] = ' ';
-        }
-        memcpy(f->owned + fill[s], mg->keys[k].ptr, mg->keys[k].len);
-        fill[s] += mg->keys[k].len;
-        f->frag_keys[f->frag_nkeys++] = k;
-    }
-    bool queued = false;
-    if (!failed && nfrags > 0) {
-        STAT_ADD(p->client->pool->st->fragments, nfrags);
-        for (uint32_t s = 0; s < pool->nservers; s++) {
-            if (per[s] == NULL)
-                continue;
-            per[s]->owned[fill[s]++] = '\r';
-            per[s]->owned[fill[s]++] = '\n';
-            svec_push(&per[s]->req, &w->mbufs, per[s]->owned, fill[s], MBUF_NONE);
-        }
-        /* every fragment exists before any is queued: only the last one's failure can complete
-         * the parent */
-        for (uint32_t s = 0; s < pool->nservers; s++)
-            if (per[s] != NULL)
-                server_enqueue(w, pool, s, per[s]);
-        queued = true;
-    } else if (failed) {
-        /* out of memory: the new fragments (none queued yet) go, and the keys stay misses */
-        while (p->frags != before) {
-            struct msg *f = p->frags;
-            p->frags = f->fnext;
-            p->frags_pending--;
-            msg_put(&w->msgs, &w->mbufs, f);
-        }
-    }
-    free(per);
-    free(fill);
-    free(bytes);
-    free(count);
+    /* out of memory, or that pool is out too (no fragment): the keys stay misses */
+    int n = split_build(w, pool, p, head, (uint32_t)strlen(head), NULL, 0, dest);
     free(dest);
-    return queued;
+    return n > 0;
 }
 
 /* ---- request lines --------------------------------------------------------------------- */
@@ -898,7 +849,6 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
             /* a warming pool splits every multi-key get, even onto one server: the keys that
              * miss are looked up on their old servers (warm_split_round) */
             m->warm_split = true;
-            m->warm_pool = pool;
             split = true;
         }
         if (routed && req.cmd != MC_GAT && req.cmd != MC_GATS) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "proto/mc_cmd.h"
+#include "proto/mc_rsp.h"
 #include "src/mbuf.h"
 
 /* A growable array of slices with a few inline entries: most requests and replies fit in one
@@ -191,23 +192,28 @@ struct msg {
     bool routed;
     bool route_split;     /* a replicate route's multi-key get: missed keys go to the next pool */
     bool route_write;     /* replicated: one fragment per pool at once */
-    bool route_answered;  /* writes: one: answered, the other fragments finish on their own */
     uint8_t route_tried;  /* pools tried so far (a read or a failover: one at a time) */
     uint8_t route_first;  /* the pool tried first (a read's `read:` choice) */
     uint8_t route_target; /* fragment: which of the route's pools it went to */
-    uint32_t route_pool;  /* fragment: that pool's index in the configuration */
     /* resharding warm-up (src/route.c): a get that misses on the key's server is read from the
      * server the previous ring gave it; a write there deletes that old copy */
     bool warm;
     bool warm_write;
-    bool warm_stored;   /* a storage request to send as a warm write once its block is whole */
-    bool warm_split;    /* a split get of a warming pool: missed keys are looked up again */
-    bool warm_round;    /* ... and that lookup was made (once) */
-    uint8_t warm_stage; /* get: 0 asking the new server, 1 the old one */
-    uint32_t warm_old;  /* the old server's index (in the pool now) */
-    uint32_t warm_new;  /* the key's server */
-    struct pool_rt *warm_pool;
+    bool warm_stored;    /* a storage request to send as a warm write once its block is whole */
+    bool warm_split;     /* a split get of a warming pool: missed keys are looked up again */
+    bool warm_round;     /* ... and that lookup was made (once) */
+    uint8_t warm_stage;  /* get: 0 asking the new server, 1 the old one */
+    uint32_t route_pool; /* fragment: its route pool's index in the configuration */
+    uint32_t warm_old;   /* the old server's index (in the pool now) */
+    uint32_t warm_new;   /* the key's server */
 };
+
+/* A memcached request's reply is a failure: the proxy's own error, or an error line from the
+ * server (ERROR, CLIENT_ERROR, SERVER_ERROR), or no memcached reply at all. */
+static inline bool msg_mc_failed(const struct msg *m)
+{
+    return m->err != MSG_OK || m->rsp_type == MC_RSP_ERROR || m->rsp_type == MC_RSP_INVALID;
+}
 
 /* A string literal as (text, length) arguments. */
 #define LIT(s) (s), (uint32_t)(sizeof(s) - 1)

@@ -64,7 +64,7 @@ static bool frag_ok(const struct msg *f)
 {
     if (f->redis)
         return f->err == MSG_OK && !f->rd_fail;
-    return f->err == MSG_OK && f->rsp_type != MC_RSP_ERROR && f->rsp_type != MC_RSP_INVALID;
+    return !msg_mc_failed(f);
 }
 
 static void set_nomem(struct worker *w, struct msg *m)
@@ -250,8 +250,7 @@ void route_frag_done(struct worker *w, struct msg *p, struct msg *f)
                 if (o->state == MS_ANSWERED) {
                     msg_put(&w->msgs, &w->mbufs, o); /* failed already (and counted) */
                 } else {
-                    o->parent = NULL;
-                    o->route_answered = true;
+                    o->parent = NULL; /* route_orphan_done counts it when it finishes */
                 }
             }
             route_finish(w, p);
@@ -331,13 +330,19 @@ static struct msg *warm_frag(struct worker *w, struct msg *p, const char *line, 
     return f;
 }
 
+/* m's key, as written (key_off / key_len in m->req), into key (MC_META_BKEY_MAX bytes). */
+static bool copy_key(const struct msg *m, uint8_t *key)
+{
+    return m->key_len <= MC_META_BKEY_MAX &&
+           svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL);
+}
+
 void warm_get(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t dest, uint32_t old)
 {
     m->warm = true;
     m->warm_stage = 0;
     m->warm_new = dest;
     m->warm_old = old;
-    m->warm_pool = pool;
     m->state = MS_SPLIT;
     struct msg *f = warm_frag(w, m, NULL, 0, m->cmd);
     if (f == NULL) {
@@ -354,11 +359,10 @@ void warm_write(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t 
     uint8_t key[MC_META_BKEY_MAX + 8];
     char line[MC_META_BKEY_MAX + 32];
     int n = -1;
-    if (m->key_len <= MC_META_BKEY_MAX && svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL))
+    if (copy_key(m, key))
         n = m->key_b64 ? snprintf(line, sizeof(line), "md %.*s b\r\n", (int)m->key_len, key)
                        : snprintf(line, sizeof(line), "delete %.*s\r\n", (int)m->key_len, key);
     m->warm = m->warm_write = true;
-    m->warm_pool = pool;
     m->state = MS_SPLIT;
     struct msg *a = warm_frag(w, m, NULL, 0, m->cmd);
     struct msg *b =
@@ -478,7 +482,7 @@ static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8
                      uint32_t klen)
 {
     svec_release(&p->rsp, &w->mbufs);
-    if (!warm_take(w, &p->rsp, f, key, klen, p->warm_pool, p->warm_new)) {
+    if (!warm_take(w, &p->rsp, f, key, klen, p->client->pool, p->warm_new)) {
         msg_set_reply(w, p, LIT("END\r\n"));
         return;
     }
@@ -489,11 +493,11 @@ static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8
 bool warm_split_round(struct worker *w, struct msg *p)
 {
     struct mget *mg = p->mg;
-    struct pool_rt *pool = p->warm_pool;
+    struct pool_rt *pool = p->client->pool;
     p->warm_round = true;
-    if (mg == NULL || mg->keys == NULL || pool == NULL)
+    if (mg == NULL || mg->keys == NULL)
         return false;
-    struct msg *before = p->frags;
+    uint32_t n = 0;
     for (uint32_t k = 0; k < mg->nkeys; k++) {
         const struct slice *key = &mg->keys[k];
         if (mg->items[k].frag != NULL || key->len > 250)
@@ -503,8 +507,8 @@ bool warm_split_round(struct worker *w, struct msg *p)
         if (old == UINT32_MAX || now == UINT32_MAX || old == now)
             continue;
         char line[300];
-        int n = snprintf(line, sizeof(line), "mg %.*s v f t\r\n", (int)key->len, key->ptr);
-        struct msg *f = warm_frag(w, p, line, (uint32_t)n, MC_MG);
+        int ln = snprintf(line, sizeof(line), "mg %.*s v f t\r\n", (int)key->len, key->ptr);
+        struct msg *f = warm_frag(w, p, line, (uint32_t)ln, MC_MG);
         if (f == NULL)
             break;
         f->warm_stage = 1; /* not a part of the split: a whole mg of its own */
@@ -516,32 +520,18 @@ bool warm_split_round(struct worker *w, struct msg *p)
             f->frag_nkeys = 1;
         }
         STAT_INC(w->st.warm_lookups);
+        n++;
     }
-    if (p->frags == before)
+    if (n == 0)
         return false;
-    /* every lookup exists before any is queued: only the last one's failure completes p */
-    struct msg *queue[64], **q = queue;
-    uint32_t nq = 0;
-    for (struct msg *f = p->frags; f != before; f = f->fnext)
-        nq++;
-    if (nq > sizeof(queue) / sizeof(queue[0]) && (q = malloc(nq * sizeof(*q))) == NULL)
-        q = NULL;
-    if (q == NULL) {
-        while (p->frags != before) {
-            struct msg *f = p->frags;
-            p->frags = f->fnext;
-            p->frags_pending--;
-            msg_put(&w->msgs, &w->mbufs, f);
-        }
-        return false;
+    /* every lookup exists before any is queued, so only the last one's failure can complete
+     * (and free) p: walk them with the next one saved */
+    struct msg *f = p->frags;
+    for (uint32_t i = 0; i < n; i++) {
+        struct msg *next = f->fnext;
+        server_enqueue(w, pool, f->warm_old, f);
+        f = next;
     }
-    nq = 0;
-    for (struct msg *f = p->frags; f != before; f = f->fnext)
-        q[nq++] = f;
-    for (uint32_t i = 0; i < nq; i++)
-        server_enqueue(w, pool, q[i]->warm_old, q[i]);
-    if (q != queue)
-        free(q);
     return true;
 }
 
@@ -558,7 +548,7 @@ void warm_split_collect(struct worker *w, struct msg *p)
         struct svec got;
         svec_init(&got);
         if (mg != NULL && k < mg->nkeys && p->client != NULL &&
-            warm_take(w, &got, f, mg->keys[k].ptr, mg->keys[k].len, p->warm_pool, f->warm_new)) {
+            warm_take(w, &got, f, mg->keys[k].ptr, mg->keys[k].len, p->client->pool, f->warm_new)) {
             /* f's reply becomes the key's VALUE and block, for the merge to take */
             svec_release(&f->rsp, &w->mbufs);
             f->rsp = got;
@@ -614,8 +604,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
         /* a miss where the key lives now: ask where it lived before */
         uint8_t key[MC_META_BKEY_MAX + 8];
         char line[MC_META_BKEY_MAX + 32];
-        if (p->key_len <= MC_META_BKEY_MAX &&
-            svec_copy_out(&p->req, p->key_off, p->key_len, key, NULL)) {
+        if (copy_key(p, key)) {
             int n = snprintf(line, sizeof(line), "mg %.*s v f t\r\n", (int)p->key_len, key);
             frag_unlink(p, f);
             msg_put(&w->msgs, &w->mbufs, f);
@@ -623,7 +612,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
             STAT_INC(w->st.warm_lookups);
             struct msg *nf = warm_frag(w, p, line, (uint32_t)n, MC_MG);
             if (nf != NULL) {
-                server_enqueue(w, p->warm_pool, p->warm_old, nf);
+                server_enqueue(w, p->client->pool, p->warm_old, nf);
                 return;
             }
             msg_set_reply(w, p, LIT("END\r\n"));
@@ -637,8 +626,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
             answer_from(w, p, f);
         } else if (frag_ok(f) && f->rsp_type == MC_RSP_META_VALUE) {
             uint8_t key[MC_META_BKEY_MAX + 8];
-            if (p->key_len <= MC_META_BKEY_MAX &&
-                svec_copy_out(&p->req, p->key_off, p->key_len, key, NULL))
+            if (copy_key(p, key))
                 warm_hit(w, p, f, key, p->key_len);
             else
                 msg_set_reply(w, p, LIT("END\r\n"));
