@@ -80,6 +80,17 @@ def check(px, port, what):
     return ok and not problems
 
 
+def stop(px, mcs):
+    """Stops the proxy and the servers; False when the sanitizer reported anything."""
+    px.terminate()
+    errs = px.sanitizer_errors() + rp.sanitizer_lines(px.stderr_text())
+    if errs:
+        print("sanitizer:", errs[:5])
+    for m in mcs:
+        m.kill()
+    return not errs
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=60)
@@ -99,13 +110,7 @@ def main(argv):
         px = rp.start_ringproxy(text, workers=2)
         n = hammer(rng, port, phase, servers, mcs)
         good &= check(px, port, f"{route.split(':')[0]} ({n} clients)")
-        px.terminate()
-        errs = px.sanitizer_errors() + rp.sanitizer_lines(px.stderr_text())
-        if errs:
-            print("sanitizer:", errs[:5])
-            good = False
-        for m in mcs:
-            m.kill()
+        good &= stop(px, mcs)
     # warm-up: a pool of 2 grows to 3 by reload a third of the way in
     servers = [rp.free_port() for _ in range(3)]
     mcs = [rp.start_memcached(p) for p in servers]
@@ -127,13 +132,7 @@ def main(argv):
     st = px.stats()["ringproxy"]
     good &= check(px, port, f"warm-up ({n} clients; lookups {st['warm_lookups']}, hits "
                             f"{st['warm_hits']}, unlinks {st['warm_unlinks']})")
-    px.terminate()
-    errs = px.sanitizer_errors() + rp.sanitizer_lines(px.stderr_text())
-    if errs:
-        print("sanitizer:", errs[:5])
-        good = False
-    for m in mcs:
-        m.kill()
+    good &= stop(px, mcs)
     print("soak:", "clean" if good else "FAILED")
     return 0 if good else 1
 

@@ -41,22 +41,40 @@ def pool_text(name, ports, listen=None):
     return "\n".join(lines) + "\n"
 
 
-@ringproxy_only("routes are ringproxy's")
-class RouteTests(unittest.TestCase):
+class BackendCase(unittest.TestCase):
+    """A test over NSERVERS backends of its own (START: how one starts on a port; index i of
+    self.servers, None once killed) and one proxy (self.proxy), which after the test must still
+    run with a clean log."""
+
+    NSERVERS = 4
+    START = staticmethod(rp.start_memcached)
 
     def setUp(self):
-        self.ports = [rp.free_port() for _ in range(4)]
-        self.mc = [rp.start_memcached(p) for p in self.ports]
+        self.ports = [rp.free_port() for _ in range(self.NSERVERS)]
+        self.servers = [self.START(p) for p in self.ports]
         self.proxy = None
 
     def tearDown(self):
         problems = self.proxy.health_problems() if self.proxy else []
         if self.proxy:
             self.proxy.terminate()
-        for m in self.mc:
+        for m in self.servers:
             if m is not None:
                 m.kill()
         self.assertEqual(problems, [], self.proxy.log_tail() if self.proxy else "")
+
+    def kill(self, which):
+        for i in which:
+            self.servers[i].kill()
+            self.servers[i] = None
+
+    def revive(self, which):
+        for i in which:
+            self.servers[i] = self.START(self.ports[i])
+
+
+@ringproxy_only("routes are ringproxy's")
+class RouteTests(BackendCase):
 
     def start(self, route):
         self.port = rp.free_port()
@@ -68,15 +86,6 @@ class RouteTests(unittest.TestCase):
 
     def direct(self, i):
         return MemcacheClient(self.ports[i], timeout=PROMPT)
-
-    def kill(self, which):
-        for i in which:
-            self.mc[i].kill()
-            self.mc[i] = None
-
-    def revive(self, which):
-        for i in which:
-            self.mc[i] = rp.start_memcached(self.ports[i])
 
     def on_servers(self, key, servers):
         """The value of key on each of servers (None: not there)."""
@@ -308,25 +317,17 @@ class RouteTests(unittest.TestCase):
 
 
 @ringproxy_only("routes are ringproxy's")
-class RedisRouteTests(unittest.TestCase):
+class RedisRouteTests(BackendCase):
     """The same routes over redis pools (one redis-server each): single-key commands, writes to
     both, reads from one with fallback; multi-key and random commands refused."""
+
+    NSERVERS = 2
+    START = staticmethod(rp.start_redis)
 
     def setUp(self):
         if shutil.which("redis-server") is None:
             self.skipTest("redis-server is not installed")
-        self.ports = [rp.free_port() for _ in range(2)]
-        self.rd = [rp.start_redis(p) for p in self.ports]
-        self.proxy = None
-
-    def tearDown(self):
-        problems = self.proxy.health_problems() if self.proxy else []
-        if self.proxy:
-            self.proxy.terminate()
-        for r in self.rd:
-            if r is not None:
-                r.kill()
-        self.assertEqual(problems, [], self.proxy.log_tail() if self.proxy else "")
+        BackendCase.setUp(self)
 
     def start(self, route):
         self.port = rp.free_port()
@@ -368,8 +369,7 @@ class RedisRouteTests(unittest.TestCase):
         r = c.command("INCR", "rk1")
         self.assertTrue(isinstance(r, rp.RespError) and "not an integer" in r, r)
         # east dies: reads come from west; writes say which pool failed
-        self.rd[0].kill()
-        self.rd[0] = None
+        self.kill([0])
         self.assertEqual(c.command("GET", "rk1"), b"one")
         r = c.command("SET", "rk2", "two")
         self.assertTrue(isinstance(r, rp.RespError) and "'east'" in r, r)
@@ -381,33 +381,20 @@ class RedisRouteTests(unittest.TestCase):
         self.addCleanup(c.close)
         self.assertEqual(c.command("SET", "fk", "primary"), "OK")
         self.assertIsNone(self.direct(1).command("GET", "fk"))
-        self.rd[0].kill()
-        self.rd[0] = None
+        self.kill([0])
         self.assertEqual(c.command("SET", "fk", "backup"), "OK")
         self.assertEqual(self.direct(1).command("GET", "fk"), b"backup")
         self.assertEqual(c.command("GET", "fk"), b"backup")
 
 
 @ringproxy_only("reshard_warmup is ringproxy's")
-class WarmupTests(unittest.TestCase):
+class WarmupTests(BackendCase):
     """A pool of 2 memcached gets a third by reload. With `reshard_warmup`, a get that misses on
     a key's new server is read from its old one and copied over, so every key still hits and
     the moved keys end up on the new server; without it, the moved keys miss (the control)."""
 
     NKEYS = 10000
-
-    def setUp(self):
-        self.ports = [rp.free_port() for _ in range(3)]
-        self.mc = [rp.start_memcached(p) for p in self.ports]
-        self.proxy = None
-
-    def tearDown(self):
-        problems = self.proxy.health_problems() if self.proxy else []
-        if self.proxy:
-            self.proxy.terminate()
-        for m in self.mc:
-            m.kill()
-        self.assertEqual(problems, [], self.proxy.log_tail() if self.proxy else "")
+    NSERVERS = 3
 
     def conf(self, nservers, warmup):
         return ("p:\n  listen: %s:%d\n  reshard_warmup: %d\n" % (HOST, self.port, warmup) +
