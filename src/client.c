@@ -193,8 +193,18 @@ static void parent_complete(struct worker *w, struct msg *p)
         return; /* the keys it still lacks are asked of the route's next pool */
     if (p->route_split && p->mg != NULL)
         split_drop_failed(w, p, true); /* a pool that answered outweighs one that failed */
-    if (p->warm_round)
-        warm_split_collect(w, p); /* the old servers' answers to the keys that missed */
+    while (p->warm_round > 0) {
+        /* the old servers' answers to the keys that missed (and then, for gets gat gats, the
+         * new servers' to the same request asked again after the copy). A hold on p while
+         * they are taken: a request queued in there that fails at once cannot complete p
+         * from inside */
+        p->frags_pending++;
+        bool again = warm_split_collect(w, p);
+        if (--p->frags_pending > 0)
+            return;
+        if (!again)
+            break;
+    }
     for (f = p->frags; f != NULL; f = f->fnext)
         if (msg_mc_failed(f)) {
             bad = f;
@@ -489,6 +499,8 @@ static void client_split_keys(struct worker *w, struct pool_rt *pool, struct msg
 
     m->state = MS_SPLIT;
     const uint8_t *exp = m->cmd == MC_GAT || m->cmd == MC_GATS ? line + req->exptime.off : NULL;
+    mg->exp = exp;
+    mg->explen = exp != NULL ? req->exptime.len : 0;
     if (split_build(w, pool, m, heads[m->cmd].s, heads[m->cmd].n, exp, req->exptime.len, dest) >= 0)
         return;
 out_nomem:
@@ -813,8 +825,8 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
         if (ci->kind == MC_KIND_STORAGE || ci->kind == MC_KIND_META_SET) {
             m->warm_stored = true; /* once its block is whole (client_enqueue_stored) */
             m->warm_old = old;
-        } else if (req.cmd == MC_GET && req.nkeys == 1) {
-            warm_get(w, m, pool, dest, old);
+        } else if ((ci->kind == MC_KIND_RETRIEVAL && req.nkeys == 1) || req.cmd == MC_MG) {
+            warm_get(w, m, pool, dest, old); /* get gets gat gats, mg */
             return;
         } else if (ci->kind == MC_KIND_KEYED || req.cmd == MC_MD || req.cmd == MC_MA) {
             warm_write(w, m, pool, dest, old);
@@ -845,7 +857,7 @@ static void client_line(struct worker *w, struct client *c, struct msg *m, const
             dests[k] = pool_route(w, pool, line + req.keys[k].off, req.keys[k].len);
             split |= dests[k] != dest;
         }
-        if (!routed && req.cmd == MC_GET && pool_warming(w, pool)) {
+        if (!routed && req.cmd != MC_BGET && pool_warming(w, pool)) {
             /* a warming pool splits every multi-key get, even onto one server: the keys that
              * miss are looked up on their old servers (warm_split_round) */
             m->warm_split = true;

@@ -71,14 +71,24 @@ static int prev_ring_build(struct health_pool *hp, const struct health_pool *ohp
     struct dist_server *ds = calloc(n ? n : 1, sizeof(*ds));
     hp->prev = calloc(1, sizeof(*hp->prev));
     hp->prev_map = malloc((n ? n : 1) * sizeof(*hp->prev_map));
-    if (ds == NULL || hp->prev == NULL || hp->prev_map == NULL)
+    hp->prev_gone = calloc(n ? n : 1, sizeof(*hp->prev_gone));
+    hp->prev_gone_len = calloc(n ? n : 1, sizeof(*hp->prev_gone_len));
+    if (ds == NULL || hp->prev == NULL || hp->prev_map == NULL || hp->prev_gone == NULL ||
+        hp->prev_gone_len == NULL)
         goto out_free;
+    hp->prev_ngone = 0;
     for (uint32_t i = 0; i < n; i++) {
         ds[i].ring_name = ocp->servers[i].ring_name;
         ds[i].ring_name_len = strlen(ocp->servers[i].ring_name);
         ds[i].weight = ocp->servers[i].weight;
-        ds[i].live = taken_as[i] != UINT32_MAX;
+        ds[i].live = true;
         hp->prev_map[i] = taken_as[i];
+        if (taken_as[i] == UINT32_MAX) {
+            uint32_t k = hp->prev_ngone++;
+            hp->prev_map[i] = hp->cp->nservers + k;
+            hp->prev_gone[k] = ohp->servers[i].addr;
+            hp->prev_gone_len[k] = ohp->servers[i].addrlen;
+        }
     }
     if (dist_build(hp->prev, ocp->distribution, ds, n) < 0)
         goto out_free;
@@ -90,8 +100,12 @@ out_free:
     free(ds);
     free(hp->prev);
     free(hp->prev_map);
+    free(hp->prev_gone);
+    free(hp->prev_gone_len);
     hp->prev = NULL;
     hp->prev_map = NULL;
+    hp->prev_gone = NULL;
+    hp->prev_gone_len = NULL;
     return -1;
 }
 
@@ -180,6 +194,8 @@ static void view_free(struct health_view *v)
             free(hp->prev);
         }
         free(hp->prev_map);
+        free(hp->prev_gone);
+        free(hp->prev_gone_len);
         free(hp->servers);
         pthread_mutex_destroy(&hp->lock);
     }

@@ -42,13 +42,18 @@ struct health_pool {
     const struct conf_pool *cp;
     struct health_server *servers; /* cp->nservers */
     _Atomic(struct health_ring *) ring;
-    /* resharding warm-up (cp->reshard_warmup_s): the ring of the configuration before, over the
-     * servers of that one that are still in the pool (prev_map: its index -> theirs now), until
-     * prev_until (monotonic ns); NULL when the reload left the ring as it was */
+    /* resharding warm-up (cp->reshard_warmup_s): the ring of the configuration before, over
+     * every server of that one (prev_map: its index -> theirs now), until prev_until (monotonic
+     * ns); NULL when the reload left the ring as it was. A server the reload removed maps to
+     * cp->nservers + k: the k-th of prev_gone, the addresses the workers keep such a server
+     * connected at until prev_until (a "ghost", read from and deleted on, never written to) */
     struct dist *prev;
     uint32_t *prev_map;
     uint32_t prev_n;
     uint64_t prev_until;
+    struct sockaddr_storage *prev_gone;
+    socklen_t *prev_gone_len;
+    uint32_t prev_ngone;
     pthread_mutex_t lock; /* serialises ejections and returns (ring rebuilds) of this pool */
 };
 

@@ -110,6 +110,9 @@ struct mget {
     struct slice *keys;      /* each holds a buffer reference until the parent is freed (NULL
                               * for redis: its replies come by position, not by key) */
     struct mget_item *items; /* nkeys entries */
+    /* gat, gats: the exptime token as the client wrote it, in the line the keys reference */
+    const uint8_t *exp;
+    uint32_t explen;
 };
 
 /* A zeroed mget for nkeys keys, its arrays in the same allocation (keys only when with_keys,
@@ -201,8 +204,10 @@ struct msg {
     bool warm_write;
     bool warm_stored;    /* a storage request to send as a warm write once its block is whole */
     bool warm_split;     /* a split get of a warming pool: missed keys are looked up again */
-    bool warm_round;     /* ... and that lookup was made (once) */
-    uint8_t warm_stage;  /* get: 0 asking the new server, 1 the old one */
+    uint8_t warm_round;  /* ... 1: that lookup was made (once), 2: the hits of a gets gat gats
+                          * were copied and asked again of their new servers */
+    uint8_t warm_stage;  /* 0 asking the new server, 1 the old one, 2 the new one again after
+                          * the copy (a fragment: what it carries) */
     uint32_t route_pool; /* fragment: its route pool's index in the configuration */
     uint32_t warm_old;   /* the old server's index (in the pool now) */
     uint32_t warm_new;   /* the key's server */

@@ -47,6 +47,16 @@ static void pool_metrics(struct sbuf *b, struct stats_registry *r)
     }
     POOL_STATS(POOL_PROM)
 #undef POOL_PROM
+#define POOL_RP_PROM(m, gauge)                                                                     \
+    family(b, "pool_" #m "_total", "counter", "ringproxy's pool metric " #m);                      \
+    for (uint32_t p = 0; p < conf->npools; p++) {                                                  \
+        sb_printf(b, "ringproxy_pool_" #m "_total{pool=");                                         \
+        label(b, conf->pools[p].name);                                                             \
+        sb_printf(b, "} %llu\n",                                                                   \
+                  (unsigned long long)stats_sum_pool(r, p, offsetof(struct pool_stats, m)));       \
+    }
+    POOL_RP_STATS(POOL_RP_PROM)
+#undef POOL_RP_PROM
 }
 
 static void server_labels(struct sbuf *b, const struct conf_pool *cp, uint32_t s)

@@ -53,6 +53,8 @@ static bool frag_missed(const struct msg *f)
     }
     if (f->rsp_type == MC_RSP_END)
         return true;
+    if (f->quiet && f->cmd == MC_MG && svec_bytes(&f->rsp) == 0)
+        return true; /* a quiet mg says nothing on a miss */
     if (f->rsp_type == MC_RSP_META && f->rsp.n > 0 && f->rsp.v[0].len >= 2)
         return memcmp(f->rsp.v[0].ptr, "EN", 2) == 0;
     return false;
@@ -105,13 +107,17 @@ static const char *pool_name(struct worker *w, uint32_t idx)
     return idx < w->npools ? w->pools[idx]->cp->name : "?";
 }
 
+/* A replicated write failed in f's pool: counted there and for the worker, and logged (a line
+ * a second per pool and worker at most). */
 static void replica_failed(struct worker *w, const struct msg *f)
 {
-    static struct log_limit lim;
     STAT_INC(w->st.route_replica_errors);
-    log_limited(&lim, 1000, LOG_WARN, "route: a replicated write failed in pool '%s'%s",
-                pool_name(w, f->route_pool),
-                f->err != MSG_OK ? "" : " (the server answered with an error)");
+    if (f->route_pool >= w->npools)
+        return;
+    struct pool_rt *tp = w->pools[f->route_pool];
+    STAT_INC(tp->st->replica_errors);
+    log_limited(&tp->route_lim, 1000, LOG_WARN, "route: a replicated write failed in pool '%s'%s",
+                tp->cp->name, f->err != MSG_OK ? "" : " (the server answered with an error)");
 }
 
 /* p's reply is f's (its slices move over), or the error f failed with. */
@@ -298,12 +304,22 @@ void route_orphan_done(struct worker *w, struct msg *f)
 {
     if (!frag_ok(f))
         replica_failed(w, f);
-    else
+    else {
         STAT_INC(w->st.route_background);
+        if (f->route_pool < w->npools)
+            STAT_INC(w->pools[f->route_pool]->st->replica_background);
+    }
     msg_put(&w->msgs, &w->mbufs, f);
 }
 
 /* ---- resharding warm-up --------------------------------------------------------------- */
+
+/* A warm-up counter, the worker's and the warming pool's. */
+#define WARM_INC(w, pool, name)                                                                    \
+    do {                                                                                           \
+        STAT_INC((w)->st.name);                                                                    \
+        STAT_INC((pool)->st->name);                                                                \
+    } while (0)
 
 /* A fragment of p sent to server idx of p's pool: p's own bytes (line NULL), or line (copied,
  * owned by the fragment) as command cmd. */
@@ -330,11 +346,13 @@ static struct msg *warm_frag(struct worker *w, struct msg *p, const char *line, 
     return f;
 }
 
-/* m's key, as written (key_off / key_len in m->req), into key (MC_META_BKEY_MAX bytes). */
+/* Room for a key as written: memcached's longest (a text key, or a base64 token). */
+#define WARM_KEY_MAX 250
+
+/* m's key, as written (key_off / key_len in m->req), into key (WARM_KEY_MAX bytes). */
 static bool copy_key(const struct msg *m, uint8_t *key)
 {
-    return m->key_len <= MC_META_BKEY_MAX &&
-           svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL);
+    return m->key_len <= WARM_KEY_MAX && svec_copy_out(&m->req, m->key_off, m->key_len, key, NULL);
 }
 
 void warm_get(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t dest, uint32_t old)
@@ -356,8 +374,8 @@ void warm_write(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t 
 {
     /* the write goes to the key's server, and the copy its previous server may hold is
      * deleted: the reply waits for both, so that no read after it finds the old copy */
-    uint8_t key[MC_META_BKEY_MAX + 8];
-    char line[MC_META_BKEY_MAX + 32];
+    uint8_t key[WARM_KEY_MAX];
+    char line[WARM_KEY_MAX + 32];
     int n = -1;
     if (copy_key(m, key))
         n = m->key_b64 ? snprintf(line, sizeof(line), "md %.*s b\r\n", (int)m->key_len, key)
@@ -375,7 +393,7 @@ void warm_write(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t 
     a->warm_stage = 0;
     if (b != NULL) {
         b->warm_stage = 1;
-        STAT_INC(w->st.warm_unlinks);
+        WARM_INC(w, pool, warm_unlinks);
     }
     /* both exist before either is queued: only the last one's failure completes m */
     server_enqueue(w, pool, dest, a);
@@ -410,13 +428,14 @@ static bool parse_va(const char *s, uint32_t len, uint32_t *vlen, uint32_t *flag
     return true;
 }
 
-/* f's reply is an mg hit (VA) from a key's old server: appends to out the key's reply as a
- * `get` gives it (its VALUE line, written into spill space so that the slice holds a reference
- * wherever it moves, then the block, shared), and sends a copy to server new_idx of pool (an
- * add, so a value written there meanwhile stays). False when f is not a well-formed hit
- * (nothing appended). */
-static bool warm_take(struct worker *w, struct svec *out, struct msg *f, const uint8_t *key,
-                      uint32_t klen, struct pool_rt *pool, uint32_t new_idx)
+/* An mg hit (VA, asked with v f t) from a key's old server, as read off f's reply. */
+struct warm_item {
+    uint32_t vlen, flags;
+    long ttl;          /* remaining seconds, -1: none */
+    uint64_t data_off; /* where the value's block starts in f->rsp */
+};
+
+static bool warm_parse(const struct msg *f, struct warm_item *it)
 {
     char first[160];
     uint64_t total = svec_bytes(&f->rsp);
@@ -425,18 +444,62 @@ static bool warm_take(struct worker *w, struct svec *out, struct msg *f, const u
         !svec_copy_out(&f->rsp, 0, hlen, (uint8_t *)first, NULL))
         return false;
     const char *eol = memchr(first, '\n', hlen);
-    uint32_t vlen, flags;
-    long ttl;
     if (eol == NULL || eol == first || eol[-1] != '\r' ||
-        !parse_va(first, (uint32_t)(eol - first - 1), &vlen, &flags, &ttl))
+        !parse_va(first, (uint32_t)(eol - first - 1), &it->vlen, &it->flags, &it->ttl))
         return false;
-    uint64_t data_off = (uint64_t)(eol - first) + 1;
-    if (data_off + vlen + 2 > total)
+    it->data_off = (uint64_t)(eol - first) + 1;
+    return it->data_off + it->vlen + 2 <= total;
+}
+
+/* Copies the hit `it` of f (the old server's reply) to server new_idx of pool: "ms <key> <len>
+ * F<flags> [T<ttl>] ME q" (an add, so a value written there meanwhile stays; b: the key is
+ * base64), the block (shared with f's reply), then the proxy's end mark. Its reply (nothing,
+ * or NS) goes nowhere. then (or NULL) is queued right after it on the same connection, so
+ * that it is served after the copy is stored. */
+static void warm_copy(struct worker *w, struct msg *f, const struct warm_item *it,
+                      const uint8_t *key, uint32_t klen, bool b64, struct pool_rt *pool,
+                      uint32_t new_idx, struct msg *then)
+{
+    struct msg *c = msg_get(&w->msgs);
+    char *line = malloc(klen + 80);
+    if (c == NULL || line == NULL) {
+        free(line);
+        if (c != NULL)
+            msg_put(&w->msgs, &w->mbufs, c);
+        if (then != NULL)
+            server_enqueue(w, pool, new_idx, then);
+        return;
+    }
+    const char *b = b64 ? " b" : "";
+    int ln = it->ttl > 0 ? snprintf(line, klen + 80, "ms %.*s %u F%u T%ld ME q%s\r\n", (int)klen,
+                                    key, it->vlen, it->flags, it->ttl, b)
+                         : snprintf(line, klen + 80, "ms %.*s %u F%u ME q%s\r\n", (int)klen, key,
+                                    it->vlen, it->flags, b);
+    c->owned = (uint8_t *)line;
+    svec_push(&c->req, &w->mbufs, (const uint8_t *)line, (uint32_t)ln, MBUF_NONE);
+    (void)svec_push_range(&c->req, &w->mbufs, &f->rsp, it->data_off, it->vlen + 2, NULL);
+    svec_push(&c->req, &w->mbufs, (const uint8_t *)MC_META_END, MC_META_END_LEN, MBUF_NONE);
+    STAT_ADD(w->st.bytes_invented, (uint64_t)ln + MC_META_END_LEN);
+    c->cmd = MC_MS;
+    c->quiet = true;
+    c->state = MS_QUEUED;
+    WARM_INC(w, pool, warm_copies);
+    server_enqueue_pair(w, pool, new_idx, c, then);
+}
+
+/* f's reply is an mg hit (VA) from a key's old server: appends to out the key's reply as a
+ * `get` gives it (its VALUE line, written into spill space so that the slice holds a reference
+ * wherever it moves, then the block, shared), and copies it to server new_idx of pool. False
+ * when f is not a well-formed hit (nothing appended). */
+static bool warm_take(struct worker *w, struct svec *out, struct msg *f, const uint8_t *key,
+                      uint32_t klen, struct pool_rt *pool, uint32_t new_idx)
+{
+    struct warm_item it;
+    char reply[WARM_KEY_MAX + 64];
+    if (klen > WARM_KEY_MAX || !warm_parse(f, &it))
         return false;
-    char reply[MC_META_BKEY_MAX + 64];
-    if (klen > MC_META_BKEY_MAX)
-        return false;
-    int rn = snprintf(reply, sizeof(reply), "VALUE %.*s %u %u\r\n", (int)klen, key, flags, vlen);
+    int rn =
+        snprintf(reply, sizeof(reply), "VALUE %.*s %u %u\r\n", (int)klen, key, it.flags, it.vlen);
     const uint8_t *d;
     uint32_t buf = MBUF_NONE;
     if (mbuf_spill_whole(&w->mbufs, (const uint8_t *)reply, (uint32_t)rn, &d, &buf) !=
@@ -444,36 +507,13 @@ static bool warm_take(struct worker *w, struct svec *out, struct msg *f, const u
         mbuf_put(&w->mbufs, buf);
         return false;
     }
-    STAT_INC(w->st.warm_hits);
+    WARM_INC(w, pool, warm_hits);
     svec_push(out, &w->mbufs, d, (uint32_t)rn, buf);
     mbuf_put(&w->mbufs, buf); /* the slice holds its own reference */
     mbuf_spill_seal(&w->mbufs);
     STAT_ADD(w->st.bytes_invented, (uint64_t)rn);
-    (void)svec_push_range(out, &w->mbufs, &f->rsp, data_off, vlen + 2, NULL);
-
-    /* the copy: "ms <key> <len> F<flags> [T<ttl>] ME q", the block, then the proxy's end mark */
-    struct msg *c = msg_get(&w->msgs);
-    char *line = malloc(klen + 80);
-    if (c == NULL || line == NULL) {
-        free(line);
-        if (c != NULL)
-            msg_put(&w->msgs, &w->mbufs, c);
-        return true;
-    }
-    int ln =
-        ttl > 0 ? snprintf(line, klen + 80, "ms %.*s %u F%u T%ld ME q\r\n", (int)klen, key, vlen,
-                           flags, ttl)
-                : snprintf(line, klen + 80, "ms %.*s %u F%u ME q\r\n", (int)klen, key, vlen, flags);
-    c->owned = (uint8_t *)line;
-    svec_push(&c->req, &w->mbufs, (const uint8_t *)line, (uint32_t)ln, MBUF_NONE);
-    (void)svec_push_range(&c->req, &w->mbufs, &f->rsp, data_off, vlen + 2, NULL);
-    svec_push(&c->req, &w->mbufs, (const uint8_t *)MC_META_END, MC_META_END_LEN, MBUF_NONE);
-    STAT_ADD(w->st.bytes_invented, (uint64_t)ln + MC_META_END_LEN);
-    c->cmd = MC_MS;
-    c->quiet = true; /* its reply, if any (NS: the new server has one), goes nowhere */
-    c->state = MS_QUEUED;
-    STAT_INC(w->st.warm_copies);
-    server_enqueue(w, pool, new_idx, c);
+    (void)svec_push_range(out, &w->mbufs, &f->rsp, it.data_off, it.vlen + 2, NULL);
+    warm_copy(w, f, &it, key, klen, false, pool, new_idx, NULL);
     return true;
 }
 
@@ -490,11 +530,33 @@ static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8
     p->rsp_type = MC_RSP_VALUE;
 }
 
+/* The old server had it, for a request whose answer is not a plain get's (gets gat gats, mg
+ * with its flags): the hit is copied to the key's new server and the request asked again
+ * there, right behind the copy. Its answer there is the client's. False when f is not a
+ * well-formed hit (p is untouched). */
+static bool warm_replay(struct worker *w, struct msg *p, struct msg *f, const uint8_t *key)
+{
+    struct warm_item it;
+    if (!warm_parse(f, &it))
+        return false;
+    struct msg *r = warm_frag(w, p, NULL, 0, p->cmd);
+    if (r == NULL)
+        return false;
+    struct pool_rt *pool = p->client->pool;
+    WARM_INC(w, pool, warm_hits);
+    r->warm_stage = 2;
+    p->warm_stage = 2;
+    /* f's block is shared by the copy (a reference of its own): f can go first, and nothing
+     * of p may be touched after the queueing, which may answer it */
+    warm_copy(w, f, &it, key, p->key_len, p->key_b64, pool, p->warm_new, r);
+    return true;
+}
+
 bool warm_split_round(struct worker *w, struct msg *p)
 {
     struct mget *mg = p->mg;
     struct pool_rt *pool = p->client->pool;
-    p->warm_round = true;
+    p->warm_round = 1;
     if (mg == NULL || mg->keys == NULL)
         return false;
     uint32_t n = 0;
@@ -519,7 +581,7 @@ bool warm_split_round(struct worker *w, struct msg *p)
             f->frag_keys[0] = k;
             f->frag_nkeys = 1;
         }
-        STAT_INC(w->st.warm_lookups);
+        WARM_INC(w, pool, warm_lookups);
         n++;
     }
     if (n == 0)
@@ -535,35 +597,106 @@ bool warm_split_round(struct worker *w, struct msg *p)
     return true;
 }
 
-void warm_split_collect(struct worker *w, struct msg *p)
+/* The request of a split gets gat gats, for key k alone: "<cmd> [<exptime>] <key>\r\n", for
+ * the new server once the copy is there. NULL when out of memory. */
+static struct msg *warm_split_replay(struct worker *w, struct msg *p, uint32_t k)
+{
+    const struct mget *mg = p->mg;
+    const char *name = mc_cmd_info(p->cmd)->name;
+    size_t nlen = strlen(name), len = nlen + 1 + mg->explen + 1 + mg->keys[k].len + 2;
+    char *line = malloc(len);
+    if (line == NULL)
+        return NULL;
+    size_t o = 0;
+    memcpy(line, name, nlen);
+    o += nlen;
+    line[o++] = ' ';
+    if (mg->explen > 0) {
+        memcpy(line + o, mg->exp, mg->explen);
+        o += mg->explen;
+        line[o++] = ' ';
+    }
+    memcpy(line + o, mg->keys[k].ptr, mg->keys[k].len);
+    o += mg->keys[k].len;
+    line[o++] = '\r';
+    line[o++] = '\n';
+    struct msg *r = warm_frag(w, p, line, (uint32_t)o, p->cmd);
+    free(line);
+    if (r == NULL)
+        return NULL;
+    r->warm_stage = 2;
+    r->frag_keys = malloc(sizeof(uint32_t));
+    if (r->frag_keys != NULL) {
+        r->frag_keys[0] = k;
+        r->frag_nkeys = 1;
+    }
+    return r;
+}
+
+/* r's reply (to a replay of one key) as the key's item of the merge: its VALUE line and block,
+ * without the END. False when it is not one well-formed hit. */
+static bool warm_replay_item(struct worker *w, struct msg *r, struct svec *got)
+{
+    uint64_t total = svec_bytes(&r->rsp);
+    uint8_t end[5];
+    if (msg_mc_failed(r) || r->rsp_type != MC_RSP_VALUE || total <= 5 ||
+        !svec_copy_out(&r->rsp, total - 5, 5, end, NULL) || memcmp(end, "END\r\n", 5) != 0)
+        return false;
+    return svec_push_range(got, &w->mbufs, &r->rsp, 0, total - 5, NULL) == 0;
+}
+
+bool warm_split_collect(struct worker *w, struct msg *p)
 {
     struct mget *mg = p->mg;
+    uint8_t stage = p->warm_round == 1 ? 1 : 2; /* the lookups', or the replays' answers */
+    bool replay = p->cmd != MC_GET && stage == 1;
+    bool queued = false;
     for (struct msg **fp = &p->frags; *fp != NULL;) {
         struct msg *f = *fp;
-        if (f->warm_stage != 1) {
+        if (f->warm_stage != stage) {
             fp = &f->fnext;
             continue;
         }
         uint32_t k = f->frag_nkeys == 1 ? f->frag_keys[0] : UINT32_MAX;
+        bool have = mg != NULL && k < mg->nkeys && p->client != NULL;
+        *fp = f->fnext; /* off the list: kept (put back) only when it becomes the key's item */
+        f->fnext = NULL;
         struct svec got;
         svec_init(&got);
-        if (mg != NULL && k < mg->nkeys && p->client != NULL &&
-            warm_take(w, &got, f, mg->keys[k].ptr, mg->keys[k].len, p->client->pool, f->warm_new)) {
+        if (have && replay) {
+            /* gets gat gats: the hit is copied, and the key asked again right behind it (the
+             * replay goes in front of the list, where this walk does not look again) */
+            struct warm_item it;
+            struct msg *r = warm_parse(f, &it) ? warm_split_replay(w, p, k) : NULL;
+            if (r != NULL) {
+                WARM_INC(w, p->client->pool, warm_hits);
+                warm_copy(w, f, &it, mg->keys[k].ptr, mg->keys[k].len, false, p->client->pool,
+                          f->warm_new, r);
+                queued = true;
+            }
+        } else if (have && (stage == 1 ? warm_take(w, &got, f, mg->keys[k].ptr, mg->keys[k].len,
+                                                   p->client->pool, f->warm_new)
+                                       : warm_replay_item(w, f, &got))) {
             /* f's reply becomes the key's VALUE and block, for the merge to take */
             svec_release(&f->rsp, &w->mbufs);
             f->rsp = got;
             if (got.v == got.inl)
                 f->rsp.v = f->rsp.inl;
             f->rsp_type = MC_RSP_VALUE;
+            f->warm_stage = 3; /* taken: not looked at again */
             mg->items[k] = (struct mget_item){.frag = f, .first = 0, .last = f->rsp.n};
+            f->fnext = *fp;
+            *fp = f;
             fp = &f->fnext;
             continue;
         }
-        /* not there either (or the lookup failed): the key stays a miss */
+        /* not there either (or the lookup failed, or the key was asked again): the key
+         * stays a miss here */
         svec_release(&got, &w->mbufs);
-        *fp = f->fnext;
         msg_put(&w->msgs, &w->mbufs, f);
     }
+    p->warm_round = 2;
+    return queued;
 }
 
 /* f's reply is exactly text. */
@@ -601,37 +734,52 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
         return;
     }
     if (p->warm_stage == 0 && p->client != NULL && frag_missed(f)) {
-        /* a miss where the key lives now: ask where it lived before */
-        uint8_t key[MC_META_BKEY_MAX + 8];
-        char line[MC_META_BKEY_MAX + 32];
+        /* a miss where the key lives now: ask where it lived before. The miss stays on p's
+         * list: it is the answer if the old server has nothing either */
+        uint8_t key[WARM_KEY_MAX];
+        char line[WARM_KEY_MAX + 32];
         if (copy_key(p, key)) {
-            int n = snprintf(line, sizeof(line), "mg %.*s v f t\r\n", (int)p->key_len, key);
-            frag_unlink(p, f);
-            msg_put(&w->msgs, &w->mbufs, f);
+            int n = snprintf(line, sizeof(line), "mg %.*s v f t%s\r\n", (int)p->key_len, key,
+                             p->key_b64 ? " b" : "");
             p->warm_stage = 1;
-            STAT_INC(w->st.warm_lookups);
+            WARM_INC(w, p->client->pool, warm_lookups);
             struct msg *nf = warm_frag(w, p, line, (uint32_t)n, MC_MG);
             if (nf != NULL) {
+                nf->warm_stage = 1;
                 server_enqueue(w, p->client->pool, p->warm_old, nf);
                 return;
             }
-            msg_set_reply(w, p, LIT("END\r\n"));
-            route_finish(w, p);
-            return;
         }
+    }
+    struct msg *miss = NULL; /* the new server's answer, when it was a miss */
+    for (struct msg *x = p->frags; x != NULL && p->warm_stage > 0; x = x->fnext)
+        if (x != f && x->warm_stage == 0)
+            miss = x;
+    if (p->warm_stage == 1 && p->client != NULL && p->cmd != MC_GET) {
+        uint8_t key[WARM_KEY_MAX];
+        frag_unlink(p, f); /* whatever comes of it, f is this function's to free */
+        bool replayed = copy_key(p, key) && warm_replay(w, p, f, key);
+        if (!replayed) {
+            svec_release(&p->rsp, &w->mbufs);
+            answer_from(w, p, miss != NULL ? miss : f);
+            route_finish(w, p);
+        }
+        msg_put(&w->msgs, &w->mbufs, f); /* p may be gone */
+        return;
     }
     svec_release(&p->rsp, &w->mbufs);
     if (p->client != NULL) {
-        if (p->warm_stage == 0) {
-            answer_from(w, p, f);
-        } else if (frag_ok(f) && f->rsp_type == MC_RSP_META_VALUE) {
-            uint8_t key[MC_META_BKEY_MAX + 8];
-            if (copy_key(p, key))
-                warm_hit(w, p, f, key, p->key_len);
+        uint8_t key[WARM_KEY_MAX];
+        if (p->warm_stage == 0 || p->warm_stage == 2) {
+            answer_from(w, p, f); /* the new server's: a hit, or asked again after the copy */
+        } else if (frag_ok(f) && f->rsp_type == MC_RSP_META_VALUE && copy_key(p, key)) {
+            warm_hit(w, p, f, key, p->key_len);
+        } else {
+            /* not there either (or it failed): the miss stands */
+            if (miss != NULL)
+                answer_from(w, p, miss);
             else
                 msg_set_reply(w, p, LIT("END\r\n"));
-        } else {
-            msg_set_reply(w, p, LIT("END\r\n")); /* not there either (or it failed): a miss */
         }
     }
     route_finish(w, p);

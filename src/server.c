@@ -186,11 +186,23 @@ static void pool_stats_carry(struct pool_stats *to, const struct pool_stats *fro
 {
 #define CARRY(name, gauge) STAT_SET(to->name, STAT_GET(from->name));
     POOL_STATS(CARRY)
+    POOL_RP_STATS(CARRY)
 #undef CARRY
     for (uint32_t i = 0; i < MC_CMD_COUNT; i++)
         STAT_SET(to->mc_cmds[i], STAT_GET(from->mc_cmds[i]));
     for (uint32_t i = 0; i < RD_CMD_COUNT; i++)
         STAT_SET(to->rd_cmds[i], STAT_GET(from->rd_cmds[i]));
+}
+
+/* pool's ghosts (retiring servers) are kept no longer: they go as other retiring servers. */
+static void pool_ghosts_release(struct pool_rt *pool)
+{
+    for (uint32_t k = 0; k < pool->nghosts; k++)
+        if (pool->ghosts[k] != NULL)
+            pool->ghosts[k]->keep_until = 0;
+    free(pool->ghosts);
+    pool->ghosts = NULL;
+    pool->nghosts = 0;
 }
 
 /* Takes s out of its pool's routing: it finishes what it has and goes. */
@@ -300,9 +312,30 @@ int pool_rt_update(struct worker *w, struct pool_rt *pool, uint32_t idx, const s
             server_retire(w, pool->servers[from[i]], ov);
         }
     }
-    for (uint32_t os = 0; os < pool->nservers; os++)
-        if (!taken[os])
-            server_retire(w, pool->servers[os], ov); /* removed: it finishes and goes */
+    /* the ghosts of a warm-up before go with its ring; this one's are the servers removed
+     * now that its previous ring still names (matched by address: this worker may have
+     * skipped a configuration the view's ring was made from) */
+    pool_ghosts_release(pool);
+    const struct health_pool *hp = idx < nv->npools ? &nv->pools[idx] : NULL;
+    if (hp != NULL && hp->prev != NULL && hp->prev_ngone > 0) {
+        pool->ghosts = calloc(hp->prev_ngone, sizeof(*pool->ghosts));
+        pool->nghosts = pool->ghosts != NULL ? hp->prev_ngone : 0; /* none: no warm-up there */
+    }
+    for (uint32_t os = 0; os < pool->nservers; os++) {
+        if (taken[os])
+            continue;
+        struct server *s = pool->servers[os];
+        server_retire(w, s, ov); /* removed: it finishes and goes */
+        for (uint32_t k = 0; k < pool->nghosts; k++) {
+            if (pool->ghosts[k] != NULL || s->addrlen != hp->prev_gone_len[k] ||
+                memcmp(&s->addr, &hp->prev_gone[k], s->addrlen) != 0)
+                continue;
+            pool->ghosts[k] = s;
+            s->ghost_k = k;
+            s->keep_until = hp->prev_until;
+            break;
+        }
+    }
     free(from);
     struct pool_stats *pst = stats_layout_pool(nv->stats, w->id, idx);
     pool_stats_carry(pst, pool->st);
@@ -353,6 +386,7 @@ out_nomem:
 void pool_rt_retire(struct worker *w, struct pool_rt *pool, struct health_view *ov)
 {
     pool_unlisten(w, pool);
+    pool_ghosts_release(pool);
     for (uint32_t i = 0; i < pool->nservers; i++)
         server_retire(w, pool->servers[i], ov);
     pool->nservers = 0;
@@ -379,6 +413,7 @@ void server_destroy(struct worker *w, struct server *s)
 
 void pool_rt_destroy(struct worker *w, struct pool_rt *pool)
 {
+    pool_ghosts_release(pool); /* they are on the worker's retiring list, freed from there */
     for (uint32_t i = 0; i < pool->nservers && pool->servers != NULL; i++)
         server_destroy(w, pool->servers[i]);
     free(pool->servers);
@@ -591,15 +626,15 @@ void sconn_free(struct worker *w, struct sconn *sc)
     free(sc);
 }
 
-void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m)
+/* The connection of server idx of pool that the next request goes on (connected or
+ * connecting), or NULL with *err set: the server is not there or cannot be reached. */
+static struct sconn *server_pick(struct worker *w, struct pool_rt *pool, uint32_t idx, uint8_t *err)
 {
-    m->state = MS_QUEUED; /* the server side's now: failures below answer it at once */
-    if (idx >= pool->nservers) {
-        m->err = MSG_ERR_EJECTED;
-        msg_server_done(w, m);
-        return;
+    struct server *s = pool_server(pool, idx);
+    if (s == NULL) {
+        *err = MSG_ERR_EJECTED;
+        return NULL;
     }
-    struct server *s = pool->servers[idx];
     uint32_t nconn = s->nconns;
     uint32_t ci = nconn > 1 ? s->rr++ % nconn : 0;
     struct sconn *sc = s->conns[ci];
@@ -607,20 +642,48 @@ void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct
         int ret = sconn_open(w, s, ci, &sc);
         if (ret < 0) {
             if (errno_is_local(-ret)) {
-                m->err = (uint8_t)local_err(-ret);
+                *err = (uint8_t)local_err(-ret);
                 server_local_error(w, s, ret);
             } else {
-                m->err = MSG_ERR_DOWN;
+                *err = MSG_ERR_DOWN;
                 log_limited(&s->lim, 1000, LOG_WARN, "pool '%s': server %s: connect failed: %s",
                             pool->cp->name, s->cs->pname, strerror(-ret));
                 server_failed(w, s);
             }
-            msg_server_done(w, m);
-            return;
+            return NULL;
         }
     }
-    m->server_idx = idx;
-    sconn_push(w, sc, m);
+    return sc;
+}
+
+void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m)
+{
+    server_enqueue_pair(w, pool, idx, m, NULL);
+}
+
+void server_enqueue_pair(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *a,
+                         struct msg *b)
+{
+    a->state = MS_QUEUED; /* the server side's now: failures below answer it at once */
+    if (b != NULL)
+        b->state = MS_QUEUED;
+    uint8_t err = MSG_OK;
+    struct sconn *sc = server_pick(w, pool, idx, &err);
+    if (sc == NULL) {
+        a->err = err;
+        msg_server_done(w, a);
+        if (b != NULL) {
+            b->err = err;
+            msg_server_done(w, b);
+        }
+        return;
+    }
+    a->server_idx = idx;
+    sconn_push(w, sc, a);
+    if (b != NULL) {
+        b->server_idx = idx;
+        sconn_push(w, sc, b);
+    }
 }
 
 void sconn_push(struct worker *w, struct sconn *sc, struct msg *m)
@@ -1007,6 +1070,17 @@ void servers_reap(struct worker *w)
     struct server **sp = &w->retiring;
     while (*sp != NULL) {
         struct server *s = *sp;
+        if (s->keep_until != 0 && w->now < s->keep_until) {
+            sp = &s->rnext; /* a ghost while its warm-up lasts: it stays connected */
+            continue;
+        }
+        if (s->keep_until != 0) {
+            /* its warm-up is over: it goes as other removed servers do */
+            s->keep_until = 0;
+            struct pool_rt *gp = s->pool;
+            if (s->ghost_k < gp->nghosts && gp->ghosts[s->ghost_k] == s)
+                gp->ghosts[s->ghost_k] = NULL;
+        }
         for (uint32_t c = 0; c < s->nconns; c++) {
             struct sconn *sc = s->conns[c];
             if (sc == NULL || sc->head != NULL || sc->state == SC_DEAD)

@@ -65,6 +65,11 @@ struct server {
     int retire_timeout_ms; /* its pool's timeout when it retired */
     struct health_view *vref;
     struct server *rnext; /* the worker's retiring list */
+    /* A removed server kept for a resharding warm-up (a ghost, its pool's ghosts[ghost_k]):
+     * its idle connections stay open, and it is not freed, until keep_until (monotonic ns;
+     * 0: not kept) */
+    uint64_t keep_until;
+    uint32_t ghost_k;
 };
 
 struct pool_rt {
@@ -75,9 +80,15 @@ struct pool_rt {
     uint32_t nconns; /* connections per server on this worker: its share of server_connections */
     struct server **servers;
     uint32_t nservers;
+    /* resharding warm-up: the servers the last reload removed that its previous ring still
+     * names (index nservers + k; NULL: not on this worker), retiring, kept until the window
+     * ends */
+    struct server **ghosts;
+    uint32_t nghosts;
     struct listener *lst; /* NULL: none on this worker (a unix socket is worker 0's) */
     struct pool_stats *st;
-    uint32_t nclients; /* clients accepted by it and not freed yet */
+    struct log_limit route_lim; /* a route's pool: its failed replica writes' log lines */
+    uint32_t nclients;          /* clients accepted by it and not freed yet */
     /* A pool a reload removed: no listener, no routing; its clients are answered what they
      * asked and closed; freed once they and its servers are gone. vref: the view cp is of. */
     bool retired;
@@ -115,6 +126,16 @@ void server_destroy(struct worker *w, struct server *s);
 void pool_unlisten(struct worker *w, struct pool_rt *pool);
 /* Arms the accept of pool's listener (if any). */
 void pool_listen_arm(struct worker *w, struct pool_rt *pool);
+/* Server idx of pool: one of its servers, or from nservers on one of its ghosts; NULL when
+ * there is no such server (any more). */
+static inline struct server *pool_server(const struct pool_rt *pool, uint32_t idx)
+{
+    if (idx < pool->nservers)
+        return pool->servers[idx];
+    idx -= pool->nservers;
+    return idx < pool->nghosts ? pool->ghosts[idx] : NULL;
+}
+
 /* Server index for a key, or UINT32_MAX when no server is live. */
 uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
 /* Resharding warm-up: the server (index in pool now) key had before the last reload changed the
@@ -125,6 +146,10 @@ bool pool_warming(struct worker *w, const struct pool_rt *pool);
 /* Queues m on a connection of server idx (connecting if needed). On failure the message is
  * failed at once (its reply becomes a SERVER_ERROR). */
 void server_enqueue(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *m);
+/* Queues a, then b (or NULL), on the same connection of server idx, so that b's request is
+ * served after a's; both fail at once when it cannot be reached. */
+void server_enqueue_pair(struct worker *w, struct pool_rt *pool, uint32_t idx, struct msg *a,
+                         struct msg *b);
 void sconn_event(struct worker *w, struct sconn *sc, const struct io_event *ev);
 void sconn_flush(struct worker *w, struct sconn *sc);
 void sconn_rearm(struct worker *w, struct sconn *sc);

@@ -214,6 +214,21 @@ static char *stats_json_locked(struct stats_registry *r)
               (unsigned long long)stats_sum_worker(r, offsetof(struct worker_stats, name)));
     WORKER_STATS(WORKER_JSON)
 #undef WORKER_JSON
+    sb_printf(&b, ", \"pools\": {");
+    for (uint32_t p = 0; p < r->conf->npools; p++) {
+        sb_printf(&b, "%s", p ? ", " : "");
+        sb_json_str(&b, r->conf->pools[p].name);
+        const char *sep = "";
+        sb_printf(&b, ": {");
+#define POOL_RP_JSON(name, gauge)                                                                  \
+    sb_printf(&b, "%s\"" #name "\":%llu", sep,                                                     \
+              (unsigned long long)stats_sum_pool(r, p, offsetof(struct pool_stats, name)));        \
+    sep = ", ";
+        POOL_RP_STATS(POOL_RP_JSON)
+#undef POOL_RP_JSON
+        sb_printf(&b, "}");
+    }
+    sb_printf(&b, "}");
     sb_printf(&b, ", \"conf_file\":");
     sb_json_str(&b, r->conf_file);
     sb_printf(&b,

@@ -48,6 +48,17 @@
     X(forward_error, 0)                                                                            \
     X(fragments, 0)
 
+/* ringproxy's own per-pool metrics (not in nutcracker's pool objects: the stats JSON has them
+ * under "ringproxy": {"pools": ...}). The route counters are the target pool's (the one whose
+ * replica failed), the warm-up ones the warming pool's. */
+#define POOL_RP_STATS(X)                                                                           \
+    X(replica_errors, 0)     /* replicated writes that failed in this pool */                      \
+    X(replica_background, 0) /* writes: one: this pool's writes that finished after the answer */  \
+    X(warm_lookups, 0)       /* reads that missed and were asked of the key's old server */        \
+    X(warm_hits, 0)          /* of them, found there */                                            \
+    X(warm_copies, 0)        /* hits copied to the key's new server */                             \
+    X(warm_unlinks, 0)       /* writes that deleted the old server's copy */
+
 /* ringproxy's own per-worker metrics. */
 #define WORKER_STATS(X)                                                                            \
     X(total_connections, 0)                                                                        \
@@ -88,6 +99,7 @@ struct server_stats {
 };
 struct pool_stats {
     POOL_STATS(STATS_FIELD)
+    POOL_RP_STATS(STATS_FIELD)
     /* not in nutcracker's JSON: requests by command (a memcached or a redis pool's) */
     uint64_t mc_cmds[MC_CMD_COUNT];
     uint64_t rd_cmds[RD_CMD_COUNT];

@@ -141,6 +141,17 @@ class RouteTests(BackendCase):
         self.assertTrue(r.startswith(b"SERVER_ERROR") and b"'east'" in r, r)
         self.assertEqual(self.on_servers(keys[1], [2, 3]).count(b"new"), 1)
         self.assertGreater(self.rp_stat("route_replica_errors"), 0)
+        # ... counted for that pool, in the JSON and in the metrics, and for it only
+        pools = self.rp_stat("pools")
+        self.assertGreater(pools["east"]["replica_errors"], 0, pools)
+        self.assertEqual(pools["west"]["replica_errors"], 0, pools)
+        self.assertEqual(pools["east"]["replica_errors"], self.rp_stat("route_replica_errors"))
+        from test_metrics import http_get, samples
+        got = samples(http_get(self.proxy.stats_port, "/metrics")[2].decode())
+        self.assertEqual(got[("ringproxy_pool_replica_errors_total",
+                              frozenset({("pool", "east")}))], pools["east"]["replica_errors"])
+        self.assertEqual(got[("ringproxy_pool_replica_errors_total",
+                              frozenset({("pool", "west")}))], 0)
 
         # back: writes reach both pools again
         self.revive([0, 1])
@@ -400,13 +411,15 @@ class WarmupTests(BackendCase):
         return ("p:\n  listen: %s:%d\n  reshard_warmup: %d\n" % (HOST, self.port, warmup) +
                 "".join(pool_text("x", self.ports[:nservers]).splitlines(True)[1:]))
 
-    def start(self, warmup):
+    def start(self, warmup, nservers=2):
         self.port = rp.free_port()
-        self.proxy = rp.start_ringproxy(self.conf(2, warmup), workers=WORKERS)
+        self.proxy = rp.start_ringproxy(self.conf(nservers, warmup), workers=WORKERS)
 
-    def grow(self, warmup):
+    def grow(self, warmup, nservers=3):
+        """Reloads with the first nservers servers (a third added, or, from 3 to 2, one
+        removed)."""
         with open(self.proxy.conf_path, "w") as f:
-            f.write(self.conf(3, warmup))
+            f.write(self.conf(nservers, warmup))
         before = self.proxy.stats()["ringproxy"]["conf_reloads"]
         self.proxy.signal(__import__("signal").SIGHUP)
         self.assertTrue(rp.wait_until(
@@ -501,6 +514,152 @@ class WarmupTests(BackendCase):
         # the other unread keys still hit
         got = self.get_all(unread[6:], conns)
         self.assertTrue(all(got[k] == b"w-" + k.encode() for k in unread[6:]))
+
+    def moved_to(self, keys, i):
+        """The keys (of the file as it is now) whose server is server i."""
+        routes = route_map(self.proxy, keys)
+        return [k for k in keys if routes[k] == "%s:%d" % (HOST, self.ports[i])]
+
+    def test_reads_of_every_kind_warm_up(self):
+        """gets, gat, gats and mg (flags, quiet, base64 keys) that miss on a moved key's new
+        server are answered as that server answers them once the key is copied there: a cas
+        that works there, the gat's new TTL, the mg's own flags."""
+        self.start(60)
+        keys = [key_of(30000 + i) for i in range(300)]
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            for i, k in enumerate(keys):
+                self.assertEqual(c.set(k, b"v-" + k.encode(), flags=i, exptime=5000), b"STORED")
+        self.grow(60)
+        moved = self.moved_to(keys, 2)
+        self.assertGreater(len(moved), 30)
+        new = MemcacheClient(self.ports[2], timeout=PROMPT)
+        self.addCleanup(new.close)
+        c = MemcacheClient(self.port, timeout=PROMPT)
+        self.addCleanup(c.close)
+        flags = {k: i for i, k in enumerate(keys)}
+
+        # gets: the cas is the new server's, so a cas with it is stored
+        k = moved[0]
+        raw, items = c.get_multi([k], "gets")
+        self.assertEqual([(i[0], i[1], i[2]) for i in items or []],
+                         [(k, flags[k], b"v-" + k.encode())], raw)
+        self.assertEqual(c.store("cas", k, b"swapped", cas=items[0][3]), b"STORED")
+        self.assertEqual(new.get(k), b"swapped")
+        # gat: the value, with the new TTL set where the key lives now
+        k = moved[1]
+        raw, items = c.get_multi([k], "gat", exptime=777)
+        self.assertEqual(items, [(k, flags[k], b"v-" + k.encode(), None)], raw)
+        ttl = int(new.cmd("mg %s t" % k).split(b" t")[1])
+        self.assertTrue(760 < ttl <= 777, ttl)
+        # gats
+        k = moved[2]
+        raw, items = c.get_multi([k], "gats", exptime=888)
+        self.assertEqual(len(items or []), 1, raw)
+        self.assertEqual(c.store("cas", k, b"swapped", cas=items[0][3]), b"STORED")
+        # a get copies the TTL and the flags it found
+        k = moved[3]
+        self.assertEqual(c.get_item(k)[:2], (flags[k], b"v-" + k.encode()))
+        self.assertTrue(rp.wait_until(lambda: new.get(k) is not None, PROMPT))
+        f, t = new.cmd("mg %s f t" % k).split(b" ")[1:]
+        self.assertEqual(int(f[1:]), flags[k])
+        self.assertTrue(4900 < int(t[1:]) <= 5000, t)
+        # mg with flags of its own: the bytes the new server gives once it has the key (its
+        # cas too: the request is asked again there)
+        def meta(conn, line):
+            conn.send(line.encode() + b"\r\n")
+            got = conn.read_line()
+            return got + b"\r\n" + conn.read_line() if got.startswith(b"VA ") else got
+        for k, line in ((moved[4], "mg %s v k O42 f s"), (moved[5], "mg %s s t c"),
+                        (moved[6], "mg %s k v")):
+            got = meta(c, line % k)
+            self.assertTrue(got.startswith((b"VA ", b"HD ")), got)
+            self.assertEqual(got, meta(new, line % k), line % k)
+        # a quiet mg: the hit, then the mn's MN; a quiet miss says nothing but the MN
+        k = moved[7]
+        c.send(b"mg %s v q k\r\nmg nothing-here-%d v q\r\nmn\r\n" % (k.encode(), self.port))
+        self.assertEqual(c.read_line(), b"VA %d k%s" % (len(b"v-" + k.encode()), k.encode()))
+        self.assertEqual(c.read_line(), b"v-" + k.encode())
+        self.assertEqual(c.read_line(), b"MN")
+        # a base64 key
+        k = moved[8]
+        b64 = __import__("base64").b64encode(k.encode())
+        c.send(b"mg %s b v\r\n" % b64)
+        self.assertEqual(c.read_line(), b"VA %d" % len(b"v-" + k.encode()))
+        self.assertEqual(c.read_line(), b"v-" + k.encode())
+        self.assertEqual(new.get(k), b"v-" + k.encode())
+        # multi-key gets gat gats: every moved key hits, in the client's order, with a cas and
+        # a TTL of the new server's
+        stay = [k for k in keys if k not in moved][:5]
+        for verb, exp, part in (("gets", None, moved[10:30]), ("gat", 999, moved[30:50]),
+                                ("gats", 999, moved[50:60])):
+            ask = part[:3] + ["nothing-%d" % self.port] + stay + part[3:]
+            raw, items = c.get_multi(ask, verb, exptime=exp)
+            want = [k for k in ask if not k.startswith("nothing")]
+            self.assertEqual([(i[0], i[1], i[2]) for i in items or []],
+                             [(k, flags[k], b"v-" + k.encode()) for k in want], raw[:300])
+            if verb != "gat":
+                cas = {i[0]: i[3] for i in items}
+                self.assertEqual(c.store("cas", part[-1], b"swapped", cas=cas[part[-1]]),
+                                 b"STORED", verb)
+            if exp is not None:
+                ttl = int(new.cmd("mg %s t" % part[0]).split(b" t")[1])
+                self.assertTrue(exp - 20 < ttl <= exp, ttl)
+        # misses stay misses, each in its own form
+        c.send(b"gets nothing-%d\r\nmg nothing-%d v\r\n" % (self.port, self.port))
+        self.assertEqual(c.read_line(), b"END")
+        self.assertEqual(c.read_line(), b"EN")
+        st = self.proxy.stats()["ringproxy"]
+        self.assertGreaterEqual(st["warm_hits"], 9, st)
+        pst = st["pools"]["p"]
+        self.assertEqual((pst["warm_hits"], pst["warm_lookups"]),
+                         (st["warm_hits"], st["warm_lookups"]), st)
+
+    def test_a_removed_server_is_read_until_the_window_ends(self):
+        """From 3 servers to 2: the removed server stays connected for the window, its keys are
+        read from it and copied to their new servers, a delete reaches it; when the window
+        ends, its connections close and its keys miss."""
+        window = 5
+        self.start(window, nservers=3)
+        keys = self.fill()[:3000]
+        routes = route_map(self.proxy, keys)
+        gone_addr = "%s:%d" % (HOST, self.ports[2])
+        on_gone = [k for k in keys if routes[k] == gone_addr]
+        self.assertGreater(len(on_gone), 300)
+        self.grow(window, nservers=2)
+        t0 = time.monotonic()
+        conns = [MemcacheClient(self.port, timeout=PROMPT) for _ in range(4)]
+        self.addCleanup(lambda: [c.close() for c in conns])
+        read, unread = on_gone[:-100], on_gone[-100:]
+        got = self.get_all(read, conns)
+        missed = [k for k in read if got[k] != b"w-" + k.encode()]
+        self.assertEqual(missed[:5], [], "%d of %d keys of the removed server missed"
+                         % (len(missed), len(read)))
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            # now on their new servers, and a delete in the window takes the old copy away
+            self.assertTrue(rp.wait_until(lambda: all(2 not in self.holders(k) or
+                                                      len(self.holders(k)) == 2
+                                                      for k in read[:20]), PROMPT))
+            for k in read[:20]:
+                self.assertIn(len(self.holders(k)), (1, 2), k)
+            k = unread[0]
+            self.assertEqual(self.holders(k), [2])
+            self.assertEqual(c.cmd("delete %s" % k), b"DELETED")
+            self.assertEqual(self.holders(k), [])
+        self.assertLess(time.monotonic() - t0, window, "too slow to test inside the window")
+        st = self.proxy.stats()["ringproxy"]
+        self.assertGreaterEqual(st["warm_hits"], len(read), st)
+
+        # the window ends: the removed server's connections close, and nothing asks it again
+        def proxy_conns():
+            with MemcacheClient(self.ports[2], timeout=PROMPT) as d:
+                return int(d.stats()["curr_connections"])
+        during = proxy_conns()
+        self.assertTrue(rp.wait_until(lambda: proxy_conns() < during, window + PROMPT),
+                        "the removed server's connections stayed open after the window")
+        lookups = self.proxy.stats()["ringproxy"]["warm_lookups"]
+        got = self.get_all(unread[1:], conns)
+        self.assertTrue(all(v is None for v in got.values()))
+        self.assertEqual(self.proxy.stats()["ringproxy"]["warm_lookups"], lookups)
 
     def test_without_warmup_the_moved_keys_miss(self):
         self.start(0)
