@@ -25,7 +25,8 @@ COMMANDS = [b"get %s\r\n", b"set %s 0 0 3\r\nabc\r\n", b"delete %s\r\n", b"incr 
             b"ms %s 2 q\r\nzz\r\nmn\r\n", b"md %s q\r\nmn\r\n", b"ma %s\r\n",
             b"set %s 0 0 10\r\nabc", b"get " + b"x" * 300 + b"\r\n", b"flush_all\r\n",
             b"touch %s 10\r\n", b"\x00\xff garbage\r\n", b"set %s 0 0 3 noreply\r\nxyz\r\n",
-            b"version\r\n", b"gat 10 %s k2\r\n"]
+            b"version\r\n", b"gat 10 %s k2\r\n", b"gets %s k1 k7\r\n", b"gats 5 %s k3\r\n",
+            b"mg %s v q k O9\r\nmn\r\n", b"mg %s s t c\r\n", b"gat 20 %s\r\n"]
 
 
 def key(rng):
@@ -40,14 +41,14 @@ def pool(name, ports, listen=None, extra=""):
             "".join(f"   - 127.0.0.1:{p}:1\n" for p in ports))
 
 
-def hammer(rng, port, seconds, servers, mcs, on_tick=None):
+def hammer(rng, port, seconds, servers, mcs, on_tick=None, commands=COMMANDS):
     """Random clients for `seconds`; now and then a server is killed and started again."""
     t0, n = time.time(), 0
     while time.time() - t0 < seconds:
         if on_tick:
             on_tick(time.time() - t0)
         s = socket.create_connection(("127.0.0.1", port))
-        data = b"".join(rng.choice(COMMANDS).replace(b"%s", key(rng))
+        data = b"".join(rng.choice(commands).replace(b"%s", key(rng))
                         for _ in range(rng.randrange(1, 40)))
         cut = rng.randrange(len(data) + 1) if rng.random() < 0.3 else len(data)
         try:
@@ -111,7 +112,8 @@ def main(argv):
         n = hammer(rng, port, phase, servers, mcs)
         good &= check(px, port, f"{route.split(':')[0]} ({n} clients)")
         good &= stop(px, mcs)
-    # warm-up: a pool of 2 grows to 3 by reload a third of the way in
+    # warm-up: a pool of 2 grows to 3 by reload a third of the way in, and loses its first
+    # server by another two thirds of the way in (read from while the window lasts)
     servers = [rp.free_port() for _ in range(3)]
     mcs = [rp.start_memcached(p) for p in servers]
     port = rp.free_port()
@@ -122,16 +124,19 @@ def main(argv):
     grown = []
 
     def grow(t):
-        if not grown and t > phase / 3:
-            with open(px.conf_path, "w") as f:
-                f.write(pool("p", servers, port, "  reshard_warmup: 60\n"))
-            px.signal(signal.SIGHUP)
-            grown.append(t)
+        for at, keep in ((phase / 3, servers), (2 * phase / 3, servers[1:])):
+            if len(grown) < 2 and t > at and (not grown or grown[-1] < at):
+                with open(px.conf_path, "w") as f:
+                    f.write(pool("p", keep, port, "  reshard_warmup: 60\n"))
+                px.signal(signal.SIGHUP)
+                grown.append(t)
 
-    n = hammer(rng, port, phase, servers, mcs, grow)
+    # no flush_all here: the old servers' keys are what the warm-up reads
+    n = hammer(rng, port, phase, servers, mcs, grow,
+               [c for c in COMMANDS if not c.startswith(b"flush_all")])
     st = px.stats()["ringproxy"]
     good &= check(px, port, f"warm-up ({n} clients; lookups {st['warm_lookups']}, hits "
-                            f"{st['warm_hits']}, unlinks {st['warm_unlinks']})")
+                            f"{st['warm_hits']}, copies {st['warm_copies']}, unlinks {st['warm_unlinks']})")
     good &= stop(px, mcs)
     print("soak:", "clean" if good else "FAILED")
     return 0 if good else 1
