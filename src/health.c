@@ -133,21 +133,37 @@ static void ring_reclaim(struct health *h)
     pthread_mutex_unlock(&h->retired_lock);
 }
 
-/* Rebuilds and publishes pool hp's ring (caller holds hp->lock). Returns false on allocation
- * failure: the old ring stays. */
-static bool ring_publish(struct health *h, struct health_pool *hp)
+/* Retires ring r: freed once every worker has quiesced after this. */
+static void ring_retire(struct health *h, struct health_ring *r)
+{
+    r->retired_gen = atomic_fetch_add(&h->gen, 1) + 1;
+    pthread_mutex_lock(&h->retired_lock);
+    r->next = h->retired;
+    h->retired = r;
+    pthread_mutex_unlock(&h->retired_lock);
+}
+
+/* Rebuilds and publishes pool hp's ring (caller holds hp->lock). back: a server came back, and
+ * the ring replaced is kept as the pool's `back` ring for the warm-up window. Returns false on
+ * allocation failure: the old ring stays. */
+static bool ring_publish(struct health *h, struct health_pool *hp, bool back)
 {
     struct health_ring *r = ring_build(hp);
     if (r == NULL) {
         log_error("pool '%s': out of memory rebuilding the ring", hp->cp->name);
         return false;
     }
+    if (back) /* before the ring: a worker that sees the new ring sees this window too */
+        atomic_store(&hp->back_until,
+                     mono_ns() + (uint64_t)hp->cp->reshard_warmup_s * 1000000000ULL);
     struct health_ring *old = atomic_exchange_explicit(&hp->ring, r, memory_order_acq_rel);
-    old->retired_gen = atomic_fetch_add(&h->gen, 1) + 1;
-    pthread_mutex_lock(&h->retired_lock);
-    old->next = h->retired;
-    h->retired = old;
-    pthread_mutex_unlock(&h->retired_lock);
+    if (back) {
+        struct health_ring *ob = atomic_exchange_explicit(&hp->back, old, memory_order_acq_rel);
+        if (ob != NULL)
+            ring_retire(h, ob);
+    } else {
+        ring_retire(h, old);
+    }
     return true;
 }
 
@@ -193,6 +209,11 @@ static void view_free(struct health_view *v)
             dist_free(hp->prev);
             free(hp->prev);
         }
+        struct health_ring *b = atomic_load(&hp->back);
+        if (b != NULL) {
+            dist_free(&b->dist);
+            free(b);
+        }
         free(hp->prev_map);
         free(hp->prev_gone);
         free(hp->prev_gone_len);
@@ -232,6 +253,8 @@ static struct health_view *view_new(struct health *h, struct conf *conf,
         struct health_pool *hp = &v->pools[p];
         const struct conf_pool *cp = &conf->pools[p];
         hp->cp = cp;
+        atomic_init(&hp->back, NULL);
+        atomic_init(&hp->back_until, 0);
         pthread_mutex_init(&hp->lock, NULL);
         v->npools++;
         hp->servers = calloc(cp->nservers ? cp->nservers : 1, sizeof(*hp->servers));
@@ -390,7 +413,7 @@ bool health_failure(struct health *h, struct health_view *v, uint32_t p, uint32_
         return false; /* another report got there first */
     pthread_mutex_lock(&hp->lock);
     /* out of memory: the old ring stays and routing to this server fails fast, still correct */
-    ring_publish(h, hp);
+    ring_publish(h, hp, false);
     struct pool_stats *ps = stats_layout_pool(v->stats, h->nworkers, p);
     struct server_stats *ss = stats_layout_server(v->stats, h->nworkers, p, s);
     STAT_INC(ps->server_ejects);
@@ -519,7 +542,9 @@ static void health_tick_view(struct health *h, struct health_view *v, uint64_t n
             }
             pthread_mutex_lock(&hp->lock);
             atomic_store(&hs->ejected, false);
-            if (!ring_publish(h, hp)) {
+            /* the keys it had were served by others meanwhile: with a warm-up window, their
+             * misses on it are read from there (pool_route_prev) */
+            if (!ring_publish(h, hp, cp->reshard_warmup_s > 0 && !cp->redis)) {
                 /* still out of every ring: try again at the next probe time */
                 atomic_store(&hs->ejected, true);
                 atomic_store(&hs->retry_at,

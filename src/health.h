@@ -54,6 +54,11 @@ struct health_pool {
     struct sockaddr_storage *prev_gone;
     socklen_t *prev_gone_len;
     uint32_t prev_ngone;
+    /* the same warm-up after a server's return from ejection: the ring from before it came
+     * back (where its keys were served meanwhile), until back_until (monotonic ns). Replaced
+     * (the one before retires as rings do) at the next return; read as rings are */
+    _Atomic(struct health_ring *) back;
+    _Atomic uint64_t back_until;
     pthread_mutex_t lock; /* serialises ejections and returns (ring rebuilds) of this pool */
 };
 

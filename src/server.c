@@ -31,21 +31,30 @@ uint32_t pool_route_prev(struct worker *w, struct pool_rt *pool, const uint8_t *
 {
     if (pool->retired || pool->idx >= w->view->npools)
         return UINT32_MAX;
-    const struct health_pool *hp = &w->view->pools[pool->idx];
-    if (hp->prev == NULL || w->now >= hp->prev_until)
-        return UINT32_MAX;
+    struct health_pool *hp = &w->view->pools[pool->idx];
     const struct conf_pool *cp = pool->cp;
-    uint32_t o = dist_route(hp->prev, cp->hash, cp->has_hash_tag ? cp->hash_tag : NULL,
-                            (const char *)key, len);
-    return o < hp->prev_n ? hp->prev_map[o] : UINT32_MAX;
+    const char *tag = cp->has_hash_tag ? cp->hash_tag : NULL;
+    if (hp->prev != NULL && w->now < hp->prev_until) {
+        /* a reload's window: the ring of the configuration before */
+        uint32_t o = dist_route(hp->prev, cp->hash, tag, (const char *)key, len);
+        return o < hp->prev_n ? hp->prev_map[o] : UINT32_MAX;
+    }
+    /* a return from ejection's: the ring from before it (the same servers, by index) */
+    struct health_ring *b = atomic_load_explicit(&hp->back, memory_order_acquire);
+    if (b != NULL && w->now < atomic_load_explicit(&hp->back_until, memory_order_relaxed))
+        return dist_route(&b->dist, cp->hash, tag, (const char *)key, len);
+    return UINT32_MAX;
 }
 
 bool pool_warming(struct worker *w, const struct pool_rt *pool)
 {
     if (pool->retired || pool->idx >= w->view->npools)
         return false;
-    const struct health_pool *hp = &w->view->pools[pool->idx];
-    return hp->prev != NULL && w->now < hp->prev_until;
+    struct health_pool *hp = &w->view->pools[pool->idx];
+    if (hp->prev != NULL && w->now < hp->prev_until)
+        return true;
+    return atomic_load_explicit(&hp->back, memory_order_relaxed) != NULL &&
+           w->now < atomic_load_explicit(&hp->back_until, memory_order_relaxed);
 }
 
 /* A new server idx of pool (cp->servers[idx]), its counters in this worker's slot of view v. */

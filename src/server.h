@@ -138,8 +138,10 @@ static inline struct server *pool_server(const struct pool_rt *pool, uint32_t id
 
 /* Server index for a key, or UINT32_MAX when no server is live. */
 uint32_t pool_route(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
-/* Resharding warm-up: the server (index in pool now) key had before the last reload changed the
- * ring, while pool's warm-up window lasts; UINT32_MAX otherwise. */
+/* Resharding warm-up: the server (index in pool now, or a ghost's) key had before the last
+ * reload changed the ring, or before the last return of a server from ejection, while that
+ * warm-up window lasts (a reload's first); UINT32_MAX otherwise. Valid as a ring is, until the
+ * worker's next health_quiesce. */
 uint32_t pool_route_prev(struct worker *w, struct pool_rt *pool, const uint8_t *key, uint32_t len);
 /* pool's warm-up window is open. */
 bool pool_warming(struct worker *w, const struct pool_rt *pool);

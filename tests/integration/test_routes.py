@@ -443,6 +443,8 @@ class WarmupTests(BackendCase):
     def holders(self, key):
         got = []
         for i, p in enumerate(self.ports):
+            if self.servers[i] is None:
+                continue  # killed
             with MemcacheClient(p, timeout=PROMPT) as d:
                 if d.get(key) is not None:
                     got.append(i)
@@ -666,6 +668,68 @@ class WarmupTests(BackendCase):
         got = self.get_all(unread[1:], conns)
         self.assertTrue(all(v is None for v in got.values()))
         self.assertEqual(self.proxy.stats()["ringproxy"]["warm_lookups"], lookups)
+
+    def ejecting_conf(self, warmup):
+        return ("p:\n  listen: %s:%d\n  reshard_warmup: %d\n" % (HOST, self.port, warmup) +
+                "  hash: fnv1a_64\n  distribution: ketama\n  timeout: 400\n"
+                "  server_connections: 1\n  auto_eject_hosts: true\n"
+                "  server_failure_limit: 1\n  server_retry_timeout: 300\n  servers:\n" +
+                "".join("   - %s:%d:1\n" % (HOST, p) for p in self.ports))
+
+    def eject_write_return(self, warmup):
+        """Server 2 dies and is ejected; the keys it had are written meanwhile (to the servers
+        that stand in for it); it comes back empty and is back in the ring. Returns those keys
+        and a connection to the proxy."""
+        self.port = rp.free_port()
+        self.proxy = rp.start_ringproxy(self.ejecting_conf(warmup), workers=WORKERS)
+        keys = [key_of(50000 + i) for i in range(600)]
+        home = route_map(self.proxy, keys)
+        mine = [k for k in keys if home[k] == "%s:%d" % (HOST, self.ports[2])]
+        self.assertGreater(len(mine), 60)
+        c = MemcacheClient(self.port, timeout=PROMPT)
+        self.addCleanup(c.close)
+        self.kill([2])
+
+        def ejected():
+            server = [v for n, v in self.proxy.stats()["p"].items()
+                      if isinstance(v, dict) and n.endswith(":%d" % self.ports[2])]
+            return server[0]["server_ejected_at"]
+        # its requests fail (each worker sees it down) until it is out of the ring
+        self.assertTrue(rp.wait_until(lambda: c.cmd("get %s" % mine[0]) is not None and
+                                      ejected() > 0, PROMPT))
+        for k in mine:
+            self.assertEqual(c.set(k, b"meanwhile-" + k.encode()), b"STORED", k)
+        self.assertEqual([len(self.holders(k)) for k in mine[:20]], [1] * 20)
+        self.revive([2])
+        self.assertTrue(rp.wait_until(lambda: ejected() == 0, PROMPT), "not back in the ring")
+        time.sleep(0.3)  # every worker routes with the new ring from its next batch on
+        return mine, c
+
+    def test_a_server_back_from_ejection_warms_up(self):
+        """The keys written while server 2 was ejected are read, once it is back, from where
+        they were written, and copied to it; a delete removes them from both."""
+        mine, c = self.eject_write_return(60)
+        got = self.get_all(mine[:-20], [c])
+        missed = [k for k in mine[:-20] if got[k] != b"meanwhile-" + k.encode()]
+        self.assertEqual(missed[:5], [], "%d of %d keys missed after the return"
+                         % (len(missed), len(mine) - 20))
+        with MemcacheClient(self.ports[2], timeout=PROMPT) as d:
+            self.assertTrue(rp.wait_until(lambda: all(d.get(k) is not None for k in mine[:20]),
+                                          PROMPT), "not copied to the returned server")
+        # a delete in the window: neither the returned server nor the stand-in keeps a copy,
+        # so the value cannot come back at the next ejection
+        for k in mine[-20:-10]:
+            self.assertEqual(c.cmd("delete %s" % k), b"DELETED")
+            self.assertEqual(self.holders(k), [], k)
+        st = self.proxy.stats()["ringproxy"]
+        self.assertGreaterEqual(st["warm_hits"], len(mine) - 20, st)
+        self.assertGreaterEqual(st["warm_unlinks"], 10, st)
+
+    def test_without_warmup_a_returned_server_misses(self):
+        mine, c = self.eject_write_return(0)
+        got = self.get_all(mine, [c])
+        self.assertTrue(all(v is None for v in got.values()))
+        self.assertEqual(self.proxy.stats()["ringproxy"]["warm_lookups"], 0)
 
     def test_without_warmup_the_moved_keys_miss(self):
         self.start(0)
