@@ -138,6 +138,36 @@ def main(argv):
     good &= check(px, port, f"warm-up ({n} clients; lookups {st['warm_lookups']}, hits "
                             f"{st['warm_hits']}, copies {st['warm_copies']}, unlinks {st['warm_unlinks']})")
     good &= stop(px, mcs)
+    # warm-up through routes: east (behind a replicate route, writes: one) grows by a server
+    # a third of the way in, so reads and replicated writes are warmed on it as nested requests
+    for route in ("replicate: [east, west]\n    writes: one", "failover: [east, west]"):
+        servers = [rp.free_port() for _ in range(5)]
+        mcs = [rp.start_memcached(p) for p in servers]
+        port = rp.free_port()
+
+        def text(east):
+            return (f"front:\n  listen: 127.0.0.1:{port}\n  route:\n    {route}\n" +
+                    pool("east", east, extra="  reshard_warmup: 60\n") +
+                    pool("west", servers[2:4]))
+        px = rp.start_ringproxy(text(servers[:2]), workers=2)
+        with rp.MemcacheClient(port, timeout=5) as c:
+            for i in range(300):
+                c.set((b"k%d-%08x" % (i, zlib.crc32(b"%d" % i))).decode(), b"v")
+        resharded = []
+
+        def reshard(t):
+            if not resharded and t > phase / 6:
+                with open(px.conf_path, "w") as f:
+                    f.write(text(servers[:2] + servers[4:]))
+                px.signal(signal.SIGHUP)
+                resharded.append(t)
+
+        n = hammer(rng, port, phase / 2, servers, mcs, reshard,
+                   [c for c in COMMANDS if not c.startswith(b"flush_all")])
+        st = px.stats()["ringproxy"]["pools"]["east"]
+        good &= check(px, port, f"{route.split(':')[0]} warm-up ({n} clients; east lookups "
+                                f"{st['warm_lookups']}, hits {st['warm_hits']})")
+        good &= stop(px, mcs)
     print("soak:", "clean" if good else "FAILED")
     return 0 if good else 1
 

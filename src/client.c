@@ -685,8 +685,10 @@ static void client_unlink_old(struct worker *w, struct client *c, const uint8_t 
 /* A storage request whose data block is whole goes to the server its key was routed to, or,
  * when a reload came in between (the ring and the servers' indices may have changed), to the
  * server the key maps to now: the key is read back from the request's own bytes. */
-uint32_t msg_route_in(struct worker *w, struct pool_rt *pool, const struct msg *m)
+uint32_t msg_route_in(struct worker *w, struct pool_rt *pool, const struct msg *m, uint32_t *old)
 {
+    if (old != NULL)
+        *old = UINT32_MAX;
     uint8_t small[256], *key = small;
     if (m->key_len > sizeof(small) && (key = malloc(m->key_len)) == NULL)
         return UINT32_MAX;
@@ -702,6 +704,8 @@ uint32_t msg_route_in(struct worker *w, struct pool_rt *pool, const struct msg *
             }
         }
         idx = pool_route(w, pool, key, klen);
+        if (old != NULL && idx != UINT32_MAX)
+            *old = pool_route_prev(w, pool, key, klen);
     }
     if (key != small)
         free(key);
@@ -719,7 +723,7 @@ static void client_enqueue_stored(struct worker *w, struct client *c, struct msg
         return;
     }
     if (m->route_seq != w->view->seq)
-        m->server_idx = msg_route_in(w, c->pool, m);
+        m->server_idx = msg_route_in(w, c->pool, m, NULL);
     server_enqueue(w, c->pool, m->server_idx, m);
 }
 

@@ -138,7 +138,9 @@ void msg_set_reply(struct worker *w, struct msg *m, const char *text, uint32_t l
 void msg_server_done(struct worker *w, struct msg *m);
 /* A server's reply of len bytes for c (NULL: none) is complete: it sets c's window. */
 void client_note_reply(struct client *c, uint64_t len);
-/* Where m's key (key_off / key_len in its request bytes, base64 when key_b64) goes in pool. */
-uint32_t msg_route_in(struct worker *w, struct pool_rt *pool, const struct msg *m);
+/* Where m's key (key_off / key_len in its request bytes, base64 when key_b64) goes in pool;
+ * old (or NULL) receives where it went before, while a warm-up window lasts (pool_route_prev,
+ * UINT32_MAX otherwise). */
+uint32_t msg_route_in(struct worker *w, struct pool_rt *pool, const struct msg *m, uint32_t *old);
 
 #endif

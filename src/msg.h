@@ -237,11 +237,14 @@ static inline bool msg_whole_frag(const struct msg *m)
     return m->is_frag && (m->parent == NULL || m->parent->routed || m->parent->warm);
 }
 
-/* Whose client a reply of m is for: its parent's for a fragment (m itself, with no client, for
- * a route's fragment that outlived its parent). */
+/* Whose client a reply of m is for: the request m is a part of, through every level (a route's
+ * fragment warmed up on its pool has fragments of its own); m itself, with no client, for a
+ * route's fragment that outlived its parent. */
 static inline struct msg *msg_top(struct msg *m)
 {
-    return m->is_frag && m->parent != NULL ? m->parent : m;
+    while (m->is_frag && m->parent != NULL)
+        m = m->parent;
+    return m;
 }
 
 /* The server side (a connection's queue, or pending fragments) holds m. */

@@ -99,7 +99,26 @@ static void frag_enqueue(struct worker *w, struct msg *p, struct msg *f, const s
         msg_server_done(w, f);
         return;
     }
-    server_enqueue(w, tp, msg_route_in(w, tp, p), f);
+    uint32_t old = UINT32_MAX;
+    uint32_t idx = msg_route_in(w, tp, p, p->redis ? NULL : &old);
+    if (old != UINT32_MAX && old != idx && idx != UINT32_MAX) {
+        /* the pool is warming up, and the key has moved: f goes as a request of the pool's own
+         * would (its key's offsets are p's, in the same bytes) */
+        f->key_off = p->key_off;
+        f->key_len = p->key_len;
+        f->key_b64 = p->key_b64;
+        enum mc_kind kind = mc_cmd_info(p->cmd)->kind;
+        if (kind == MC_KIND_RETRIEVAL || p->cmd == MC_MG) {
+            warm_get(w, f, tp, idx, old);
+            return;
+        }
+        if (kind == MC_KIND_STORAGE || kind == MC_KIND_META_SET || kind == MC_KIND_KEYED ||
+            p->cmd == MC_MD || p->cmd == MC_MA) {
+            warm_write(w, f, tp, idx, old);
+            return;
+        }
+    }
+    server_enqueue(w, tp, idx, f);
 }
 
 static const char *pool_name(struct worker *w, uint32_t idx)
@@ -123,6 +142,10 @@ static void replica_failed(struct worker *w, const struct msg *f)
 /* p's reply is f's (its slices move over), or the error f failed with. */
 static void answer_from(struct worker *w, struct msg *p, struct msg *f)
 {
+    if (f->err != MSG_OK && p->is_frag) {
+        p->err = f->err; /* a route's fragment, warmed: its route judges the failure */
+        return;
+    }
     if (f->err != MSG_OK) {
         uint32_t len;
         const char *line = msg_err_line(f->err, p->redis, &len);
@@ -145,6 +168,11 @@ static void route_finish(struct worker *w, struct msg *p)
         msg_put(&w->msgs, &w->mbufs, f);
     }
     p->frags_pending = 0;
+    if (p->is_frag) {
+        /* a route's fragment that was warmed up on its pool: its answer goes to its route */
+        msg_server_done(w, p);
+        return;
+    }
     client_note_reply(p->client, p->rsp_counted);
     p->state = MS_ANSWERED;
     if (!p->in_client)
@@ -321,6 +349,39 @@ void route_orphan_done(struct worker *w, struct msg *f)
         STAT_INC((pool)->st->name);                                                                \
     } while (0)
 
+/* The pool a warm-up request p works on: its client's, or, for a route's fragment, the route
+ * pool it went to. */
+static struct pool_rt *warm_pool(struct worker *w, const struct msg *p)
+{
+    if (p->is_frag)
+        return p->route_pool < w->npools ? w->pools[p->route_pool] : NULL;
+    return p->client != NULL ? p->client->pool : NULL;
+}
+
+/* Somebody still waits for p's answer. */
+static bool warm_live(struct worker *w, struct msg *p)
+{
+    return msg_top(p)->client != NULL && warm_pool(w, p) != NULL;
+}
+
+/* p could not be set going (out of memory): failed as its server would have failed it. */
+static void warm_nomem(struct worker *w, struct msg *p)
+{
+    if (p->is_frag) {
+        p->err = MSG_ERR_NOMEM;
+        msg_server_done(w, p);
+        return;
+    }
+    msg_set_reply(w, p, LIT("SERVER_ERROR out of memory\r\n"));
+}
+
+/* p's answer is a miss, in a plain get's form. */
+static void warm_set_miss(struct worker *w, struct msg *p)
+{
+    msg_set_reply(w, p, LIT("END\r\n"));
+    p->rsp_type = MC_RSP_END;
+}
+
 /* A fragment of p sent to server idx of p's pool: p's own bytes (line NULL), or line (copied,
  * owned by the fragment) as command cmd. */
 static struct msg *warm_frag(struct worker *w, struct msg *p, const char *line, uint32_t len,
@@ -364,7 +425,7 @@ void warm_get(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t de
     m->state = MS_SPLIT;
     struct msg *f = warm_frag(w, m, NULL, 0, m->cmd);
     if (f == NULL) {
-        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+        warm_nomem(w, m);
         return;
     }
     server_enqueue(w, pool, dest, f);
@@ -387,7 +448,7 @@ void warm_write(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t 
         n > 0 ? warm_frag(w, m, line, (uint32_t)n, m->key_b64 ? MC_MD : MC_DELETE) : NULL;
     if (a == NULL || (n > 0 && b == NULL)) {
         msg_drop_frags(w, m);
-        msg_set_reply(w, m, LIT("SERVER_ERROR out of memory\r\n"));
+        warm_nomem(w, m);
         return;
     }
     a->warm_stage = 0;
@@ -522,8 +583,8 @@ static void warm_hit(struct worker *w, struct msg *p, struct msg *f, const uint8
                      uint32_t klen)
 {
     svec_release(&p->rsp, &w->mbufs);
-    if (!warm_take(w, &p->rsp, f, key, klen, p->client->pool, p->warm_new)) {
-        msg_set_reply(w, p, LIT("END\r\n"));
+    if (!warm_take(w, &p->rsp, f, key, klen, warm_pool(w, p), p->warm_new)) {
+        warm_set_miss(w, p);
         return;
     }
     svec_push(&p->rsp, &w->mbufs, (const uint8_t *)"END\r\n", 5, MBUF_NONE);
@@ -542,7 +603,7 @@ static bool warm_replay(struct worker *w, struct msg *p, struct msg *f, const ui
     struct msg *r = warm_frag(w, p, NULL, 0, p->cmd);
     if (r == NULL)
         return false;
-    struct pool_rt *pool = p->client->pool;
+    struct pool_rt *pool = warm_pool(w, p);
     WARM_INC(w, pool, warm_hits);
     r->warm_stage = 2;
     p->warm_stage = 2;
@@ -722,7 +783,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
                 unlink = x;
         }
         svec_release(&p->rsp, &w->mbufs);
-        if (main != NULL && p->client != NULL && !p->noreply) {
+        if (main != NULL && warm_live(w, p) && !p->noreply) {
             /* a delete of a key that only the old server still had did delete it */
             if (p->cmd == MC_DELETE && unlink != NULL && unlink->cmd == MC_DELETE &&
                 reply_is(main, "NOT_FOUND\r\n") && reply_is(unlink, "DELETED\r\n"))
@@ -733,7 +794,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
         route_finish(w, p);
         return;
     }
-    if (p->warm_stage == 0 && p->client != NULL && frag_missed(f)) {
+    if (p->warm_stage == 0 && warm_live(w, p) && frag_missed(f)) {
         /* a miss where the key lives now: ask where it lived before. The miss stays on p's
          * list: it is the answer if the old server has nothing either */
         uint8_t key[WARM_KEY_MAX];
@@ -742,11 +803,11 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
             int n = snprintf(line, sizeof(line), "mg %.*s v f t%s\r\n", (int)p->key_len, key,
                              p->key_b64 ? " b" : "");
             p->warm_stage = 1;
-            WARM_INC(w, p->client->pool, warm_lookups);
+            WARM_INC(w, warm_pool(w, p), warm_lookups);
             struct msg *nf = warm_frag(w, p, line, (uint32_t)n, MC_MG);
             if (nf != NULL) {
                 nf->warm_stage = 1;
-                server_enqueue(w, p->client->pool, p->warm_old, nf);
+                server_enqueue(w, warm_pool(w, p), p->warm_old, nf);
                 return;
             }
         }
@@ -755,7 +816,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
     for (struct msg *x = p->frags; x != NULL && p->warm_stage > 0; x = x->fnext)
         if (x != f && x->warm_stage == 0)
             miss = x;
-    if (p->warm_stage == 1 && p->client != NULL && p->cmd != MC_GET) {
+    if (p->warm_stage == 1 && warm_live(w, p) && p->cmd != MC_GET) {
         uint8_t key[WARM_KEY_MAX];
         frag_unlink(p, f); /* whatever comes of it, f is this function's to free */
         bool replayed = copy_key(p, key) && warm_replay(w, p, f, key);
@@ -768,7 +829,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
         return;
     }
     svec_release(&p->rsp, &w->mbufs);
-    if (p->client != NULL) {
+    if (warm_live(w, p)) {
         uint8_t key[WARM_KEY_MAX];
         if (p->warm_stage == 0 || p->warm_stage == 2) {
             answer_from(w, p, f); /* the new server's: a hit, or asked again after the copy */
@@ -779,7 +840,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
             if (miss != NULL)
                 answer_from(w, p, miss);
             else
-                msg_set_reply(w, p, LIT("END\r\n"));
+                warm_set_miss(w, p);
         }
     }
     route_finish(w, p);

@@ -743,6 +743,83 @@ class WarmupTests(BackendCase):
         self.assertEqual(self.proxy.stats()["ringproxy"]["warm_lookups"], 0)
 
 
+@ringproxy_only("routes are ringproxy's")
+class RouteWarmupTests(BackendCase):
+    """A route's pool reshards: east (2 servers, `reshard_warmup`) gets a third by reload. The
+    requests that come through the route are warmed up on east as its own would be."""
+
+    NSERVERS = 5
+
+    def conf(self, route, east):
+        return ("front:\n  listen: %s:%d\n  route:\n    %s\n" % (HOST, self.port, route) +
+                pool_text("east", [self.ports[i] for i in east]).replace(
+                    "east:\n", "east:\n  reshard_warmup: 60\n") +
+                pool_text("west", self.ports[2:4]))
+
+    def run_route(self, route):
+        self.port = rp.free_port()
+        self.proxy = rp.start_ringproxy(self.conf(route, [0, 1]), workers=WORKERS)
+        keys = [key_of(70000 + i) for i in range(400)]
+        rp.mc_set_many_bytes(self.port, [(k.encode(), b"r-" + k.encode()) for k in keys])
+        with open(self.proxy.conf_path, "w") as f:
+            f.write(self.conf(route, [0, 1, 4]))
+        before = self.proxy.stats()["ringproxy"]["conf_reloads"]
+        self.proxy.signal(__import__("signal").SIGHUP)
+        self.assertTrue(rp.wait_until(
+            lambda: self.proxy.stats()["ringproxy"]["conf_reloads"] == before + 1, 10))
+        time.sleep(0.3)
+        got = rp.route_bytes(self.proxy.binary, self.proxy.conf_path,
+                             [k.encode() for k in keys])["east"]
+        moved = [k for k in keys if got[k.encode()][0] == "%s:%d" % (HOST, self.ports[4])]
+        self.assertGreater(len(moved), 40)
+        c = MemcacheClient(self.port, timeout=PROMPT)
+        self.addCleanup(c.close)
+        new = MemcacheClient(self.ports[4], timeout=PROMPT)
+        self.addCleanup(new.close)
+        return moved, c, new
+
+    def test_failover_reads_and_writes_warm_up_on_the_pool(self):
+        moved, c, new = self.run_route("failover: [east, west]")
+        retries = self.proxy.stats()["ringproxy"]["route_retries"]
+        for k in moved[:-12]:
+            self.assertEqual(c.get(k), b"r-" + k.encode(), k)   # not a miss, not west's
+        # a gets and a quiet mg, asked again on east's new server once copied there
+        raw, items = c.get_multi([moved[-12]], "gets")
+        self.assertEqual(len(items or []), 1, raw)
+        self.assertEqual(c.store("cas", moved[-12], b"swapped", cas=items[0][3]), b"STORED")
+        c.send(b"mg %s v q\r\nmn\r\n" % moved[-11].encode())
+        self.assertEqual(c.read_line(), b"VA %d" % len(b"r-" + moved[-11].encode()))
+        self.assertEqual(c.read_line(), b"r-" + moved[-11].encode())
+        self.assertEqual(c.read_line(), b"MN")
+        st = self.proxy.stats()["ringproxy"]
+        self.assertEqual(st["route_retries"], retries, st)
+        self.assertEqual(st["pools"]["east"]["warm_hits"], len(moved) - 10, st["pools"])
+        self.assertTrue(rp.wait_until(lambda: all(new.get(k) is not None
+                                                  for k in moved[2:20]), PROMPT))
+        # a delete through the route takes the old copy on east away too
+        for k in moved[-10:]:
+            self.assertEqual(c.cmd("delete %s" % k), b"DELETED")
+            self.assertEqual([i for i in (0, 1, 4) if self.direct_get(i, k) is not None], [], k)
+        self.assertIsNone(c.get(moved[-1]))
+
+    def test_replicated_writes_unlink_and_reads_warm_up(self):
+        moved, c, new = self.run_route("replicate: [east, west]")
+        retries = self.proxy.stats()["ringproxy"]["route_retries"]
+        for k in moved[:20]:
+            self.assertEqual(c.get(k), b"r-" + k.encode(), k)
+        self.assertEqual(self.proxy.stats()["ringproxy"]["route_retries"], retries)
+        # an overwrite: the new value on east's new server and on west, the old copy gone
+        k = moved[-1]
+        self.assertEqual(c.set(k, b"fresh"), b"STORED")
+        self.assertEqual([self.direct_get(i, k) for i in (0, 1, 4)].count(b"fresh"), 1)
+        self.assertEqual([self.direct_get(i, k) for i in (0, 1)], [None, None])
+        self.assertEqual(c.get(k), b"fresh")
+
+    def direct_get(self, i, key):
+        with MemcacheClient(self.ports[i], timeout=PROMPT) as d:
+            return d.get(key)
+
+
 def route_map(proxy, keys):
     """{key: "host:port" of its server} as `--route` places it in pool p (the file as it is)."""
     got = rp.route_bytes(proxy.binary, proxy.conf_path, [k.encode() for k in keys])["p"]
