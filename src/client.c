@@ -499,8 +499,10 @@ static void client_split_keys(struct worker *w, struct pool_rt *pool, struct msg
 
     m->state = MS_SPLIT;
     const uint8_t *exp = m->cmd == MC_GAT || m->cmd == MC_GATS ? line + req->exptime.off : NULL;
-    mg->exp = exp;
-    mg->explen = exp != NULL ? req->exptime.len : 0;
+    if (exp != NULL && req->exptime.len <= sizeof(mg->exp)) {
+        memcpy(mg->exp, exp, req->exptime.len);
+        mg->explen = (uint8_t)req->exptime.len;
+    }
     if (split_build(w, pool, m, heads[m->cmd].s, heads[m->cmd].n, exp, req->exptime.len, dest) >= 0)
         return;
 out_nomem:

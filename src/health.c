@@ -81,7 +81,8 @@ static int prev_ring_build(struct health_pool *hp, const struct health_pool *ohp
         ds[i].ring_name = ocp->servers[i].ring_name;
         ds[i].ring_name_len = strlen(ocp->servers[i].ring_name);
         ds[i].weight = ocp->servers[i].weight;
-        ds[i].live = true;
+        /* an ejected server's keys were served by others: the ring says where, as it did */
+        ds[i].live = !atomic_load(&ohp->servers[i].ejected);
         hp->prev_map[i] = taken_as[i];
         if (taken_as[i] == UINT32_MAX) {
             uint32_t k = hp->prev_ngone++;
@@ -153,15 +154,19 @@ static bool ring_publish(struct health *h, struct health_pool *hp, bool back)
         log_error("pool '%s': out of memory rebuilding the ring", hp->cp->name);
         return false;
     }
-    if (back) /* before the ring: a worker that sees the new ring sees this window too */
+    struct health_ring *old = atomic_load_explicit(&hp->ring, memory_order_acquire);
+    if (back) {
+        /* the back ring, then its window, then the ring: a worker that sees the new ring sees
+         * both; one that sees only the first two sees a back ring equal to the ring it routes
+         * with, which moves no key */
+        struct health_ring *ob = atomic_exchange_explicit(&hp->back, old, memory_order_acq_rel);
         atomic_store(&hp->back_until,
                      mono_ns() + (uint64_t)hp->cp->reshard_warmup_s * 1000000000ULL);
-    struct health_ring *old = atomic_exchange_explicit(&hp->ring, r, memory_order_acq_rel);
-    if (back) {
-        struct health_ring *ob = atomic_exchange_explicit(&hp->back, old, memory_order_acq_rel);
+        atomic_store_explicit(&hp->ring, r, memory_order_release);
         if (ob != NULL)
             ring_retire(h, ob);
     } else {
+        atomic_store_explicit(&hp->ring, r, memory_order_release);
         ring_retire(h, old);
     }
     return true;

@@ -110,9 +110,10 @@ struct mget {
     struct slice *keys;      /* each holds a buffer reference until the parent is freed (NULL
                               * for redis: its replies come by position, not by key) */
     struct mget_item *items; /* nkeys entries */
-    /* gat, gats: the exptime token as the client wrote it, in the line the keys reference */
-    const uint8_t *exp;
-    uint32_t explen;
+    /* gat, gats: the exptime token as the client wrote it (a copy: the line may move to spill
+     * space, key by key, under pressure); explen 0 when it was longer than exp */
+    uint8_t explen;
+    uint8_t exp[23];
 };
 
 /* A zeroed mget for nkeys keys, its arrays in the same allocation (keys only when with_keys,
@@ -187,7 +188,8 @@ struct msg {
     uint32_t nkeys;       /* retrieval: keys counted in its client's keys_queued */
     bool redis;           /* from a redis pool: its failures read "-ERR ..." */
     uint32_t server_idx;
-    uint64_t route_seq; /* storage request: the view (health_view seq) server_idx is of */
+    uint64_t route_seq; /* storage request, warm-up request: the view (health_view seq) its
+                         * server indices are of */
     uint32_t key_off;   /* ... and where its key is in req, to route it again after a reload */
     uint32_t key_len;
     bool key_b64; /* ... which is base64 (a meta set with the b flag) */

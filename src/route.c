@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proto/mc_meta.h"
 #include "src/client.h"
@@ -364,6 +365,13 @@ static bool warm_live(struct worker *w, struct msg *p)
     return msg_top(p)->client != NULL && warm_pool(w, p) != NULL;
 }
 
+/* The server indices p's warm-up took (warm_old, warm_new; for a route's fragment its pool's)
+ * still mean what they meant: no reload came in between. */
+static bool warm_current(const struct worker *w, const struct msg *p)
+{
+    return p->route_seq == w->view->seq;
+}
+
 /* p could not be set going (out of memory): failed as its server would have failed it. */
 static void warm_nomem(struct worker *w, struct msg *p)
 {
@@ -387,23 +395,36 @@ static void warm_set_miss(struct worker *w, struct msg *p)
 static struct msg *warm_frag(struct worker *w, struct msg *p, const char *line, uint32_t len,
                              enum mc_cmd cmd)
 {
-    struct msg *f = msg_frag_new(w, p);
-    if (f == NULL)
+    /* a fragment short of its bytes would take the next request's reply: it is made whole,
+     * or not at all */
+    uint8_t *own = NULL;
+    if (line != NULL && (own = malloc(len)) == NULL)
         return NULL;
+    struct msg *f = msg_frag_new(w, p);
+    if (f == NULL) {
+        free(own);
+        return NULL;
+    }
+    bool ok = true;
     if (line == NULL) {
         f->quiet = p->quiet; /* a quiet meta request carries the proxy's end mark along */
-        for (uint32_t i = 0; i < p->req.n; i++)
-            svec_push(&f->req, &w->mbufs, p->req.v[i].ptr, p->req.v[i].len, p->req.v[i].buf);
-        return f;
+        for (uint32_t i = 0; i < p->req.n && ok; i++)
+            ok = svec_push(&f->req, &w->mbufs, p->req.v[i].ptr, p->req.v[i].len, p->req.v[i].buf) >=
+                 0;
+    } else {
+        f->cmd = cmd;
+        f->noreply = false;
+        f->owned = own;
+        memcpy(own, line, len);
+        ok = svec_push(&f->req, &w->mbufs, own, len, MBUF_NONE) >= 0;
+        STAT_ADD(w->st.bytes_invented, len);
     }
-    f->cmd = cmd;
-    f->noreply = false;
-    f->owned = malloc(len);
-    if (f->owned == NULL)
-        return f; /* sent empty: fails as a protocol error at worst, never a crash */
-    memcpy(f->owned, line, len);
-    svec_push(&f->req, &w->mbufs, f->owned, len, MBUF_NONE);
-    STAT_ADD(w->st.bytes_invented, len);
+    if (!ok) {
+        frag_unlink(p, f);
+        p->frags_pending--;
+        msg_put(&w->msgs, &w->mbufs, f);
+        return NULL;
+    }
     return f;
 }
 
@@ -420,6 +441,7 @@ void warm_get(struct worker *w, struct msg *m, struct pool_rt *pool, uint32_t de
 {
     m->warm = true;
     m->warm_stage = 0;
+    m->route_seq = w->view->seq;
     m->warm_new = dest;
     m->warm_old = old;
     m->state = MS_SPLIT;
@@ -532,14 +554,24 @@ static void warm_copy(struct worker *w, struct msg *f, const struct warm_item *i
         return;
     }
     const char *b = b64 ? " b" : "";
+    /* memcached takes a TTL of more than 30 days for a unix time: such a one is sent as one */
+    long ttl = it->ttl > 2592000 ? (long)time(NULL) + it->ttl : it->ttl;
     int ln = it->ttl > 0 ? snprintf(line, klen + 80, "ms %.*s %u F%u T%ld ME q%s\r\n", (int)klen,
-                                    key, it->vlen, it->flags, it->ttl, b)
+                                    key, it->vlen, it->flags, ttl, b)
                          : snprintf(line, klen + 80, "ms %.*s %u F%u ME q%s\r\n", (int)klen, key,
                                     it->vlen, it->flags, b);
     c->owned = (uint8_t *)line;
-    svec_push(&c->req, &w->mbufs, (const uint8_t *)line, (uint32_t)ln, MBUF_NONE);
-    (void)svec_push_range(&c->req, &w->mbufs, &f->rsp, it->data_off, it->vlen + 2, NULL);
-    svec_push(&c->req, &w->mbufs, (const uint8_t *)MC_META_END, MC_META_END_LEN, MBUF_NONE);
+    /* a copy short of any of its pieces would put the server out of step with the proxy:
+     * none is sent then */
+    if (svec_push(&c->req, &w->mbufs, (const uint8_t *)line, (uint32_t)ln, MBUF_NONE) < 0 ||
+        svec_push_range(&c->req, &w->mbufs, &f->rsp, it->data_off, it->vlen + 2, NULL) != 0 ||
+        svec_push(&c->req, &w->mbufs, (const uint8_t *)MC_META_END, MC_META_END_LEN, MBUF_NONE) <
+            0) {
+        msg_put(&w->msgs, &w->mbufs, c);
+        if (then != NULL)
+            server_enqueue(w, pool, new_idx, then);
+        return;
+    }
     STAT_ADD(w->st.bytes_invented, (uint64_t)ln + MC_META_END_LEN);
     c->cmd = MC_MS;
     c->quiet = true;
@@ -618,6 +650,7 @@ bool warm_split_round(struct worker *w, struct msg *p)
     struct mget *mg = p->mg;
     struct pool_rt *pool = p->client->pool;
     p->warm_round = 1;
+    p->route_seq = w->view->seq;
     if (mg == NULL || mg->keys == NULL)
         return false;
     uint32_t n = 0;
@@ -663,6 +696,8 @@ bool warm_split_round(struct worker *w, struct msg *p)
 static struct msg *warm_split_replay(struct worker *w, struct msg *p, uint32_t k)
 {
     const struct mget *mg = p->mg;
+    if ((p->cmd == MC_GAT || p->cmd == MC_GATS) && mg->explen == 0)
+        return NULL; /* an exptime too long to keep: the key stays a miss */
     const char *name = mc_cmd_info(p->cmd)->name;
     size_t nlen = strlen(name), len = nlen + 1 + mg->explen + 1 + mg->keys[k].len + 2;
     char *line = malloc(len);
@@ -719,7 +754,7 @@ bool warm_split_collect(struct worker *w, struct msg *p)
             continue;
         }
         uint32_t k = f->frag_nkeys == 1 ? f->frag_keys[0] : UINT32_MAX;
-        bool have = mg != NULL && k < mg->nkeys && p->client != NULL;
+        bool have = mg != NULL && k < mg->nkeys && p->client != NULL && warm_current(w, p);
         *fp = f->fnext; /* off the list: kept (put back) only when it becomes the key's item */
         f->fnext = NULL;
         struct svec got;
@@ -783,7 +818,8 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
                 unlink = x;
         }
         svec_release(&p->rsp, &w->mbufs);
-        if (main != NULL && warm_live(w, p) && !p->noreply) {
+        /* a route's fragment always carries its answer up: its route counts a failure */
+        if (main != NULL && (p->is_frag || (warm_live(w, p) && !p->noreply))) {
             /* a delete of a key that only the old server still had did delete it */
             if (p->cmd == MC_DELETE && unlink != NULL && unlink->cmd == MC_DELETE &&
                 reply_is(main, "NOT_FOUND\r\n") && reply_is(unlink, "DELETED\r\n"))
@@ -794,7 +830,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
         route_finish(w, p);
         return;
     }
-    if (p->warm_stage == 0 && warm_live(w, p) && frag_missed(f)) {
+    if (p->warm_stage == 0 && warm_live(w, p) && warm_current(w, p) && frag_missed(f)) {
         /* a miss where the key lives now: ask where it lived before. The miss stays on p's
          * list: it is the answer if the old server has nothing either */
         uint8_t key[WARM_KEY_MAX];
@@ -819,7 +855,7 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
     if (p->warm_stage == 1 && warm_live(w, p) && p->cmd != MC_GET) {
         uint8_t key[WARM_KEY_MAX];
         frag_unlink(p, f); /* whatever comes of it, f is this function's to free */
-        bool replayed = copy_key(p, key) && warm_replay(w, p, f, key);
+        bool replayed = warm_current(w, p) && copy_key(p, key) && warm_replay(w, p, f, key);
         if (!replayed) {
             svec_release(&p->rsp, &w->mbufs);
             answer_from(w, p, miss != NULL ? miss : f);
@@ -833,7 +869,8 @@ void warm_frag_done(struct worker *w, struct msg *p, struct msg *f)
         uint8_t key[WARM_KEY_MAX];
         if (p->warm_stage == 0 || p->warm_stage == 2) {
             answer_from(w, p, f); /* the new server's: a hit, or asked again after the copy */
-        } else if (frag_ok(f) && f->rsp_type == MC_RSP_META_VALUE && copy_key(p, key)) {
+        } else if (frag_ok(f) && f->rsp_type == MC_RSP_META_VALUE && warm_current(w, p) &&
+                   copy_key(p, key)) {
             warm_hit(w, p, f, key, p->key_len);
         } else {
             /* not there either (or it failed): the miss stands */

@@ -34,16 +34,24 @@ uint32_t pool_route_prev(struct worker *w, struct pool_rt *pool, const uint8_t *
     struct health_pool *hp = &w->view->pools[pool->idx];
     const struct conf_pool *cp = pool->cp;
     const char *tag = cp->has_hash_tag ? cp->hash_tag : NULL;
+    uint32_t o = UINT32_MAX;
     if (hp->prev != NULL && w->now < hp->prev_until) {
         /* a reload's window: the ring of the configuration before */
-        uint32_t o = dist_route(hp->prev, cp->hash, tag, (const char *)key, len);
-        return o < hp->prev_n ? hp->prev_map[o] : UINT32_MAX;
+        uint32_t i = dist_route(hp->prev, cp->hash, tag, (const char *)key, len);
+        o = i < hp->prev_n ? hp->prev_map[i] : UINT32_MAX;
+    } else {
+        /* a return from ejection's: the ring from before it (the same servers, by index) */
+        struct health_ring *b = atomic_load_explicit(&hp->back, memory_order_acquire);
+        if (b != NULL && w->now < atomic_load_explicit(&hp->back_until, memory_order_relaxed))
+            o = dist_route(&b->dist, cp->hash, tag, (const char *)key, len);
     }
-    /* a return from ejection's: the ring from before it (the same servers, by index) */
-    struct health_ring *b = atomic_load_explicit(&hp->back, memory_order_acquire);
-    if (b != NULL && w->now < atomic_load_explicit(&hp->back_until, memory_order_relaxed))
-        return dist_route(&b->dist, cp->hash, tag, (const char *)key, len);
-    return UINT32_MAX;
+    /* an old server that is ejected now (or a ghost that failed) is not asked: it would only
+     * hold the request up until it times out */
+    if (o < pool->nservers && atomic_load_explicit(&hp->servers[o].ejected, memory_order_relaxed))
+        return UINT32_MAX;
+    if (o != UINT32_MAX && pool_server(pool, o) == NULL)
+        return UINT32_MAX;
+    return o;
 }
 
 bool pool_warming(struct worker *w, const struct pool_rt *pool)
@@ -521,8 +529,17 @@ void sconn_rearm(struct worker *w, struct sconn *sc)
 /* The server failed a request (connect, close, timeout, garbage): counted for every worker. */
 static void server_failed(struct worker *w, struct server *s)
 {
-    if (!s->retiring) /* a removed server's health is nobody's concern any more */
+    if (!s->retiring) { /* a removed server's health is nobody's concern any more */
         health_failure(w->health, w->view, s->pool->idx, s->idx);
+        return;
+    }
+    if (s->keep_until != 0) {
+        /* a ghost that fails is asked no more in its warm-up: its keys are misses */
+        struct pool_rt *gp = s->pool;
+        if (s->ghost_k < gp->nghosts && gp->ghosts[s->ghost_k] == s)
+            gp->ghosts[s->ghost_k] = NULL;
+        s->keep_until = 0;
+    }
 }
 
 /* Takes m off sc's queue (a list linked both ways, so that any request leaves in O(1)) and out
@@ -815,10 +832,10 @@ static bool frag_match(struct msg *f, const uint8_t *key, uint32_t len, uint32_t
 void sconn_reply_done(struct worker *w, struct sconn *sc, bool ok)
 {
     struct msg *m = sconn_pop(sc);
-    if (ok && !sc->server->retiring)
-        health_success(w->view, sc->server->pool->idx, sc->server->idx);
-    else
+    if (!ok)
         server_failed(w, sc->server);
+    else if (!sc->server->retiring)
+        health_success(w->view, sc->server->pool->idx, sc->server->idx);
     STAT_INC(sc->server->st->responses);
     /* queued at its batch's time (w->now), answered now: a fresh clock here (a vDSO call, some
      * 20 ns) rather than this batch's time, which would read 0 for a reply that came with it */

@@ -517,6 +517,10 @@ class WarmupTests(BackendCase):
         got = self.get_all(unread[6:], conns)
         self.assertTrue(all(got[k] == b"w-" + k.encode() for k in unread[6:]))
 
+    def direct_item(self, i, key):
+        with MemcacheClient(self.ports[i], timeout=PROMPT) as d:
+            return d.get(key)
+
     def moved_to(self, keys, i):
         """The keys (of the file as it is now) whose server is server i."""
         routes = route_map(self.proxy, keys)
@@ -565,6 +569,20 @@ class WarmupTests(BackendCase):
         f, t = new.cmd("mg %s f t" % k).split(b" ")[1:]
         self.assertEqual(int(f[1:]), flags[k])
         self.assertTrue(4900 < int(t[1:]) <= 5000, t)
+        # a TTL of more than 30 days (memcached's limit for a relative one) stays that long
+        k = moved[9]
+        self.assertEqual(c.set(k, b"long", exptime=int(time.time()) + 40 * 86400), b"STORED")
+        # (written after the reload, it went to the new server: move it back to the old one)
+        self.assertEqual(new.cmd("delete %s" % k), b"DELETED")
+        old = [i for i in (0, 1) if self.direct_item(i, k) is not None]
+        self.assertEqual(old, [])
+        for i in (0, 1):
+            with MemcacheClient(self.ports[i], timeout=PROMPT) as d:
+                d.set(k, b"long", exptime=int(time.time()) + 40 * 86400)
+        raw, items = c.get_multi([k], "gets")
+        self.assertEqual([i[2] for i in items or []], [b"long"], raw)
+        ttl = int(new.cmd("mg %s t" % k).split(b" t")[1])
+        self.assertGreater(ttl, 39 * 86400)
         # mg with flags of its own: the bytes the new server gives once it has the key (its
         # cas too: the request is asked again there)
         def meta(conn, line):
@@ -668,6 +686,24 @@ class WarmupTests(BackendCase):
         got = self.get_all(unread[1:], conns)
         self.assertTrue(all(v is None for v in got.values()))
         self.assertEqual(self.proxy.stats()["ringproxy"]["warm_lookups"], lookups)
+
+    def test_a_removed_server_that_stalls_is_given_up(self):
+        """A removed server that takes connections and never answers costs one timeout per
+        worker, not one per request: after its first failure it is asked no more."""
+        self.start(60, nservers=3)
+        keys = self.fill()[:600]
+        routes = route_map(self.proxy, keys)
+        on_gone = [k for k in keys if routes[k] == "%s:%d" % (HOST, self.ports[2])]
+        self.servers[2].signal(__import__("signal").SIGSTOP)
+        self.addCleanup(lambda: self.servers[2].signal(__import__("signal").SIGCONT))
+        self.grow(60, nservers=2)
+        with MemcacheClient(self.port, timeout=PROMPT) as c:
+            for k in on_gone[:20]:
+                self.assertIsNone(c.get(k), k)   # a miss (its old server cannot say)
+                self.assertEqual(c.set(k, b"x"), b"STORED", k)
+        st = self.proxy.stats()["ringproxy"]
+        self.assertLessEqual(st["warm_lookups"], WORKERS, st)
+        self.assertLessEqual(st["warm_unlinks"], WORKERS, st)
 
     def ejecting_conf(self, warmup):
         return ("p:\n  listen: %s:%d\n  reshard_warmup: %d\n" % (HOST, self.port, warmup) +
